@@ -1,0 +1,132 @@
+/**
+ * The options a DAG author writes, as types (for the editor) and as zod schemas (for JavaScript
+ * callers and casts that get past the type checker). Shapes only: whether a cron expression parses
+ * or the graph has a cycle is `dag-checks.ts`'s business, so `runway validate` can report every
+ * problem of a DAG at once instead of the first exception.
+ */
+import { z } from 'zod';
+import { isDuration, type Duration } from './duration.ts';
+import { TRIGGER_RULES, type TriggerRule } from './trigger-rule.ts';
+
+export type NotifyEvent = 'failure' | 'retry' | 'success';
+
+/** Where to tell people about a DAG run. Secrets are named by environment variable, never inlined. */
+export type Notification =
+  | {
+      type: 'slack';
+      /** Environment variable holding the webhook URL, read when the run ends. */ webhookUrlEnv: string;
+      on: readonly NotifyEvent[];
+    }
+  | { type: 'email'; to: readonly string[]; on: readonly NotifyEvent[] };
+
+export interface TaskArgs {
+  /** Further tries after the first fails. @defaultValue 0 */
+  retries?: number;
+  /** Wait before a retry. @defaultValue '5m' (Airflow's default) */
+  retryDelay?: Duration;
+  /** `exponential` doubles the delay each try, with jitter, up to `maxRetryDelay`. @defaultValue 'fixed' */
+  retryBackoff?: 'fixed' | 'exponential';
+  /** Cap for exponential backoff. @defaultValue '1h' */
+  maxRetryDelay?: Duration;
+  /** A try running longer than this is aborted and counts as failed. @defaultValue none */
+  executionTimeout?: Duration;
+  /** Named pool whose slots bound how many such tasks run at once across all DAGs. @defaultValue 'default' */
+  pool?: string;
+  /** Higher runs first when tasks compete for workers. @defaultValue 0 */
+  priority?: number;
+}
+
+export interface TaskSpec<UpstreamId extends string = string> extends TaskArgs {
+  /** Ids of tasks that must reach a terminal state first. @defaultValue [] */
+  upstream?: readonly UpstreamId[];
+  /** When this task may run given its upstream states. @defaultValue 'all_success' */
+  triggerRule?: TriggerRule;
+  /** Notifications for this task only. */
+  notifications?: readonly Notification[];
+  /** One line shown in `runway dags show`. */
+  doc?: string;
+}
+
+export interface DagOptions<Params = Record<string, never>> {
+  /** Unique id; letters, digits, `_`, `-` and `.`. */
+  id: string;
+  description: string;
+  owner: string;
+  tags: readonly string[];
+  /** A cron expression, a preset (`@daily`, `@hourly`, …, `@once`), or `null` for manual runs only. */
+  schedule: string | null;
+  /** IANA time zone the schedule and `ds` are read in, e.g. `'Europe/Paris'`. */
+  timezone: string;
+  /** ISO date or date-time; a date alone means midnight in `timezone`. */
+  startDate: string;
+  /** No run is scheduled for intervals starting after this. */
+  endDate?: string;
+  /** Create the runs of missed intervals since the start date. @defaultValue false */
+  catchup?: boolean;
+  /** @defaultValue 16 */
+  maxActiveRuns?: number;
+  /** @defaultValue 16 */
+  maxActiveTasks?: number;
+  /** A run still going after this is failed. @defaultValue none */
+  dagRunTimeout?: Duration;
+  /** Task arguments every task starts from. */
+  defaultArgs?: TaskArgs;
+  /** Schema of a manual trigger's conf; typed `ctx.params` in tasks. */
+  params?: z.ZodType<Params>;
+  notifications?: readonly Notification[];
+  /** Created paused; the scheduler ignores it until unpaused. @defaultValue false */
+  pausedOnCreation?: boolean;
+}
+
+const durationSchema = z.string().refine(isDuration, {
+  message: 'must be a number and a unit, like "30s", "5m", "2h" or "1d"',
+});
+
+const notifyEventsSchema = z.array(z.enum(['failure', 'retry', 'success'])).min(1);
+
+export const notificationSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('slack'), webhookUrlEnv: z.string().min(1), on: notifyEventsSchema }),
+  z.strictObject({ type: z.literal('email'), to: z.array(z.string()).min(1), on: notifyEventsSchema }),
+]);
+
+export const taskArgsShape = {
+  retries: z.int().min(0).optional(),
+  retryDelay: durationSchema.optional(),
+  retryBackoff: z.enum(['fixed', 'exponential']).optional(),
+  maxRetryDelay: durationSchema.optional(),
+  executionTimeout: durationSchema.optional(),
+  pool: z.string().min(1).optional(),
+  priority: z.int().optional(),
+};
+
+export const taskSpecSchema = z.strictObject({
+  ...taskArgsShape,
+  upstream: z.array(z.string()).optional(),
+  triggerRule: z.enum(TRIGGER_RULES).optional(),
+  notifications: z.array(notificationSchema).optional(),
+  doc: z.string().optional(),
+});
+
+export const dagOptionsSchema = z.strictObject({
+  id: z.string().min(1),
+  description: z.string(),
+  owner: z.string(),
+  tags: z.array(z.string()),
+  schedule: z.string().min(1).nullable(),
+  timezone: z.string().min(1),
+  startDate: z.string().min(1),
+  endDate: z.string().min(1).optional(),
+  catchup: z.boolean().optional(),
+  maxActiveRuns: z.int().min(1).optional(),
+  maxActiveTasks: z.int().min(1).optional(),
+  dagRunTimeout: durationSchema.optional(),
+  defaultArgs: z.strictObject(taskArgsShape).optional(),
+  params: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'must be a zod schema').optional(),
+  notifications: z.array(notificationSchema).optional(),
+  pausedOnCreation: z.boolean().optional(),
+});
+
+/** `field "a.b": message` for each zod issue, one per line. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `field "${issue.path.join('.') || '(root)'}": ${issue.message}`).join('; ');
+}

@@ -1,0 +1,126 @@
+/**
+ * The typed DAG builder. Each `.task()` returns a new `Dag` whose type records the task's output,
+ * so a later task can name only tasks declared before it, and sees, typed in their JSON form, the
+ * outputs of exactly the tasks it lists as upstream.
+ */
+import type { Jsonify } from 'type-fest';
+import type { z } from 'zod';
+import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type TaskSpec } from './dag-options.ts';
+import { functionOperator } from './function-operator.ts';
+import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
+
+const DAG_BRAND = Symbol.for('runway.dag');
+
+/** What a task's output looks like downstream: its JSON form, `null` when it returns nothing. */
+export type OutputOf<T> = [T] extends [void | undefined] ? null : Jsonify<T>;
+
+export type EmptyOutputs = Record<never, never>;
+
+export interface TaskDefinition {
+  readonly id: string;
+  readonly spec: TaskSpec;
+  readonly operator: AnyOperator;
+}
+
+/** A DAG definition or a task could not be built; the message names the DAG, task and field. */
+export class DagDefinitionError extends Error {
+  override readonly name = 'DagDefinitionError';
+  constructor(
+    message: string,
+    readonly dagId: string | undefined,
+    readonly taskId?: string,
+  ) {
+    super(message);
+  }
+}
+
+type TaskOperator<Upstream, Output, Params> =
+  | Operator<Output, Upstream>
+  | Sensor<Output, never>
+  | ((ctx: TaskContext<Upstream, Params>) => Output | Promise<Output>);
+
+export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params = Record<string, never>> {
+  readonly [DAG_BRAND] = true;
+
+  /** @internal use `dag()` */
+  constructor(
+    readonly options: DagOptions<Params>,
+    readonly tasks: readonly TaskDefinition[],
+  ) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  /**
+   * Adds a task. `operator` is an operator (`s3Sync({...})`), a sensor, or an async function of
+   * the task context, which becomes the built-in function operator.
+   *
+   * @example
+   * dag({...})
+   *   .task('extract', {}, async () => ({ rows: 120 }))
+   *   .task('report', { upstream: ['extract'] }, async (ctx) => `${ctx.upstream.extract.rows} rows`)
+   */
+  task<Id extends string, Output, Upstream extends keyof Outputs & string = never>(
+    id: Id,
+    spec: TaskSpec<Upstream>,
+    operator: TaskOperator<Pick<Outputs, Upstream>, Output, Params>,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
+    const where = `DAG "${this.options.id}", task "${String(id)}"`;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new DagDefinitionError(`DAG "${this.options.id}": a task id must be a non-empty string`, this.options.id);
+    }
+    const parsed = taskSpecSchema.safeParse(spec);
+    if (!parsed.success) {
+      throw new DagDefinitionError(`${where}: ${describeIssues(parsed.error)}`, this.options.id, id);
+    }
+    const resolved = toOperator(operator);
+    if (!resolved) {
+      throw new DagDefinitionError(
+        `${where}: field "operator" must be an operator (an object with run or poke) or a function`,
+        this.options.id,
+        id,
+      );
+    }
+    const definition: TaskDefinition = { id, spec: parsed.data, operator: resolved };
+    return new Dag(this.options, [...this.tasks, definition]);
+  }
+}
+
+function toOperator(value: unknown): AnyOperator | undefined {
+  if (typeof value === 'function') return functionOperator(value as never) as AnyOperator;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const candidate = value as Partial<Record<'kind' | 'run' | 'poke', unknown>>;
+  if (typeof candidate.kind !== 'string') return undefined;
+  if (typeof candidate.run === 'function' || typeof candidate.poke === 'function') return value as AnyOperator;
+  return undefined;
+}
+
+/**
+ * Starts a DAG. Importing a DAG file must do nothing else: no network, credentials or environment
+ * variables; read those inside tasks.
+ *
+ * @example
+ * export default dag({
+ *   id: 'data_lake__events_nightly', description: '…', owner: 'data-platform', tags: ['data-lake'],
+ *   schedule: '0 2 * * *', timezone: 'Europe/Paris', startDate: '2026-01-01',
+ * }).task('extract', {}, async (ctx) => ({ day: ctx.ds }));
+ */
+export function dag<Params = Record<string, never>>(
+  options: DagOptions<Params> & { params?: z.ZodType<Params> },
+): Dag<EmptyOutputs, Params> {
+  const parsed = dagOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const id = typeof options?.id === 'string' ? options.id : undefined;
+    throw new DagDefinitionError(`DAG "${id ?? '(no id)'}": ${describeIssues(parsed.error)}`, id);
+  }
+  return new Dag<EmptyOutputs, Params>(parsed.data as DagOptions<Params>, []);
+}
+
+/** True for a `Dag`, also across copies of this module (bundles, a second install). */
+export function isDag(value: unknown): value is Dag<Record<string, unknown>, unknown> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true;
+}
+
+/** The outputs a DAG's tasks hand downstream, by task id. */
+export type DagOutputs<D> = D extends Dag<infer Outputs, unknown> ? Outputs : never;
