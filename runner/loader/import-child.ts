@@ -1,0 +1,128 @@
+/**
+ * The import child: forked by `load-dags.ts`, it imports DAG files one at a time, on request, and
+ * answers with a JSON summary of each DAG or the reason it could not be imported. A file may throw,
+ * print without end, call `process.exit` or pollute prototypes; the child contains what it can and
+ * reports the rest, and the parent kills it on a hang, a crash or too much output.
+ */
+import { pathToFileURL } from 'node:url';
+import { isDag } from '../dag.ts';
+import { summarizeDag } from '../dag-summary.ts';
+import { lineFromError, lineOf } from './error-location.ts';
+import { readFileSync } from 'node:fs';
+import type { ChildMessage, ImportOutcome, ImportRequest } from './import-protocol.ts';
+
+const OUTPUT_LIMIT = Number(process.env.RUNWAY_IMPORT_OUTPUT_LIMIT ?? 1_048_576);
+const OUTPUT_KEPT = 2_048;
+
+const send = (message: ChildMessage) => process.send?.(message);
+
+class ExitAtImportError extends Error {
+  constructor(code: unknown) {
+    super(
+      `called process.exit(${code === undefined ? '' : String(code)}) at import time; a DAG file must only declare`,
+    );
+  }
+}
+
+// What a file prints is counted and mostly dropped: it is not the validator's output.
+let printed = { bytes: 0, head: '' };
+for (const stream of [process.stdout, process.stderr]) {
+  stream.write = ((chunk: string | Uint8Array) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    printed.bytes += Buffer.byteLength(text);
+    if (printed.head.length < OUTPUT_KEPT) printed.head += text.slice(0, OUTPUT_KEPT - printed.head.length);
+    return true;
+  }) as typeof stream.write;
+}
+const realExit = process.exit.bind(process);
+let exitCalled = false;
+process.exit = ((code?: number) => {
+  exitCalled = true;
+  throw new ExitAtImportError(code);
+}) as typeof process.exit;
+
+// An error thrown later by a timer a file started has no file to blame but the one in hand.
+let currentFile: string | undefined;
+const crash = (error: unknown) => {
+  if (currentFile !== undefined) {
+    const outcome: ImportOutcome = { ok: false, message: `failed after import: ${describe(error)}` };
+    send({ type: 'result', file: currentFile, importMs: 0, outcome, output: printed.head, tainted: true });
+  }
+  realExit(70);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+const guardedPrototypes = [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype];
+const snapshot = () => guardedPrototypes.map((proto) => Reflect.ownKeys(proto).length);
+const baseline = snapshot();
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
+      ? error.message.split('\n')[0]!
+      : `${error.name}: ${error.message}`;
+  }
+  return `threw a non-error value: ${String(error)}`;
+}
+
+function missingModuleLine(error: unknown, file: string): number | undefined {
+  const match = /Cannot find (?:package|module) '([^']+)'/.exec(error instanceof Error ? error.message : '');
+  if (!match) return undefined;
+  const specifier = match[1]!
+    .split('/')
+    .pop()!
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  try {
+    return lineOf(readFileSync(file, 'utf8'), new RegExp(`from\\s+['"][^'"]*${specifier}`));
+  } catch {
+    return undefined;
+  }
+}
+
+async function importOne(file: string): Promise<ImportOutcome> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    const line = lineFromError(error, file) ?? missingModuleLine(error, file);
+    return { ok: false, message: describe(error), ...(line === undefined ? {} : { line }) };
+  }
+  if (!('default' in module)) {
+    return { ok: false, message: 'has no default export; a DAG file must `export default dag({...})`' };
+  }
+  const exported = module.default;
+  if (!isDag(exported)) {
+    const kind = exported === null ? 'null' : typeof exported;
+    return { ok: false, message: `its default export is a ${kind}, not a DAG built with dag({...})` };
+  }
+  try {
+    return { ok: true, dag: summarizeDag(exported) };
+  } catch (error) {
+    return { ok: false, message: `could not be read: ${describe(error)}` };
+  }
+}
+
+process.on('message', (request: ImportRequest) => {
+  void (async () => {
+    currentFile = request.file;
+    printed = { bytes: 0, head: '' };
+    exitCalled = false;
+    const started = performance.now();
+    let outcome = await importOne(request.file);
+    const importMs = performance.now() - started;
+    const polluted = snapshot().some((count, i) => count !== baseline[i]);
+    if (outcome.ok && polluted) {
+      outcome = { ok: false, message: 'changed a built-in prototype (Object, Array, Function, …) at import time' };
+    }
+    if (outcome.ok && printed.bytes > OUTPUT_LIMIT) {
+      outcome = { ok: false, message: `printed ${printed.bytes} bytes at import time (limit ${OUTPUT_LIMIT})` };
+    }
+    const tainted = polluted || exitCalled;
+    send({ type: 'result', file: request.file, importMs, outcome, output: printed.head, tainted });
+    currentFile = undefined;
+  })();
+});
+
+send({ type: 'ready' });

@@ -1,0 +1,65 @@
+/**
+ * `validate()`: imports every DAG file in isolation, then runs the structural checks and the team
+ * policy over each DAG. The CLI, the git hooks and CI all call this one function.
+ */
+import { readFile } from 'node:fs/promises';
+import { checkDag } from './dag-checks.ts';
+import { locateProblem } from './loader/error-location.ts';
+import { loadDags, type DagFileResult, type LoadDagsOptions } from './loader/load-dags.ts';
+import { checkPolicy, type Policy } from './policy.ts';
+import type { DagProblem, Problem } from './problem.ts';
+
+export interface ValidateOptions extends LoadDagsOptions {
+  policy: Policy;
+}
+
+export interface ValidateReport {
+  files: DagFileResult[];
+  problems: Problem[];
+}
+
+export async function validate(paths: readonly string[], options: ValidateOptions): Promise<ValidateReport> {
+  const files = await loadDags(paths, options);
+  const problems: Problem[] = [];
+  for (const result of files) {
+    if (result.error) {
+      if (options.policy.rules.imports.enabled) problems.push(importProblem(result));
+      continue;
+    }
+    const dag = result.dag!;
+    const found: DagProblem[] = [...checkDag(dag), ...checkPolicy(dag, options.policy)];
+    if (found.length === 0) continue;
+    const source = await readFile(result.absolutePath, 'utf8').catch(() => '');
+    for (const problem of found) problems.push({ file: result.file, line: locateProblem(source, problem), ...problem });
+  }
+  problems.push(...duplicateDagIds(files));
+  return { files, problems };
+}
+
+function importProblem(result: DagFileResult): Problem {
+  const { message, line } = result.error!;
+  return { file: result.file, ...(line === undefined ? {} : { line }), rule: 'import-error', message };
+}
+
+/** Two files declaring one DAG id would fight over its runs: name both files. */
+function duplicateDagIds(files: readonly DagFileResult[]): Problem[] {
+  const byId = new Map<string, DagFileResult[]>();
+  for (const result of files) {
+    if (!result.dag) continue;
+    byId.set(result.dag.dagId, [...(byId.get(result.dag.dagId) ?? []), result]);
+  }
+  const problems: Problem[] = [];
+  for (const [dagId, owners] of byId) {
+    if (owners.length < 2) continue;
+    for (const owner of owners) {
+      const others = owners.filter((o) => o !== owner).map((o) => o.file);
+      problems.push({
+        file: owner.file,
+        dagId,
+        rule: 'duplicate-dag-id',
+        message: `DAG id "${dagId}" is also declared in ${others.join(', ')}`,
+      });
+    }
+  }
+  return problems;
+}
