@@ -8,6 +8,7 @@ import { formatProblems, type ProblemFormat } from './format-problems.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
 import { DEFAULT_POLICY_FILE, loadPolicy, PolicyFileError } from '../policy.ts';
 import { validate } from '../validate.ts';
+import { DagPathError } from '../loader/find-dag-files.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -115,7 +116,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const shownAlready = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
       return shownAlready && error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof UsageError || error instanceof PolicyFileError) {
+    if (error instanceof UsageError || error instanceof PolicyFileError || error instanceof DagPathError) {
       io.err(`runway: ${error.message}`);
       return EXIT.usage;
     }

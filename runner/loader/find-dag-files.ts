@@ -2,6 +2,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
+/** A path given to the validator does not exist: the caller's mistake, not a DAG's. */
+export class DagPathError extends Error {
+  override readonly name = 'DagPathError';
+}
+
 const DAG_FILE = /\.(ts|mts|js|mjs)$/;
 const NOT_A_DAG = /(\.d\.ts|\.test\.ts|\.spec\.ts)$/;
 
@@ -18,7 +23,7 @@ export async function findDagFiles(
   const visit = async (absolute: string, explicit: boolean): Promise<void> => {
     const info = await stat(absolute).catch(() => undefined);
     if (!info) {
-      if (explicit) throw new Error(`${relative(cwd, absolute) || absolute}: no such file or folder`);
+      if (explicit) throw new DagPathError(`${relative(cwd, absolute) || absolute}: no such file or folder`);
       return;
     }
     if (info.isDirectory()) {

@@ -19,7 +19,7 @@ const send = (message: ChildMessage) => process.send?.(message);
 class ExitAtImportError extends Error {
   constructor(code: unknown) {
     super(
-      `called process.exit(${code === undefined ? '' : String(code)}) at import time; a DAG file must only declare`,
+      `called process.exit(${code === undefined ? '' : String(code)}) at import time; a DAG file must only declare its DAG`,
     );
   }
 }
@@ -58,13 +58,15 @@ const snapshot = () => guardedPrototypes.map((proto) => Reflect.ownKeys(proto).l
 const baseline = snapshot();
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
-      ? error.message.split('\n')[0]!
-      : `${error.name}: ${error.message}`;
+  if (!(error instanceof Error)) return `threw a non-error value: ${String(error)}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+    return error.message.split('\n')[0]!.replace(/ imported from .*$/, '');
   }
-  return `threw a non-error value: ${String(error)}`;
+  // esbuild's "Transform failed with 1 error:\n/abs/file.ts:4:2: ERROR: Expected …" as one clean line.
+  const syntax = /^Transform failed with \d+ errors?:\n(?:.*?:\d+:\d+: )?(?:ERROR: )?(.*)/.exec(error.message);
+  if (syntax) return `syntax error: ${syntax[1]}`;
+  return `${error.name}: ${error.message}`;
 }
 
 function missingModuleLine(error: unknown, file: string): number | undefined {
@@ -94,8 +96,9 @@ async function importOne(file: string): Promise<ImportOutcome> {
   }
   const exported = module.default;
   if (!isDag(exported)) {
-    const kind = exported === null ? 'null' : typeof exported;
-    return { ok: false, message: `its default export is a ${kind}, not a DAG built with dag({...})` };
+    const kind =
+      exported === null ? 'null' : Array.isArray(exported) ? 'an array' : `a value of type ${typeof exported}`;
+    return { ok: false, message: `its default export is ${kind}, not a DAG built with dag({...})` };
   }
   try {
     return { ok: true, dag: summarizeDag(exported) };
@@ -113,7 +116,7 @@ process.on('message', (request: ImportRequest) => {
     let outcome = await importOne(request.file);
     const importMs = performance.now() - started;
     const polluted = snapshot().some((count, i) => count !== baseline[i]);
-    if (outcome.ok && polluted) {
+    if (polluted) {
       outcome = { ok: false, message: 'changed a built-in prototype (Object, Array, Function, …) at import time' };
     }
     if (outcome.ok && printed.bytes > OUTPUT_LIMIT) {

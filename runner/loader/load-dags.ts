@@ -122,7 +122,9 @@ class ImportSlot {
       child.on('exit', onExit);
       child.stdout?.on('data', onOutput);
       child.stderr?.on('data', onStderr);
-      child.send({ file });
+      child.send({ file }, (error) => {
+        if (error) fail(`the import process could not be reached: ${error.message}`);
+      });
     });
   }
 
@@ -141,6 +143,11 @@ class ImportSlot {
     });
     child.stdout?.resume();
     child.stderr?.resume();
+    // A send to a child that just died is reported through 'exit'; don't let it throw as well.
+    child.on('error', () => undefined);
+    child.once('exit', () => {
+      if (this.child === child) this.kill();
+    });
     this.child = child;
     this.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: ChildMessage) => {

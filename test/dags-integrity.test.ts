@@ -1,0 +1,12 @@
+/** The DAGs this repository ships must import cleanly and meet the team policy: the CI gate, as a test. */
+import { expect, it } from 'vitest';
+import { loadPolicy } from '../runner/policy.ts';
+import { validate } from '../runner/validate.ts';
+
+it('every DAG in dags/ imports and passes checks and the team policy', async () => {
+  const policy = await loadPolicy('runway.policy.json', { required: true });
+  const report = await validate(['dags'], { policy });
+  expect(report.problems).toEqual([]);
+  expect(report.files.length).toBeGreaterThanOrEqual(2);
+  expect(report.files.every((f) => f.dag !== undefined)).toBe(true);
+});
