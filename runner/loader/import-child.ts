@@ -4,12 +4,17 @@
  * print without end, call `process.exit` or pollute prototypes; the child contains what it can and
  * reports the rest, and the parent kills it on a hang, a crash or too much output.
  */
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isDag } from '../dag.ts';
 import { summarizeDag } from '../dag-summary.ts';
 import { lineFromError, lineOf } from './error-location.ts';
 import { readFileSync } from 'node:fs';
 import type { ChildMessage, ImportOutcome, ImportRequest } from './import-protocol.ts';
+
+if (process.env.RUNWAY_PRECOMPILED_DIR) {
+  register('./precompiled-hooks.mjs', import.meta.url, { data: { dir: process.env.RUNWAY_PRECOMPILED_DIR } });
+}
 
 const OUTPUT_LIMIT = Number(process.env.RUNWAY_IMPORT_OUTPUT_LIMIT ?? 1_048_576);
 const OUTPUT_KEPT = 2_048;

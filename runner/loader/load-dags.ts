@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DagSummary } from '../dag-summary.ts';
 import { findDagFiles } from './find-dag-files.ts';
+import { makePrecompiledDir, precompileDagFiles } from './precompile.ts';
 import type { ChildMessage, ImportOutcome } from './import-protocol.ts';
 
 export interface LoadDagsOptions {
@@ -43,12 +44,19 @@ export async function loadDags(paths: readonly string[], options: LoadDagsOption
   const cwd = options.cwd ?? process.cwd();
   const files = await findDagFiles(paths, cwd);
   const results = new Map<string, DagFileResult>();
+  const precompiled = await makePrecompiledDir();
+  const compiled = precompileDagFiles(
+    files.map((f) => f.absolutePath),
+    precompiled.dir,
+  );
   const queue = [...files];
   const slots = Math.max(1, Math.min(options.concurrency ?? Math.min(availableParallelism(), 4), files.length));
   await Promise.all(
     Array.from({ length: slots }, async () => {
-      const slot = new ImportSlot(options);
+      const slot = new ImportSlot(options, precompiled.dir);
       try {
+        await slot.warmUp();
+        await compiled;
         for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
           results.set(next.absolutePath, { ...next, ...(await slot.importFile(next.absolutePath)) });
         }
@@ -56,7 +64,7 @@ export async function loadDags(paths: readonly string[], options: LoadDagsOption
         slot.close();
       }
     }),
-  );
+  ).finally(() => precompiled.remove());
   return files.map((f) => results.get(f.absolutePath)!);
 }
 
@@ -69,9 +77,17 @@ class ImportSlot {
   private readonly timeoutMs: number;
   private readonly outputLimit: number;
 
-  constructor(private readonly options: LoadDagsOptions) {
+  constructor(
+    private readonly options: LoadDagsOptions,
+    private readonly precompiledDir: string,
+  ) {
     this.timeoutMs = options.importTimeoutMs ?? 30_000;
     this.outputLimit = options.outputLimitBytes ?? 1_048_576;
+  }
+
+  /** Starts the child, so that it boots while the DAG files are precompiled. */
+  async warmUp(): Promise<void> {
+    await this.start();
   }
 
   async importFile(file: string): Promise<SlotResult> {
@@ -133,7 +149,10 @@ class ImportSlot {
       await this.ready;
       return this.child;
     }
-    const env: NodeJS.ProcessEnv = { RUNWAY_IMPORT_OUTPUT_LIMIT: String(this.outputLimit) };
+    const env: NodeJS.ProcessEnv = {
+      RUNWAY_IMPORT_OUTPUT_LIMIT: String(this.outputLimit),
+      RUNWAY_PRECOMPILED_DIR: this.precompiledDir,
+    };
     for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
     const child = fork(CHILD_ENTRY, [], {
       execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${this.options.memoryLimitMb ?? 512}`],

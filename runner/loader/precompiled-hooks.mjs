@@ -1,0 +1,33 @@
+// Module hooks for import children: serve DAG files from the sources precompile.ts wrote, and
+// leave every other module to the hooks registered before (tsx). Plain JavaScript, because it is
+// loaded on Node's hooks thread before anything can compile TypeScript for it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let dir;
+let sources;
+
+export function initialize(data) {
+  dir = data?.dir;
+}
+
+// Read on first use: the parent sends the first file only once precompilation has finished.
+function precompiled(file) {
+  if (sources === undefined) {
+    try {
+      sources = JSON.parse(readFileSync(join(dir, 'sources.json'), 'utf8'));
+    } catch {
+      sources = {};
+    }
+  }
+  return Object.hasOwn(sources, file) ? sources[file] : undefined;
+}
+
+export async function load(url, context, nextLoad) {
+  if (dir && url.startsWith('file:') && /\.m?ts(\?|$)/.test(url)) {
+    const source = precompiled(fileURLToPath(url.split('?')[0]));
+    if (source !== undefined) return { format: 'module', source, shortCircuit: true };
+  }
+  return nextLoad(url, context);
+}
