@@ -45,6 +45,12 @@ export interface TaskSpec<UpstreamId extends string = string> extends TaskArgs {
   notifications?: readonly Notification[];
   /** One line shown in `runway dags show`. */
   doc?: string;
+  /** The task returns the id, or ids, of the direct downstream tasks to follow; the others are skipped. */
+  branch?: boolean;
+  /** A falsy output skips everything downstream of this task, whatever their trigger rules. */
+  shortCircuit?: boolean;
+  /** Queue (worker group) the task runs on. @defaultValue 'default' */
+  queue?: string;
 }
 
 export interface DagOptions<Params = Record<string, never>> {
@@ -105,6 +111,12 @@ export const taskSpecSchema = z.strictObject({
   triggerRule: z.enum(TRIGGER_RULES).optional(),
   notifications: z.array(notificationSchema).optional(),
   doc: z.string().optional(),
+  branch: z.boolean().optional(),
+  shortCircuit: z.boolean().optional(),
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"')
+    .optional(),
 });
 
 export const dagOptionsSchema = z.strictObject({
