@@ -41,12 +41,20 @@ function dagSource(n: number): string {
 function treeRss(pid: number): number {
   try {
     const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' });
-    const rows = out.trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number));
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).map(Number));
     const inTree = new Set([pid]);
     let grew = true;
     while (grew) {
       grew = false;
-      for (const [p, pp] of rows) if (!inTree.has(p!) && inTree.has(pp!)) (inTree.add(p!), (grew = true));
+      for (const [p, pp] of rows) {
+        if (!inTree.has(p!) && inTree.has(pp!)) {
+          inTree.add(p!);
+          grew = true;
+        }
+      }
     }
     return rows.filter(([p]) => inTree.has(p!)).reduce((sum, [, , rss]) => sum + rss! * 1024, 0);
   } catch {
@@ -59,7 +67,10 @@ await mkdir(folder, { recursive: true });
 await Promise.all(Array.from({ length: files }, (_, n) => writeFile(join(folder, `dag_${n}.ts`), dagSource(n))));
 
 const started = performance.now();
-const child = spawn(process.execPath, ['bin/runway.js', 'validate', folder], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, ['bin/runway.js', 'validate', folder], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 let output = '';
 child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
 let peak = 0;
@@ -68,9 +79,13 @@ const code = await new Promise<number | null>((resolve) => child.on('close', res
 clearInterval(sampler);
 const seconds = (performance.now() - started) / 1000;
 
-console.log(`runway validate on ${files} DAG files x 10 tasks (${availableParallelism()} cores, node ${process.version})`);
+console.log(
+  `runway validate on ${files} DAG files x 10 tasks (${availableParallelism()} cores, node ${process.version})`,
+);
 console.log(`  exit code      ${code}  (${output.trim().split('\n').pop()})`);
 console.log(`  wall time      ${seconds.toFixed(2)} s   (target <= 5 s)`);
-console.log(`  peak RSS tree  ${(peak / 1024 / 1024).toFixed(0)} MiB (validator + import children, sampled every 100 ms)`);
+console.log(
+  `  peak RSS tree  ${(peak / 1024 / 1024).toFixed(0)} MiB (validator + import children, sampled every 100 ms)`,
+);
 await rm(folder, { recursive: true, force: true });
 process.exitCode = code === 0 ? 0 : 1;

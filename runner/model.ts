@@ -1,0 +1,37 @@
+/** The records Runway keeps in Redis for DAG runs and task instances. */
+import type { TaskInstanceState } from './trigger-rule.ts';
+
+export type DagRunState = 'queued' | 'running' | 'success' | 'failed';
+export type RunType = 'scheduled' | 'manual' | 'backfill';
+
+export interface DagRunRecord {
+  dagId: string;
+  runId: string;
+  state: DagRunState;
+  runType: RunType;
+  /** ISO strings: they cross Redis and the CLI as text. */
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  conf: Record<string, unknown>;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface TaskInstanceRecord {
+  state: TaskInstanceState;
+  /** 1 for the first try; 0 before any. */
+  try: number;
+  /** Bumped by `tasks clear`, so that the cleared task gets a fresh queue job. */
+  generation: number;
+  startedAt?: number;
+  endedAt?: number;
+  durationMs?: number;
+  error?: string;
+  host?: string;
+}
+
+export function isRunFinished(state: DagRunState): boolean {
+  return state === 'success' || state === 'failed';
+}

@@ -1,0 +1,363 @@
+/**
+ * DAG runs and task instances in Redis. Every state change is a compare-and-set in a Lua script,
+ * so several schedulers and workers can act on one run without two of them scheduling, starting
+ * or finishing the same thing. Keys share one hash tag (`{runway}` by default) so that the scripts
+ * also run on Redis Cluster.
+ */
+import type { Redis } from 'ioredis';
+import type { DagRunRecord, DagRunState, TaskInstanceRecord } from './model.ts';
+import type { TaskInstanceState } from './trigger-rule.ts';
+
+const CREATE_RUN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'state', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local tasks = cjson.decode(ARGV[5])
+for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
+return 1`;
+
+// KEYS: run, active set. ARGV: runId, maxActiveRuns, startedAt
+const START_RUN = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
+record.state = 'running'
+record.startedAt = ARGV[3]
+redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', 'running')
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1`;
+
+// KEYS: run, active set. ARGV: runId, new state, endedAt, allowed current states (json)
+const FINISH_RUN = `
+local current = redis.call('HGET', KEYS[1], 'state')
+local allowed = false
+for _, s in ipairs(cjson.decode(ARGV[4])) do if s == current then allowed = true end end
+if not allowed then return 0 end
+local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
+record.state = ARGV[2]
+if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
+redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
+if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1`;
+
+// KEYS: ti hash, output hash, run. ARGV: changes (json), now (ms), required run state ('' = any)
+// change: { task, from: [states], try?: n, set: {...}, output?: json string,
+//           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n }
+const TRANSITION = `
+local now = tonumber(ARGV[2])
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[3], 'state') ~= ARGV[3] then
+  return {'run_not_' .. ARGV[3], redis.call('HGETALL', KEYS[1])}
+end
+local changes = cjson.decode(ARGV[1])
+local applied = {}
+for i, c in ipairs(changes) do
+  local raw = redis.call('HGET', KEYS[1], c.task)
+  local ok = false
+  local cur
+  if raw then
+    cur = cjson.decode(raw)
+    for _, s in ipairs(c.from) do if cur.state == s then ok = true end end
+    if ok and c.try ~= nil and cur.try ~= c.try then ok = false end
+    if ok and c.generation ~= nil and cur.generation ~= c.generation then ok = false end
+  end
+  if ok and c.acquire then
+    for _, slot in ipairs(c.acquire) do
+      redis.call('ZREMRANGEBYSCORE', slot.key, '-inf', now)
+      if not redis.call('ZSCORE', slot.key, slot.member) and redis.call('ZCARD', slot.key) >= slot.limit then
+        ok = false
+      end
+    end
+    if ok then
+      for _, slot in ipairs(c.acquire) do redis.call('ZADD', slot.key, now + c.leaseMs, slot.member) end
+    else
+      applied[i] = 'no_slot'
+    end
+  end
+  if ok then
+    for k, v in pairs(c.set) do cur[k] = v end
+    if c.unset then for _, k in ipairs(c.unset) do cur[k] = nil end end
+    redis.call('HSET', KEYS[1], c.task, cjson.encode(cur))
+    if c.output then redis.call('HSET', KEYS[2], c.task, c.output) end
+    if c.release then for _, slot in ipairs(c.release) do redis.call('ZREM', slot.key, slot.member) end end
+    applied[i] = 'ok'
+  elseif not applied[i] then
+    applied[i] = 'conflict'
+  end
+end
+return {cjson.encode(applied), redis.call('HGETALL', KEYS[1])}`;
+
+export interface SlotClaim {
+  key: string;
+  limit: number;
+  member: string;
+}
+
+export interface TaskTransition {
+  task: string;
+  from: readonly TaskInstanceState[];
+  /** Only if the instance is on this try. */
+  try?: number;
+  generation?: number;
+  set: Partial<TaskInstanceRecord>;
+  unset?: (keyof TaskInstanceRecord)[];
+  /** The task's output, stored with the transition. */
+  output?: unknown;
+  /** Slots (pool, DAG concurrency) taken with the transition, all or none. */
+  acquire?: SlotClaim[];
+  leaseMs?: number;
+  release?: { key: string; member: string }[];
+}
+
+export type TransitionResult = 'ok' | 'conflict' | 'no_slot';
+
+export interface TransitionOutcome {
+  /** Set when the run was not in the required state; nothing was changed. */
+  runNotInState?: string;
+  results: TransitionResult[];
+  snapshot: Record<string, TaskInstanceRecord>;
+}
+
+export interface RunStoreOptions {
+  /** Key prefix; keep the braces so every key hashes to one Redis Cluster slot. @defaultValue '{runway}' */
+  prefix?: string;
+  /** Log lines kept per try. @defaultValue 2_000 */
+  maxLogLines?: number;
+}
+
+type Scripted = Redis &
+  Record<
+    'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition',
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
+
+export class RunStore {
+  readonly prefix: string;
+  private readonly redis: Scripted;
+  private readonly maxLogLines: number;
+
+  constructor(redis: Redis, options: RunStoreOptions = {}) {
+    this.prefix = options.prefix ?? '{runway}';
+    this.maxLogLines = options.maxLogLines ?? 2_000;
+    const scripted = redis as Scripted;
+    if (typeof scripted.runwayTransition !== 'function') {
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 3, lua: CREATE_RUN });
+      redis.defineCommand('runwayStartRun', { numberOfKeys: 2, lua: START_RUN });
+      redis.defineCommand('runwayFinishRun', { numberOfKeys: 2, lua: FINISH_RUN });
+      redis.defineCommand('runwayTransition', { numberOfKeys: 3, lua: TRANSITION });
+    }
+    this.redis = scripted;
+  }
+
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  private runKey = (dagId: string, runId: string) => this.key('run', dagId, runId);
+  private tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
+  private outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
+  private runsKey = (dagId: string) => this.key('runs', dagId);
+  private activeKey = (dagId: string) => this.key('active', dagId);
+  slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
+
+  /** Creates the run and its task instances unless a run with that id exists; true if created. */
+  async createRun(run: DagRunRecord, taskIds: readonly string[]): Promise<boolean> {
+    const initial: TaskInstanceRecord = { state: 'none', try: 0, generation: 0 };
+    const created = await this.redis.runwayCreateRun(
+      this.runKey(run.dagId, run.runId),
+      this.runsKey(run.dagId),
+      this.tiKey(run.dagId, run.runId),
+      JSON.stringify(run),
+      run.state,
+      Date.parse(run.logicalDate),
+      run.runId,
+      JSON.stringify(taskIds),
+      JSON.stringify(initial),
+    );
+    return created === 1;
+  }
+
+  async getRun(dagId: string, runId: string): Promise<DagRunRecord | undefined> {
+    const raw = await this.redis.hget(this.runKey(dagId, runId), 'record');
+    return raw ? (JSON.parse(raw) as DagRunRecord) : undefined;
+  }
+
+  /** Runs of a DAG, newest logical date first. */
+  async listRuns(dagId: string, limit = 25): Promise<DagRunRecord[]> {
+    const ids = await this.redis.zrevrange(this.runsKey(dagId), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.runKey(dagId, id), 'record');
+    const rows = (await pipeline.exec()) ?? [];
+    return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
+  }
+
+  /** Runs in a state, oldest logical date first (queued runs start in that order). */
+  async runsInState(dagId: string, state: DagRunState, limit = 1_000): Promise<DagRunRecord[]> {
+    const ids = await this.redis.zrange(this.runsKey(dagId), '0', '-1');
+    const out: DagRunRecord[] = [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.runKey(dagId, id), 'state', 'record');
+    for (const [, value] of (await pipeline.exec()) ?? []) {
+      const [s, raw] = value as [string | null, string | null];
+      if (s === state && raw) out.push(JSON.parse(raw) as DagRunRecord);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async activeRunCount(dagId: string): Promise<number> {
+    return this.redis.scard(this.activeKey(dagId));
+  }
+
+  async startRun(dagId: string, runId: string, maxActiveRuns: number): Promise<boolean> {
+    const started = await this.redis.runwayStartRun(
+      this.runKey(dagId, runId),
+      this.activeKey(dagId),
+      runId,
+      maxActiveRuns,
+      new Date().toISOString(),
+    );
+    return started === 1;
+  }
+
+  /** Moves a run to `state` if it is in one of `from`; true for the one caller that did. */
+  async setRunState(dagId: string, runId: string, state: DagRunState, from: readonly DagRunState[]): Promise<boolean> {
+    const endedAt = state === 'success' || state === 'failed' ? new Date().toISOString() : '';
+    const done = await this.redis.runwayFinishRun(
+      this.runKey(dagId, runId),
+      this.activeKey(dagId),
+      runId,
+      state,
+      endedAt,
+      JSON.stringify(from),
+    );
+    return done === 1;
+  }
+
+  async transition(
+    dagId: string,
+    runId: string,
+    changes: readonly TaskTransition[],
+    options: { requireRunState?: DagRunState } = {},
+  ): Promise<TransitionOutcome> {
+    const payload = changes.map((c) => ({
+      ...c,
+      output: c.output === undefined ? undefined : JSON.stringify(c.output),
+      unset: c.unset && c.unset.length > 0 ? c.unset : undefined,
+      acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
+      release: c.release && c.release.length > 0 ? c.release : undefined,
+    }));
+    const [status, flat] = (await this.redis.runwayTransition(
+      this.tiKey(dagId, runId),
+      this.outKey(dagId, runId),
+      this.runKey(dagId, runId),
+      JSON.stringify(payload),
+      Date.now(),
+      options.requireRunState ?? '',
+    )) as [string, string[]];
+    const snapshot = parseSnapshot(flat);
+    if (status.startsWith('run_not_'))
+      return { runNotInState: status, results: changes.map(() => 'conflict'), snapshot };
+    // cjson encodes an empty array as {}; there are no results then.
+    const results = changes.length === 0 ? [] : (JSON.parse(status) as TransitionResult[]);
+    return { results, snapshot };
+  }
+
+  async snapshot(dagId: string, runId: string): Promise<Record<string, TaskInstanceRecord>> {
+    const flat = await this.redis.hgetall(this.tiKey(dagId, runId));
+    return Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, JSON.parse(v) as TaskInstanceRecord]));
+  }
+
+  async outputs(dagId: string, runId: string, taskIds: readonly string[]): Promise<Record<string, unknown>> {
+    if (taskIds.length === 0) return {};
+    const values = await this.redis.hmget(this.outKey(dagId, runId), ...taskIds);
+    return Object.fromEntries(taskIds.map((id, i) => [id, values[i] == null ? null : JSON.parse(values[i]!)]));
+  }
+
+  async clearOutputs(dagId: string, runId: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length > 0) await this.redis.hdel(this.outKey(dagId, runId), ...taskIds);
+  }
+
+  /** Extends a running task's slot leases so they outlive the task, not its worker. */
+  async renewSlots(claims: readonly SlotClaim[], leaseMs: number): Promise<void> {
+    if (claims.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const claim of claims) pipeline.zadd(claim.key, 'XX', Date.now() + leaseMs, claim.member);
+    await pipeline.exec();
+  }
+
+  private logKey = (dagId: string, runId: string, taskId: string, tryNumber: number) =>
+    this.key('log', dagId, runId, taskId, String(tryNumber));
+
+  async appendLogs(dagId: string, runId: string, taskId: string, tryNumber: number, lines: readonly string[]) {
+    if (lines.length === 0) return;
+    const key = this.logKey(dagId, runId, taskId, tryNumber);
+    await this.redis
+      .multi()
+      .rpush(key, ...lines.map((l) => (l.length > 4_000 ? `${l.slice(0, 4_000)}… (line cut at 4000 characters)` : l)))
+      .ltrim(key, -this.maxLogLines, -1)
+      .exec();
+  }
+
+  async logs(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<string[]> {
+    return this.redis.lrange(this.logKey(dagId, runId, taskId, tryNumber), 0, -1);
+  }
+
+  async isPaused(dagId: string, pausedOnCreation = false): Promise<boolean> {
+    const value = await this.redis.hget(this.key('dag', dagId), 'paused');
+    return value === null ? pausedOnCreation : value === '1';
+  }
+
+  async setPaused(dagId: string, paused: boolean): Promise<void> {
+    await this.redis.hset(this.key('dag', dagId), 'paused', paused ? '1' : '0');
+  }
+
+  async poolSlots(name: string): Promise<number | undefined> {
+    const value = await this.redis.hget(this.key('pools'), name);
+    return value === null ? undefined : Number(value);
+  }
+
+  async pools(): Promise<Record<string, number>> {
+    const all = await this.redis.hgetall(this.key('pools'));
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, Number(v)]));
+  }
+
+  async setPool(name: string, slots: number): Promise<void> {
+    await this.redis.hset(this.key('pools'), name, String(slots));
+  }
+
+  async poolUsage(name: string): Promise<number> {
+    const key = this.slotKey('pool', name);
+    await this.redis.zremrangebyscore(key, '-inf', Date.now());
+    return this.redis.zcard(key);
+  }
+
+  /** Deletes runs whose logical date is older than `before`, with their task instances, outputs and logs. */
+  async deleteRunsBefore(dagId: string, before: Date): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.runsKey(dagId), '-inf', `(${before.getTime()}`);
+    for (const runId of ids) {
+      const logKeys = await this.scanKeys(this.key('log', dagId, runId, '*'));
+      await this.redis.del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys);
+      await this.redis.zrem(this.runsKey(dagId), runId);
+      await this.redis.srem(this.activeKey(dagId), runId);
+    }
+    return ids.length;
+  }
+
+  private async scanKeys(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  }
+}
+
+function parseSnapshot(flat: readonly string[]): Record<string, TaskInstanceRecord> {
+  const snapshot: Record<string, TaskInstanceRecord> = {};
+  for (let i = 0; i < flat.length; i += 2) snapshot[flat[i]!] = JSON.parse(flat[i + 1]!) as TaskInstanceRecord;
+  return snapshot;
+}
