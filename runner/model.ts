@@ -25,6 +25,8 @@ export interface TaskInstanceRecord {
   try: number;
   /** Bumped by `tasks clear`, so that the cleared task gets a fresh queue job. */
   generation: number;
+  /** When it was scheduled (its queue job added); lets reconciliation spot a lost job. */
+  queuedAt?: number;
   startedAt?: number;
   endedAt?: number;
   durationMs?: number;

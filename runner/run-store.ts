@@ -12,11 +12,12 @@ const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'record', ARGV[1], 'state', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[2] == 'queued' then redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4]) end
 local tasks = cjson.decode(ARGV[5])
 for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
 return 1`;
 
-// KEYS: run, active set. ARGV: runId, maxActiveRuns, startedAt
+// KEYS: run, active set, queued index. ARGV: runId, maxActiveRuns, startedAt
 const START_RUN = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
@@ -25,6 +26,7 @@ record.state = 'running'
 record.startedAt = ARGV[3]
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', 'running')
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`;
 
 // KEYS: run, active set. ARGV: runId, new state, endedAt, allowed current states (json)
@@ -140,8 +142,8 @@ export class RunStore {
     this.maxLogLines = options.maxLogLines ?? 2_000;
     const scripted = redis as Scripted;
     if (typeof scripted.runwayTransition !== 'function') {
-      redis.defineCommand('runwayCreateRun', { numberOfKeys: 3, lua: CREATE_RUN });
-      redis.defineCommand('runwayStartRun', { numberOfKeys: 2, lua: START_RUN });
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 4, lua: CREATE_RUN });
+      redis.defineCommand('runwayStartRun', { numberOfKeys: 3, lua: START_RUN });
       redis.defineCommand('runwayFinishRun', { numberOfKeys: 2, lua: FINISH_RUN });
       redis.defineCommand('runwayTransition', { numberOfKeys: 3, lua: TRANSITION });
     }
@@ -157,6 +159,7 @@ export class RunStore {
   private outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
   private runsKey = (dagId: string) => this.key('runs', dagId);
   private activeKey = (dagId: string) => this.key('active', dagId);
+  private queuedKey = (dagId: string) => this.key('queued', dagId);
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
 
   /** Creates the run and its task instances unless a run with that id exists; true if created. */
@@ -166,6 +169,7 @@ export class RunStore {
       this.runKey(run.dagId, run.runId),
       this.runsKey(run.dagId),
       this.tiKey(run.dagId, run.runId),
+      this.queuedKey(run.dagId),
       JSON.stringify(run),
       run.state,
       Date.parse(run.logicalDate),
@@ -183,7 +187,7 @@ export class RunStore {
 
   /** Runs of a DAG, newest logical date first. */
   async listRuns(dagId: string, limit = 25): Promise<DagRunRecord[]> {
-    const ids = await this.redis.zrevrange(this.runsKey(dagId), 0, limit - 1);
+    const ids = await this.redis.zrevrange(this.runsKey(dagId), '0', String(limit - 1));
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hget(this.runKey(dagId, id), 'record');
@@ -209,10 +213,40 @@ export class RunStore {
     return this.redis.scard(this.activeKey(dagId));
   }
 
+  async activeRunIds(dagId: string): Promise<string[]> {
+    return this.redis.smembers(this.activeKey(dagId));
+  }
+
+  /** Queued runs, oldest logical date first. */
+  async queuedRunIds(dagId: string, limit: number): Promise<string[]> {
+    return limit <= 0 ? [] : this.redis.zrange(this.queuedKey(dagId), '0', String(limit - 1));
+  }
+
+  async queuedRunCount(dagId: string): Promise<number> {
+    return this.redis.zcard(this.queuedKey(dagId));
+  }
+
+  /** Run ids with this logical date (a backfill must not duplicate a scheduled run). */
+  async runIdsAt(dagId: string, logicalDate: Date): Promise<string[]> {
+    const score = String(logicalDate.getTime());
+    return this.redis.zrangebyscore(this.runsKey(dagId), score, score);
+  }
+
+  /** Logical date of the newest scheduled run; only ever moves forward, whoever writes it. */
+  async lastScheduled(dagId: string): Promise<Date | undefined> {
+    const score = await this.redis.zscore(this.key('last-scheduled'), dagId);
+    return score === null ? undefined : new Date(Number(score));
+  }
+
+  async recordScheduled(dagId: string, logicalDate: Date): Promise<void> {
+    await this.redis.zadd(this.key('last-scheduled'), 'GT', String(logicalDate.getTime()), dagId);
+  }
+
   async startRun(dagId: string, runId: string, maxActiveRuns: number): Promise<boolean> {
     const started = await this.redis.runwayStartRun(
       this.runKey(dagId, runId),
       this.activeKey(dagId),
+      this.queuedKey(dagId),
       runId,
       maxActiveRuns,
       new Date().toISOString(),
@@ -340,6 +374,7 @@ export class RunStore {
       await this.redis.del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys);
       await this.redis.zrem(this.runsKey(dagId), runId);
       await this.redis.srem(this.activeKey(dagId), runId);
+      await this.redis.zrem(this.queuedKey(dagId), runId);
     }
     return ids.length;
   }

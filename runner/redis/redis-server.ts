@@ -16,6 +16,8 @@ export interface RedisServerOptions {
   persistence?: boolean;
   /** @defaultValue 100 */
   hz?: number;
+  /** @defaultValue redis-server on the PATH */
+  binary?: string;
 }
 
 export interface RedisServer {
@@ -31,6 +33,26 @@ export class RedisSetupError extends Error {
 
 export const REDIS_INSTALL_HINT =
   'redis-server is not installed. On Debian or Ubuntu: sudo apt-get install -y redis-server (or set REDIS_URL to a Redis you run)';
+
+/**
+ * Finds redis-server, installing Debian's package when it is missing and this process may
+ * (root, with apt-get). Otherwise the error says exactly how to install it.
+ */
+export function ensureRedisServer(log: (message: string) => void = () => undefined): string {
+  const found = findRedisServer();
+  if (found) return found;
+  const canInstall = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+  if (!canInstall) throw new RedisSetupError(REDIS_INSTALL_HINT);
+  log('redis-server is missing: installing the Debian package redis-server');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env });
+  const installed = findRedisServer();
+  if (update.status !== 0 || install.status !== 0 || !installed) {
+    throw new RedisSetupError(`installing redis-server with apt-get failed. ${REDIS_INSTALL_HINT}`);
+  }
+  return installed;
+}
 
 export function findRedisServer(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -53,7 +75,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const binary = findRedisServer();
+  const binary = options.binary ?? findRedisServer();
   if (!binary) throw new RedisSetupError(REDIS_INSTALL_HINT);
   const port = options.port ?? (await freePort());
   const args = [

@@ -1,0 +1,121 @@
+/**
+ * The DAGs a scheduler or worker runs: each DAG object with what the runner derives from it once
+ * (graph, schedule, task lookup). DAG files are validated in isolation first; only those that pass
+ * every check are imported into the running process.
+ */
+import { pathToFileURL } from 'node:url';
+import { checkDag } from './dag-checks.ts';
+import { isDag, type Dag, type TaskDefinition } from './dag.ts';
+import { durationMs } from './duration.ts';
+import { summarizeDag, type DagSummary } from './dag-summary.ts';
+import { type DagFileResult, type LoadDagsOptions } from './loader/load-dags.ts';
+import type { Problem } from './problem.ts';
+import type { GraphTask } from './run-advance.ts';
+import type { ScheduleSpec } from './data-interval.ts';
+import { parseDagDate, parseSchedule } from './schedule.ts';
+import { DEFAULT_POLICY, type Policy } from './policy.ts';
+import { validate } from './validate.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDag = Dag<any, any>;
+
+export interface LoadedDag {
+  readonly dag: AnyDag;
+  readonly summary: DagSummary;
+  readonly graph: readonly GraphTask[];
+  readonly schedule: ScheduleSpec;
+  readonly tasks: ReadonlyMap<string, TaskDefinition>;
+  readonly dagRunTimeoutMs: number | undefined;
+  readonly file: string | undefined;
+}
+
+export class DagRegistry {
+  private readonly byId: Map<string, LoadedDag>;
+
+  constructor(dags: readonly LoadedDag[] = []) {
+    this.byId = new Map(dags.map((d) => [d.summary.dagId, d]));
+  }
+
+  get(dagId: string): LoadedDag | undefined {
+    return this.byId.get(dagId);
+  }
+
+  list(): LoadedDag[] {
+    return [...this.byId.values()];
+  }
+
+  /** Replaces the set of DAGs (hot reload); runs in flight keep using what they started with. */
+  replace(dags: readonly LoadedDag[]): void {
+    this.byId.clear();
+    for (const d of dags) this.byId.set(d.summary.dagId, d);
+  }
+}
+
+export class DagNotRunnableError extends Error {
+  override readonly name = 'DagNotRunnableError';
+}
+
+/** Derives what the runner needs from a DAG; throws if the DAG fails a structural check. */
+export function prepareDag(dag: AnyDag, file?: string): LoadedDag {
+  const summary = summarizeDag(dag);
+  const problems = checkDag(summary);
+  if (problems.length > 0) {
+    const list = problems.map((p) => `${p.taskId ? `task ${p.taskId}: ` : ''}${p.message}`).join('; ');
+    throw new DagNotRunnableError(`DAG "${summary.dagId}"${file ? ` (${file})` : ''} cannot run: ${list}`);
+  }
+  const schedule = parseSchedule(summary.schedule, summary.timezone);
+  const start = parseDagDate(summary.startDate, summary.timezone);
+  const end = summary.endDate === undefined ? undefined : parseDagDate(summary.endDate, summary.timezone);
+  if (!schedule.ok || !start.ok || (end && !end.ok))
+    throw new DagNotRunnableError(`DAG "${summary.dagId}": bad schedule`);
+  return {
+    dag,
+    summary,
+    file,
+    graph: summary.tasks.map((t) => ({ id: t.id, upstream: t.upstream, triggerRule: t.triggerRule })),
+    schedule: {
+      schedule: schedule.value,
+      timezone: summary.timezone,
+      startDate: start.value,
+      endDate: end?.ok ? end.value : undefined,
+      catchup: summary.catchup,
+    },
+    tasks: new Map(dag.tasks.map((t) => [t.id, t])),
+    dagRunTimeoutMs: dag.options.dagRunTimeout ? durationMs(dag.options.dagRunTimeout) : undefined,
+  };
+}
+
+export interface LoadRegistryResult {
+  registry: DagRegistry;
+  /** Files that failed to import or check: they are not run, and say why. */
+  problems: Problem[];
+  files: DagFileResult[];
+}
+
+/**
+ * Validates the DAG files in isolation, then imports the good ones here. Policy rules are not
+ * applied (CI enforces them); import errors and structural problems keep a DAG from running.
+ */
+export async function loadDagRegistry(
+  folder: string,
+  options: LoadDagsOptions & { policy?: Policy } = {},
+): Promise<LoadRegistryResult> {
+  const structural: Policy = structuredClone(options.policy ?? DEFAULT_POLICY);
+  for (const rule of Object.values(structural.rules)) rule.enabled = false;
+  structural.rules.imports.enabled = true;
+  const report = await validate([folder], { ...options, policy: structural });
+  const bad = new Set(report.problems.map((p) => p.file));
+  const loaded: LoadedDag[] = [];
+  const problems = [...report.problems];
+  for (const file of report.files) {
+    if (bad.has(file.file) || !file.dag) continue;
+    try {
+      const module = (await import(pathToFileURL(file.absolutePath).href)) as { default?: unknown };
+      if (!isDag(module.default)) throw new Error('its default export is not a DAG');
+      loaded.push(prepareDag(module.default as AnyDag, file.file));
+    } catch (error) {
+      problems.push({ file: file.file, rule: 'import-error', message: (error as Error).message });
+    }
+  }
+  return { registry: new DagRegistry(loaded), problems, files: report.files };
+}

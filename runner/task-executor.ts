@@ -1,0 +1,284 @@
+/**
+ * One try of one task instance: the body of every BullMQ job, in workers and in `runway dags test`
+ * alike. It claims the instance (and its pool and DAG slots) by compare-and-set, runs or pokes the
+ * operator with a context and a timeout, records the outcome, and advances the run.
+ */
+import { hostname } from 'node:os';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { durationMs } from './duration.ts';
+import { sendNotifications } from './notify.ts';
+import { Engine, type TaskJobData } from './engine.ts';
+import type { LoadedDag } from './dag-registry.ts';
+import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from './operator.ts';
+import { skippedByControlFlow } from './run-advance.ts';
+import type { SlotClaim, TaskTransition } from './run-store.ts';
+import { isTaskError, TaskError } from './task-error.ts';
+import type { TaskInstanceState } from './trigger-rule.ts';
+import type { TaskDefinition } from './dag.ts';
+
+export interface ExecutorOptions {
+  aws: AwsClients;
+  /** How long pool and DAG slots outlive a worker that died. @defaultValue 30_000 */
+  slotLeaseMs?: number;
+  /** Delay before a task waiting for a slot tries again. @defaultValue 1_000 */
+  slotRetryMs?: number;
+  /** Echo task logs here as well as into Redis. */
+  echo?: Logger;
+}
+
+const RUNNABLE_FROM: TaskInstanceState[] = ['scheduled', 'up_for_retry', 'up_for_reschedule', 'running'];
+const host = hostname();
+
+export class TaskExecutor {
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: ExecutorOptions,
+  ) {}
+
+  /** The BullMQ processor. */
+  process = async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const data = job.data;
+    const loaded = this.engine.registry.get(data.dagId);
+    if (!loaded) throw new UnrecoverableError(`DAG "${data.dagId}" is not loaded on this worker`);
+    const task = loaded.tasks.get(data.taskId);
+    if (!task) throw new UnrecoverableError(`DAG "${data.dagId}" has no task "${data.taskId}" any more`);
+    const tryNumber = data.tryBase + job.attemptsMade + 1;
+    const claims = await this.slotClaims(loaded, task, job);
+    const leaseMs = this.options.slotLeaseMs ?? 30_000;
+    const store = this.engine.store;
+
+    const begin = await store.transition(
+      data.dagId,
+      data.runId,
+      [
+        {
+          task: data.taskId,
+          from: RUNNABLE_FROM,
+          generation: data.generation,
+          set: { state: 'running', try: tryNumber, host, startedAt: Date.now() },
+          unset: ['endedAt', 'durationMs', 'error'],
+          acquire: claims,
+          leaseMs,
+        },
+      ],
+      { requireRunState: 'running' },
+    );
+    if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
+    if (begin.results[0] === 'no_slot') {
+      await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
+      throw new DelayedError();
+    }
+    const run = { ...(await store.getRun(data.dagId, data.runId))! };
+    if (begin.results[0] === 'conflict') {
+      // Already finished (a duplicate job, or a worker that died after recording its result):
+      // make sure the run moved on, and stop.
+      await this.engine.advance(loaded, run, begin.snapshot);
+      return null;
+    }
+
+    const logs = new TryLog(this.options.echo);
+    const renew = setInterval(() => void store.renewSlots(claims, leaseMs).catch(() => undefined), leaseMs / 3);
+    const release = claims.map(({ key, member }) => ({ key, member }));
+    const finish = async (
+      state: TaskInstanceState,
+      result: { output?: unknown; error?: string } = {},
+      more: TaskTransition[] = [],
+    ) => {
+      const now = Date.now();
+      const startedAt = begin.snapshot[data.taskId]?.startedAt ?? now;
+      const outcome = await store.transition(data.dagId, data.runId, [
+        {
+          task: data.taskId,
+          from: ['running'],
+          generation: data.generation,
+          set: { state, endedAt: now, durationMs: now - startedAt, ...(result.error ? { error: result.error } : {}) },
+          release,
+          ...(result.output === undefined ? {} : { output: result.output }),
+        },
+        ...more,
+      ]);
+      await store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
+      if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
+        await this.engine.advance(loaded, run, outcome.snapshot);
+      }
+      return outcome;
+    };
+
+    const timeoutMs = executionTimeoutMs(loaded, task);
+    const controller = new AbortController();
+    const abort = (reason: string) => controller.abort(new TaskError('timeout', reason));
+    signal?.addEventListener('abort', () => abort('the worker is shutting down'), { once: true });
+    const timer =
+      timeoutMs === undefined ? undefined : setTimeout(() => abort(`timed out after ${timeoutMs} ms`), timeoutMs);
+    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger);
+
+    try {
+      if (isSensor(task.operator)) {
+        const sensor = task.operator;
+        const firstPokeAt = data.sensor?.firstPokeAt ?? Date.now();
+        const pokes = (data.sensor?.pokes ?? 0) + 1;
+        const sensorCtx: SensorContext<unknown> = {
+          ...ctx,
+          state: data.sensor?.state,
+          firstPokeAt: new Date(firstPokeAt),
+          pokeNumber: pokes,
+        };
+        const result = await abortable(sensor.poke(sensorCtx), controller.signal);
+        if (result.done) {
+          await finish('success', { output: result.value ?? null });
+          return result.value ?? null;
+        }
+        if (Date.now() - firstPokeAt + result.pokeAgainInMs > sensor.sensor.timeoutMs) {
+          const message = `sensor timed out after ${Date.now() - firstPokeAt} ms (${pokes} pokes; timeout ${sensor.sensor.timeoutMs} ms)`;
+          logs.logger.warn(message);
+          if (sensor.sensor.softFail) {
+            await finish('skipped', { error: `${message}; soft fail` });
+            return null;
+          }
+          await finish('failed', { error: message });
+          throw new UnrecoverableError(message);
+        }
+        await job.updateData({ ...data, sensor: { state: result.state, firstPokeAt, pokes } });
+        await finish('up_for_reschedule');
+        await job.moveToDelayed(Date.now() + result.pokeAgainInMs, token);
+        throw new DelayedError();
+      }
+
+      const output = (await abortable(task.operator.run(ctx as TaskContext<never>), controller.signal)) ?? null;
+      const skipped = skippedByControlFlow(loaded.graph, data.taskId, task.spec, output).map((id) => ({
+        task: id,
+        from: ['none'] as TaskInstanceState[],
+        set: { state: 'skipped' as const, endedAt: Date.now() },
+      }));
+      await finish('success', { output }, skipped);
+      return output;
+    } catch (error) {
+      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      const failure = isTaskError(error) ? error : undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      if (failure?.code === 'skip') {
+        logs.logger.info(`skipped: ${message}`);
+        await finish('skipped', { error: message });
+        return null;
+      }
+      logs.logger.error(`try ${tryNumber} failed: ${message}`);
+      const retryable = failure ? failure.retryable : true;
+      const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+      if (retryable && attemptsLeft) {
+        await finish('up_for_retry', { error: message });
+        await this.notifyTask(task, 'retry', `${data.dagId}.${data.taskId} try ${tryNumber} failed: ${message}`);
+        throw error;
+      }
+      await finish('failed', { error: message });
+      await this.notifyTask(task, 'failure', `${data.dagId}.${data.taskId} failed: ${message}`);
+      throw new UnrecoverableError(message);
+    } finally {
+      clearInterval(renew);
+      if (timer) clearTimeout(timer);
+    }
+  };
+
+  private async notifyTask(task: TaskDefinition, event: 'retry' | 'failure', text: string) {
+    await sendNotifications(task.spec.notifications, event, `Runway: ${text}`, {
+      env: this.engine.env,
+      fetch: this.engine.fetch,
+      log: this.engine.log,
+    });
+  }
+
+  /** The DAG's max-active-tasks slot, and the task's pool slot when that pool is sized. */
+  private async slotClaims(loaded: LoadedDag, task: TaskDefinition, job: Job<TaskJobData>): Promise<SlotClaim[]> {
+    const member = job.id!;
+    const claims: SlotClaim[] = [
+      { key: this.engine.store.slotKey('dag', loaded.summary.dagId), limit: loaded.summary.maxActiveTasks, member },
+    ];
+    const pool = task.spec.pool ?? loaded.dag.options.defaultArgs?.pool;
+    if (pool) {
+      const slots = await this.engine.store.poolSlots(pool);
+      if (slots !== undefined) claims.push({ key: this.engine.store.slotKey('pool', pool), limit: slots, member });
+    }
+    return claims;
+  }
+
+  /** The task context: run values, the declared upstream outputs (one read), clients and logger. */
+  private async context(
+    loaded: LoadedDag,
+    data: TaskJobData,
+    tryNumber: number,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<TaskContext> {
+    const task = loaded.tasks.get(data.taskId)!;
+    return {
+      ...Engine.runInfo(loaded, { ...data.run, runId: data.runId }),
+      taskId: data.taskId,
+      tryNumber,
+      params: parseParams(loaded, data.run.conf),
+      upstream: await this.engine.store.outputs(data.dagId, data.runId, task.spec.upstream ?? []),
+      log,
+      signal,
+      aws: this.options.aws,
+      env: this.engine.env,
+    };
+  }
+}
+
+function parseParams(loaded: LoadedDag, conf: Record<string, unknown>): Record<string, unknown> {
+  const schema = loaded.dag.options.params;
+  if (!schema) return conf;
+  const parsed = schema.safeParse(conf);
+  return parsed.success ? (parsed.data as Record<string, unknown>) : conf;
+}
+
+function executionTimeoutMs(loaded: LoadedDag, task: TaskDefinition): number | undefined {
+  const timeout = task.spec.executionTimeout ?? loaded.dag.options.defaultArgs?.executionTimeout;
+  return timeout === undefined ? undefined : durationMs(timeout);
+}
+
+/** Rejects when the signal aborts, even if the operator ignores its signal. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** A try's log lines, buffered and written to Redis when the try ends. */
+class TryLog {
+  private lines: string[] = [];
+  readonly logger: Logger;
+
+  constructor(echo?: Logger) {
+    const write = (level: 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
+      const line = `${new Date().toISOString()} ${level.toUpperCase()} ${message}${fields ? ` ${safeJson(fields)}` : ''}`;
+      if (this.lines.length < 10_000) this.lines.push(line);
+      echo?.[level](message, fields);
+    };
+    this.logger = { info: write('info'), warn: write('warn'), error: write('error') };
+  }
+
+  drain(): string[] {
+    const lines = this.lines;
+    this.lines = [];
+    return lines;
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return '[unserializable]';
+  }
+}

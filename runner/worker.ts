@@ -1,0 +1,74 @@
+/**
+ * `runway worker`: BullMQ workers that run task instances. All workers on a queue must share the
+ * lock settings: a worker that dies mid-task stops renewing its lock, and another worker's stalled
+ * check moves the task back to the queue within lockDuration + stalledInterval (8 s by default,
+ * against BullMQ's 60 s).
+ */
+import { Worker, type MinimalJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { lazyAwsClients } from './aws-clients.ts';
+import { Engine, type TaskJobData } from './engine.ts';
+import type { AwsClients, Logger } from './operator.ts';
+import { retryDelayMs } from './retry-policy.ts';
+import { isTaskError } from './task-error.ts';
+import { TaskExecutor } from './task-executor.ts';
+
+export interface WorkerOptions {
+  /** Queues to take tasks from. @defaultValue ['default'] */
+  queues?: readonly string[];
+  /** Tasks run at once by this worker. @defaultValue 8 */
+  concurrency?: number;
+  /** @defaultValue 4_000 */
+  lockDurationMs?: number;
+  /** @defaultValue 4_000 */
+  stalledIntervalMs?: number;
+  /** Stalls after which a task fails instead of running again. @defaultValue 2 */
+  maxStalledCount?: number;
+  aws?: AwsClients;
+  /** Echo task logs here too. */
+  echo?: Logger;
+}
+
+export interface RunwayWorker {
+  readonly workers: readonly Worker<TaskJobData>[];
+  /** Stops taking tasks, lets running ones finish within `graceMs`, then releases them for retry. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function startWorker(engine: Engine, connection: Redis, options: WorkerOptions = {}): RunwayWorker {
+  const executor = new TaskExecutor(engine, {
+    aws: options.aws ?? lazyAwsClients(),
+    ...(options.echo ? { echo: options.echo } : {}),
+  });
+  const workers = (options.queues ?? ['default']).map((queue) => {
+    const worker = new Worker<TaskJobData>(Engine.queueName(queue), executor.process, {
+      connection,
+      prefix: engine.prefix,
+      concurrency: options.concurrency ?? 8,
+      lockDuration: options.lockDurationMs ?? 4_000,
+      stalledInterval: options.stalledIntervalMs ?? 4_000,
+      maxStalledCount: options.maxStalledCount ?? 2,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, error?: Error, job?: MinimalJob) => {
+          const retryAfter = isTaskError(error) ? error.retryAfterMs : undefined;
+          if (retryAfter !== undefined) return retryAfter;
+          const policy = (job?.data as TaskJobData | undefined)?.retry;
+          return policy ? retryDelayMs(policy, attemptsMade) : 1_000;
+        },
+      },
+    });
+    worker.on('error', (error) => engine.log.error(`worker (${queue}): ${error.message}`));
+    return worker;
+  });
+  return {
+    workers,
+    async close(graceMs = 30_000) {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const expired = new Promise<'expired'>((resolve) => setTimeout(() => resolve('expired'), graceMs).unref());
+      if ((await Promise.race([graceful, expired])) === 'expired') {
+        engine.log.warn(`tasks still running after ${graceMs} ms: releasing them for retry`);
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}

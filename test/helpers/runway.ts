@@ -1,0 +1,72 @@
+/** A Runway on the test Redis with a fresh key prefix, real engine, workers and scheduler. */
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { Redis } from 'ioredis';
+import { DagRegistry, prepareDag, type AnyDag } from '../../runner/dag-registry.ts';
+import { Engine } from '../../runner/engine.ts';
+import type { DagRunRecord } from '../../runner/model.ts';
+import { connectRedis } from '../../runner/redis/connect.ts';
+import { Scheduler, type SchedulerOptions } from '../../runner/scheduler.ts';
+import { startWorker, type RunwayWorker, type WorkerOptions } from '../../runner/worker.ts';
+import { isRunFinished } from '../../runner/model.ts';
+
+export interface TestRunway {
+  redis: Redis;
+  engine: Engine;
+  prefix: string;
+  worker(options?: WorkerOptions): RunwayWorker;
+  scheduler(options?: SchedulerOptions): Scheduler;
+  trigger(dagId: string, conf?: Record<string, unknown>, logicalDate?: Date): Promise<DagRunRecord>;
+  waitForRun(dagId: string, runId: string, timeoutMs?: number): Promise<DagRunRecord>;
+  close(): Promise<void>;
+}
+
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+export function testRunway(dags: readonly AnyDag[]): TestRunway {
+  const prefix = `{rw-${randomUUID().slice(0, 8)}}`;
+  const redis = connectRedis(redisUrl());
+  const engine = new Engine({ redis, registry: new DagRegistry(dags.map((d) => prepareDag(d))), prefix, env: {} });
+  const closers: (() => Promise<void>)[] = [];
+  const connections: Redis[] = [redis];
+  return {
+    redis,
+    engine,
+    prefix,
+    worker(options = {}) {
+      const connection = connectRedis(redisUrl());
+      connections.push(connection);
+      const worker = startWorker(engine, connection, { concurrency: 4, ...options });
+      closers.push(() => worker.close(5_000));
+      return worker;
+    },
+    scheduler(options = {}) {
+      const scheduler = new Scheduler(engine, { tickMs: 100, ...options });
+      closers.push(() => scheduler.stop());
+      return scheduler;
+    },
+    async trigger(dagId, conf = {}, logicalDate = new Date()) {
+      const loaded = engine.loaded(dagId);
+      const runId = `manual__${logicalDate.toISOString()}`;
+      await engine.createRun(loaded, { runId, runType: 'manual', start: logicalDate, end: logicalDate, conf });
+      await engine.startQueuedRuns(loaded);
+      return (await engine.store.getRun(dagId, runId))!;
+    },
+    async waitForRun(dagId, runId, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const run = await engine.store.getRun(dagId, runId);
+        if (run && isRunFinished(run.state)) return run;
+        if (Date.now() > deadline) throw new Error(`run ${dagId} ${runId} still ${run?.state} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async close() {
+      for (const close of closers.reverse()) await close();
+      await engine.close();
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
