@@ -36,7 +36,7 @@ export class DagDefinitionError extends Error {
 
 type TaskOperator<Upstream, Output, Params> =
   | Operator<Output, Upstream>
-  | Sensor<Output, never>
+  | Sensor<Output, unknown>
   | ((ctx: TaskContext<Upstream, Params>) => Output | Promise<Output>);
 
 export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params = Record<string, never>> {

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { dag, type Sensor } from 'runway';
+import { testRunway, type TestRunway } from './helpers/runway.ts';
+
+const base = {
+  description: 'Concurrency test DAG run by real workers on Redis.',
+  owner: 'data-platform',
+  tags: ['data-lake'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+};
+
+let runway: TestRunway;
+afterEach(async () => runway?.close());
+
+describe('concurrency', () => {
+  it('fans 50 upstream tasks into one on 4 workers, starting it exactly once', async () => {
+    let joins = 0;
+    let d = dag({ ...base, id: 'data_lake__fan_in', maxActiveTasks: 64 }) as ReturnType<typeof dag>;
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      ids.push(`part_${i}`);
+      d = d.task(`part_${i}`, {}, async () => i) as never;
+    }
+    d = d.task('join', { upstream: ids as never[] }, async () => {
+      joins++;
+    }) as never;
+    runway = testRunway([d]);
+    for (let w = 0; w < 4; w++) runway.worker({ concurrency: 8 });
+    const run = await runway.trigger('data_lake__fan_in');
+    expect((await runway.waitForRun('data_lake__fan_in', run.runId, 30_000)).state).toBe('success');
+    expect(joins).toBe(1);
+    const states = await runway.engine.store.snapshot('data_lake__fan_in', run.runId);
+    expect(Object.values(states).every((ti) => ti.state === 'success' && ti.try === 1)).toBe(true);
+  });
+
+  it('parks a waiting sensor as a delayed job: it holds no worker slot, and keeps its state', async () => {
+    const pokes: { n: number; state: unknown }[] = [];
+    const waitForFile: Sensor<{ found: string }, { seen: number }> = {
+      kind: 'test-sensor',
+      config: {},
+      sensor: { timeoutMs: 60_000, softFail: false },
+      async poke(ctx) {
+        pokes.push({ n: ctx.pokeNumber, state: ctx.state });
+        const seen = (ctx.state?.seen ?? 0) + 1;
+        return seen < 3
+          ? { done: false, pokeAgainInMs: 150, state: { seen } }
+          : { done: true, value: { found: 'x.csv' } };
+      },
+    };
+    let otherRanWhileSensorWaited = false;
+    const d = dag({ ...base, id: 'data_lake__sensor' })
+      .task('wait_for_file', {}, waitForFile)
+      .task('busy', {}, async () => {
+        // With one worker slot, this only runs while the sensor waits if the sensor freed it.
+        otherRanWhileSensorWaited = pokes.length > 0 && pokes.length < 3;
+      })
+      .task('load', { upstream: ['wait_for_file'] }, async (ctx) => ctx.upstream.wait_for_file.found);
+    runway = testRunway([d]);
+    runway.worker({ concurrency: 1 });
+    const run = await runway.trigger('data_lake__sensor');
+    expect((await runway.waitForRun('data_lake__sensor', run.runId)).state).toBe('success');
+    expect(pokes).toEqual([
+      { n: 1, state: undefined },
+      { n: 2, state: { seen: 1 } },
+      { n: 3, state: { seen: 2 } },
+    ]);
+    expect(otherRanWhileSensorWaited).toBe(true);
+    expect(await runway.engine.store.outputs('data_lake__sensor', run.runId, ['load'])).toEqual({ load: 'x.csv' });
+  });
+
+  it('times a sensor out from its first poke, failing it, or skipping it with softFail', async () => {
+    const never = (softFail: boolean): Sensor<null, null> => ({
+      kind: 'never',
+      config: {},
+      sensor: { timeoutMs: 300, softFail },
+      poke: async () => ({ done: false, pokeAgainInMs: 100, state: null }),
+    });
+    const d = dag({ ...base, id: 'data_lake__sensor_timeout' })
+      .task('hard', {}, never(false))
+      .task('soft', {}, never(true));
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__sensor_timeout');
+    expect((await runway.waitForRun('data_lake__sensor_timeout', run.runId)).state).toBe('failed');
+    const states = await runway.engine.store.snapshot('data_lake__sensor_timeout', run.runId);
+    expect(states.hard).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/^sensor timed out after \d+ ms/),
+    });
+    expect(states.soft).toMatchObject({ state: 'skipped', error: expect.stringMatching(/soft fail$/) });
+  });
+
+  it('caps tasks of a pool across DAGs at its slot count', async () => {
+    let running = 0;
+    let peak = 0;
+    const statement = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 60));
+      running--;
+    };
+    const make = (id: string) => {
+      let d = dag({ ...base, id }) as ReturnType<typeof dag>;
+      for (let i = 0; i < 6; i++) d = d.task(`q${i}`, { pool: 'redshift' }, statement) as never;
+      return d;
+    };
+    runway = testRunway([make('redshift_demo__a'), make('redshift_demo__b')]);
+    await runway.engine.store.setPool('redshift', 3);
+    runway.worker({ concurrency: 12 });
+    const a = await runway.trigger('redshift_demo__a');
+    const b = await runway.trigger('redshift_demo__b');
+    expect((await runway.waitForRun('redshift_demo__a', a.runId, 30_000)).state).toBe('success');
+    expect((await runway.waitForRun('redshift_demo__b', b.runId, 30_000)).state).toBe('success');
+    expect(peak).toBe(3);
+  });
+});
