@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { dag } from 'runway';
+import { Engine } from '../runner/engine.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { Scheduler } from '../runner/scheduler.ts';
+import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
+
+const hourly = (id: string, extra: object = {}) =>
+  dag({
+    id,
+    description: 'Hourly DAG for scheduler tests with an injected clock.',
+    owner: 'data-platform',
+    tags: ['data-lake'],
+    schedule: '0 * * * *',
+    timezone: 'UTC',
+    startDate: '2026-01-01T00:00:00Z',
+    catchup: true,
+    maxActiveRuns: 3,
+    ...extra,
+  }).task('work', {}, async (ctx) => ctx.ds);
+
+let runway: TestRunway;
+const extra: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of extra.splice(0)) await close();
+  await runway?.close();
+});
+
+describe('scheduler', () => {
+  it('three schedulers on one Redis create each scheduled run exactly once, oldest first', async () => {
+    runway = testRunway([hourly('data_lake__hourly')]);
+    runway.worker({ concurrency: 4 });
+    const now = () => new Date('2026-01-01T10:30:00Z');
+    const schedulers = [0, 1, 2].map(() => {
+      const redis = connectRedis(redisUrl());
+      const engine = new Engine({ redis, registry: runway.engine.registry, prefix: runway.prefix, env: {} });
+      extra.push(async () => {
+        await engine.close();
+        redis.disconnect();
+      });
+      return new Scheduler(engine, { now });
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      await Promise.all(schedulers.map((s) => s.tick()));
+      const runs = await runway.engine.store.listRuns('data_lake__hourly', 100);
+      expect(runs.filter((r) => r.state === 'running').length).toBeLessThanOrEqual(3);
+      if (runs.length === 10 && runs.every((r) => r.state === 'success')) break;
+      if (Date.now() > deadline) throw new Error(`runs: ${runs.map((r) => `${r.runId}=${r.state}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const runs = await runway.engine.store.listRuns('data_lake__hourly', 100);
+    expect(runs.map((r) => r.runId).reverse()).toEqual(
+      Array.from({ length: 10 }, (_, h) => `scheduled__2026-01-01T${String(h).padStart(2, '0')}:00:00.000Z`),
+    );
+    expect(
+      await runway.engine.store.outputs('data_lake__hourly', 'scheduled__2026-01-01T09:00:00.000Z', ['work']),
+    ).toEqual({ work: '2026-01-01' });
+  });
+
+  it('creates no run for a paused DAG until it is unpaused', async () => {
+    runway = testRunway([hourly('data_lake__paused', { pausedOnCreation: true })]);
+    const scheduler = new Scheduler(runway.engine, { now: () => new Date('2026-01-01T02:30:00Z') });
+    await scheduler.tick();
+    expect(await runway.engine.store.listRuns('data_lake__paused')).toEqual([]);
+    await runway.engine.store.setPaused('data_lake__paused', false);
+    await scheduler.tick();
+    expect((await runway.engine.store.listRuns('data_lake__paused')).map((r) => r.runId).sort()).toEqual([
+      'scheduled__2026-01-01T00:00:00.000Z',
+      'scheduled__2026-01-01T01:00:00.000Z',
+    ]);
+  });
+
+  it('fails a run that outlives its dagRunTimeout', async () => {
+    const slow = dag({
+      id: 'data_lake__run_timeout',
+      description: 'A run whose only task takes longer than the run may.',
+      owner: 'data-platform',
+      tags: ['data-lake'],
+      schedule: null,
+      timezone: 'UTC',
+      startDate: '2026-01-01',
+      dagRunTimeout: '300ms',
+    }).task('sleep', {}, async () => new Promise((r) => setTimeout(r, 1_500)));
+    runway = testRunway([slow]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__run_timeout');
+    const scheduler = runway.scheduler({ tickMs: 50 });
+    scheduler.start();
+    expect((await runway.waitForRun('data_lake__run_timeout', run.runId)).state).toBe('failed');
+  });
+});
