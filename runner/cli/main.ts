@@ -9,6 +9,10 @@ import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
 import { DEFAULT_POLICY_FILE, loadPolicy, PolicyFileError } from '../policy.ts';
 import { validate } from '../validate.ts';
 import { DagPathError } from '../loader/find-dag-files.ts';
+import { OperationError } from '../operations.ts';
+import { RedisSetupError } from '../redis/redis-server.ts';
+import { RedisUrlError } from '../redis/connect.ts';
+import { addRunCommands } from './run-commands.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -101,6 +105,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       io.out(`${shown.text}\n\n\`\`\`mermaid\n${shown.mermaid}\n\`\`\``);
     });
 
+  addRunCommands(program, dags, io, setExit);
   return program;
 }
 
@@ -116,9 +121,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const shownAlready = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
       return shownAlready && error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof UsageError || error instanceof PolicyFileError || error instanceof DagPathError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof PolicyFileError ||
+      error instanceof DagPathError ||
+      error instanceof OperationError ||
+      error instanceof RedisUrlError
+    ) {
       io.err(`runway: ${error.message}`);
       return EXIT.usage;
+    }
+    if (error instanceof RedisSetupError) {
+      io.err(`runway: ${error.message}`);
+      return EXIT.failure;
     }
     io.err(`runway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return EXIT.failure;

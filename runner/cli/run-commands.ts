@@ -1,0 +1,260 @@
+/** The runner's verbs: services (scheduler, worker), runs and task instances, pools, `dags test`. */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { backfillDag, clearTasks, markTask, triggerDag, type Reprocess } from '../operations.ts';
+import { Scheduler } from '../scheduler.ts';
+import { startWorker } from '../worker.ts';
+import { table } from './dags-commands.ts';
+import { EXIT, UsageError, type CliIo } from './io.ts';
+import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { runDagTest } from './dag-test.ts';
+
+const isoDate = (name: string) => (value: string) => {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(`${name} must be an ISO date, like 2026-01-31`);
+  return date;
+};
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+  return n;
+};
+const jsonObject = (value: string) => {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new InvalidArgumentError('--conf must be a JSON object, like \'{"fullRefresh": true}\'');
+  }
+};
+
+function withRuntimeFlags(command: Command): Command {
+  return command
+    .option('--dags <folder>', 'DAG folder', 'dags')
+    .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option(
+      '--prefix <prefix>',
+      'key prefix of Runway state and queues; keep the braces for Redis Cluster',
+      '{runway}',
+    );
+}
+
+/** Opens a runtime for one command and always closes it. */
+async function withRuntime<T>(flags: RuntimeFlags, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(flags);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+function whenSignalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export function addRunCommands(program: Command, dags: Command, io: CliIo, setExit: (code: number) => void): void {
+  withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs'))
+    .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
+    .action(async (flags: RuntimeFlags & { tick: number }) => {
+      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
+      for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not scheduled)`);
+      const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick });
+      scheduler.start();
+      consoleLogger.info(
+        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redisUrlOf(flags).replace(/:[^:@/]*@/, ':***@')}`,
+      );
+      const signal = await whenSignalled();
+      consoleLogger.info(`${signal}: stopping the scheduler`);
+      await scheduler.stop();
+      await runtime.close();
+    });
+
+  withRuntimeFlags(program.command('worker').description('run task instances from the queues'))
+    .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
+    .option('--queues <names>', 'comma-separated queues', 'default')
+    .option('--grace <seconds>', 'seconds running tasks get to finish on SIGTERM', positiveInt('--grace'), 30)
+    .action(async (flags: RuntimeFlags & { concurrency: number; queues: string; grace: number }) => {
+      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
+      for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (its tasks will fail here)`);
+      const connection = await openRedis(runtime.redisUrl, true);
+      const worker = startWorker(runtime.engine, connection, {
+        concurrency: flags.concurrency,
+        queues: flags.queues.split(',').map((q) => q.trim()),
+        echo: consoleLogger,
+      });
+      consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
+      const signal = await whenSignalled();
+      consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
+      await worker.close(flags.grace * 1_000);
+      connection.disconnect();
+      await runtime.close();
+    });
+
+  withRuntimeFlags(dags.command('trigger').description('start a manual DAG run'))
+    .argument('<dag_id>')
+    .option('--conf <json>', "the run's params, checked against the DAG's params schema", jsonObject)
+    .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
+    .action(async (dagId: string, flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date }) => {
+      const run = await withRuntime(flags, ({ engine }) =>
+        triggerDag(engine, dagId, {
+          ...(flags.conf ? { conf: flags.conf } : {}),
+          ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
+        }),
+      );
+      io.out(`created ${run.runId} (${run.state})`);
+    });
+
+  withRuntimeFlags(dags.command('backfill').description('create runs for past intervals, never duplicating one'))
+    .argument('<dag_id>')
+    .requiredOption('--from <date>', 'first logical date', isoDate('--from'))
+    .requiredOption('--to <date>', 'last logical date', isoDate('--to'))
+    .addOption(
+      new Option('--reprocess <which>', 'existing runs to run again')
+        .choices(['none', 'failed', 'all'])
+        .default('none'),
+    )
+    .action(async (dagId: string, flags: RuntimeFlags & { from: Date; to: Date; reprocess: Reprocess }) => {
+      const result = await withRuntime(flags, ({ engine }) =>
+        backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess),
+      );
+      io.out(
+        `created ${result.created.length}, cleared ${result.cleared.length}, kept ${result.kept.length} existing run(s)`,
+      );
+      for (const runId of result.created) io.out(`  + ${runId}`);
+    });
+
+  for (const [name, paused] of [
+    ['pause', true],
+    ['unpause', false],
+  ] as const) {
+    withRuntimeFlags(dags.command(name).description(`${name} a DAG's scheduling`))
+      .argument('<dag_id>')
+      .action(async (dagId: string, flags: RuntimeFlags) => {
+        await withRuntime(flags, async ({ engine }) => {
+          if (!engine.registry.get(dagId))
+            throw new UsageError(`no DAG "${dagId}" is loaded (see \`runway dags list\`)`);
+          await engine.store.setPaused(dagId, paused);
+        });
+        io.out(`${dagId} ${paused ? 'paused' : 'unpaused'}`);
+      });
+  }
+
+  withRuntimeFlags(dags.command('test').description('one DAG run in this process, printing each task state'))
+    .argument('<dag_id>')
+    .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
+    .action(async (dagId: string, flags: RuntimeFlags & { logicalDate?: Date }) => {
+      const state = await runDagTest(dagId, flags, io);
+      setExit(state === 'success' ? EXIT.ok : EXIT.failure);
+    });
+
+  const runs = program.command('runs').description('DAG runs');
+  withRuntimeFlags(runs.command('list').description("a DAG's runs, newest first"))
+    .argument('<dag_id>')
+    .option('--limit <n>', 'how many', positiveInt('--limit'), 25)
+    .action(async (dagId: string, flags: RuntimeFlags & { limit: number }) => {
+      const list = await withRuntime(flags, ({ engine }) => engine.store.listRuns(dagId, flags.limit));
+      io.out(
+        table(
+          ['run_id', 'state', 'type', 'logical_date', 'started', 'ended'],
+          list.map((r) => [r.runId, r.state, r.runType, r.logicalDate, r.startedAt ?? '-', r.endedAt ?? '-']),
+        ),
+      );
+    });
+
+  const tasks = program.command('tasks').description('task instances');
+  withRuntimeFlags(tasks.command('states').description("every task instance's state in a run"))
+    .arguments('<dag_id> <run_id>')
+    .action(async (dagId: string, runId: string, flags: RuntimeFlags) => {
+      const snapshot = await withRuntime(flags, async ({ engine }) => {
+        if (!(await engine.store.getRun(dagId, runId))) throw new UsageError(`DAG "${dagId}" has no run "${runId}"`);
+        return engine.store.snapshot(dagId, runId);
+      });
+      io.out(
+        table(
+          ['task_id', 'state', 'try', 'duration', 'host', 'error'],
+          Object.entries(snapshot).map(([id, ti]) => [
+            id,
+            ti.state,
+            String(ti.try),
+            ti.durationMs === undefined ? '-' : `${ti.durationMs} ms`,
+            ti.host ?? '-',
+            ti.error ?? '',
+          ]),
+        ),
+      );
+    });
+
+  withRuntimeFlags(tasks.command('logs').description('the log of one try of a task instance'))
+    .arguments('<dag_id> <run_id> <task_id>')
+    .option('--try <n>', 'try number (default: the latest)', positiveInt('--try'))
+    .action(async (dagId: string, runId: string, taskId: string, flags: RuntimeFlags & { try?: number }) => {
+      const lines = await withRuntime(flags, async ({ engine }) => {
+        const ti = (await engine.store.snapshot(dagId, runId))[taskId];
+        if (!ti) throw new UsageError(`DAG "${dagId}" run "${runId}" has no task "${taskId}"`);
+        return engine.store.logs(dagId, runId, taskId, flags.try ?? Math.max(ti.try, 1));
+      });
+      io.out(lines.length === 0 ? '(no log lines)' : lines.join('\n'));
+    });
+
+  withRuntimeFlags(tasks.command('clear').description('run finished task instances again'))
+    .arguments('<dag_id> <run_id>')
+    .option('--task <task_id>', 'only this task')
+    .option('--downstream', 'with --task: and everything downstream of it')
+    .option('--only-failed', 'only failed and upstream_failed instances')
+    .action(
+      async (
+        dagId: string,
+        runId: string,
+        flags: RuntimeFlags & { task?: string; downstream?: boolean; onlyFailed?: boolean },
+      ) => {
+        if (flags.downstream && !flags.task) throw new UsageError('--downstream needs --task');
+        const cleared = await withRuntime(flags, ({ engine }) =>
+          clearTasks(engine, dagId, runId, {
+            ...(flags.task ? { task: flags.task } : {}),
+            downstream: flags.downstream ?? false,
+            onlyFailed: flags.onlyFailed ?? false,
+          }),
+        );
+        io.out(cleared.length === 0 ? 'nothing to clear' : `cleared ${cleared.join(', ')}`);
+      },
+    );
+
+  withRuntimeFlags(tasks.command('mark').description('set a task instance to success or failed by hand'))
+    .arguments('<dag_id> <run_id> <task_id> <state>')
+    .action(async (dagId: string, runId: string, taskId: string, state: string, flags: RuntimeFlags) => {
+      if (state !== 'success' && state !== 'failed')
+        throw new UsageError(`state must be success or failed, not "${state}"`);
+      await withRuntime(flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state));
+      io.out(`${dagId} ${runId} ${taskId} marked ${state}`);
+    });
+
+  const pools = program.command('pools').description('named slot pools shared across DAGs');
+  withRuntimeFlags(pools.command('set').description('create or resize a pool'))
+    .arguments('<name> <slots>')
+    .action(async (name: string, slots: string, flags: RuntimeFlags) => {
+      const n = Number(slots);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError('slots must be a whole number, 0 or more');
+      await withRuntime(flags, ({ engine }) => engine.store.setPool(name, n));
+      io.out(`pool ${name}: ${n} slot(s)`);
+    });
+  withRuntimeFlags(pools.command('list').description('pools, their size and use')).action(
+    async (flags: RuntimeFlags) => {
+      const rows = await withRuntime(flags, async ({ engine }) => {
+        const all = await engine.store.pools();
+        return Promise.all(
+          Object.entries(all).map(async ([name, slots]) => [
+            name,
+            String(slots),
+            String(await engine.store.poolUsage(name)),
+          ]),
+        );
+      });
+      io.out(table(['pool', 'slots', 'in use'], rows));
+    },
+  );
+}
