@@ -78,22 +78,52 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
     .option('--queues <names>', 'comma-separated queues', 'default')
     .option('--grace <seconds>', 'seconds running tasks get to finish on SIGTERM', positiveInt('--grace'), 30)
-    .action(async (flags: RuntimeFlags & { concurrency: number; queues: string; grace: number }) => {
-      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
-      for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (its tasks will fail here)`);
-      const connection = await openRedis(runtime.redisUrl, true);
-      const worker = startWorker(runtime.engine, connection, {
-        concurrency: flags.concurrency,
-        queues: flags.queues.split(',').map((q) => q.trim()),
-        echo: consoleLogger,
-      });
-      consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
-      const signal = await whenSignalled();
-      consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
-      await worker.close(flags.grace * 1_000);
-      connection.disconnect();
-      await runtime.close();
-    });
+    .option(
+      '--lock-duration <ms>',
+      'task lock; every worker of a queue must use the same',
+      positiveInt('--lock-duration'),
+      4_000,
+    )
+    .option(
+      '--max-stalled <n>',
+      'times a task whose worker died is run again before it fails',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0)
+          throw new InvalidArgumentError('--max-stalled must be a whole number, 0 or more');
+        return n;
+      },
+      2,
+    )
+    .action(
+      async (
+        flags: RuntimeFlags & {
+          concurrency: number;
+          queues: string;
+          grace: number;
+          lockDuration: number;
+          maxStalled: number;
+        },
+      ) => {
+        const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
+        for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (its tasks will fail here)`);
+        const connection = await openRedis(runtime.redisUrl, true);
+        const worker = startWorker(runtime.engine, connection, {
+          concurrency: flags.concurrency,
+          queues: flags.queues.split(',').map((q) => q.trim()),
+          lockDurationMs: flags.lockDuration,
+          stalledIntervalMs: flags.lockDuration,
+          maxStalledCount: flags.maxStalled,
+          echo: consoleLogger,
+        });
+        consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
+        const signal = await whenSignalled();
+        consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
+        await worker.close(flags.grace * 1_000);
+        connection.disconnect();
+        await runtime.close();
+      },
+    );
 
   withRuntimeFlags(dags.command('trigger').description('start a manual DAG run'))
     .argument('<dag_id>')

@@ -1,0 +1,138 @@
+/**
+ * Workers are real `runway worker` processes; one is SIGKILLed in the middle of a task. The task
+ * must run again on another worker within 10 s, and fail with a clear reason once its workers have
+ * died more often than allowed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DagRegistry, loadDagRegistry } from '../runner/dag-registry.ts';
+import { Engine } from '../runner/engine.ts';
+import { triggerDag } from '../runner/operations.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { Scheduler } from '../runner/scheduler.ts';
+import { redisUrl } from './helpers/runway.ts';
+import { REPO_ROOT } from './helpers/run-cli.ts';
+
+const DAGS = 'test/fixtures/runner-dags';
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+function startWorkerProcess(prefix: string, extra: string[] = []): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/runway.js',
+      'worker',
+      '--dags',
+      DAGS,
+      '--redis-url',
+      redisUrl(),
+      '--prefix',
+      prefix,
+      '--concurrency',
+      '2',
+      ...extra,
+    ],
+    { cwd: REPO_ROOT, env: { ...process.env, RUNWAY_TEST_SLOW_MS: '3000' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('worker started')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited ${code} before starting: ${out}`)));
+  });
+}
+
+async function engineFor(prefix: string): Promise<Engine> {
+  const { registry } = await loadDagRegistry(DAGS);
+  const redis = connectRedis(redisUrl());
+  const engine = new Engine({ redis, registry: registry as DagRegistry, prefix, env: {} });
+  cleanups.push(async () => {
+    await engine.close();
+    redis.disconnect();
+  });
+  return engine;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+describe('a worker killed mid-task', () => {
+  it('has its task run again on another worker within 10 s', async () => {
+    const prefix = `{crash-${randomUUID().slice(0, 8)}}`;
+    const engine = await engineFor(prefix);
+    const first = await startWorkerProcess(prefix);
+    const second = await startWorkerProcess(prefix);
+    const run = await triggerDag(engine, 'data_lake__crash');
+    const ti = () => engine.store.snapshot('data_lake__crash', run.runId).then((s) => s.slow!);
+    await until('the task to start', async () => ((await ti()).state === 'running' ? true : undefined), 10_000);
+    // Kill both workers, so the task's only chance is a worker that starts after the crash.
+    const killedAt = Date.now();
+    first.kill('SIGKILL');
+    second.kill('SIGKILL');
+    const survivor = await startWorkerProcess(prefix);
+    const restartedAt = await until(
+      'the task to start again',
+      async () => {
+        const t = await ti();
+        return t.state === 'running' && (t.startedAt ?? 0) > killedAt ? t.startedAt : undefined;
+      },
+      20_000,
+    );
+    const done = await until(
+      'the run to finish',
+      async () => {
+        const r = await engine.store.getRun('data_lake__crash', run.runId);
+        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
+      },
+      20_000,
+    );
+    expect(restartedAt - killedAt).toBeLessThan(10_000);
+    expect(done.state).toBe('success');
+    const output = (await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow as { pid: number };
+    expect(output.pid).toBe(survivor.pid);
+  }, 60_000);
+
+  it('fails the task with a clear reason once its workers died more often than allowed', async () => {
+    const prefix = `{crash-${randomUUID().slice(0, 8)}}`;
+    const engine = await engineFor(prefix);
+    const scheduler = new Scheduler(engine, { reconcileAfterMs: 0 });
+    const doomed = await startWorkerProcess(prefix, ['--max-stalled', '0', '--lock-duration', '1000']);
+    const run = await triggerDag(engine, 'data_lake__crash');
+    await until(
+      'the task to start',
+      async () =>
+        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
+      10_000,
+    );
+    doomed.kill('SIGKILL');
+    await startWorkerProcess(prefix, ['--max-stalled', '0', '--lock-duration', '1000']);
+    const ti = await until(
+      'the task to fail',
+      async () => {
+        await scheduler.tick();
+        const t = (await engine.store.snapshot('data_lake__crash', run.runId)).slow!;
+        return t.state === 'failed' ? t : undefined;
+      },
+      20_000,
+    );
+    expect(ti.error).toMatch(/^its worker died or stalled more than the allowed number of times/);
+    expect((await engine.store.getRun('data_lake__crash', run.runId))?.state).toBe('failed');
+  }, 60_000);
+});
