@@ -30,6 +30,12 @@ const RUNNABLE_FROM: TaskInstanceState[] = ['scheduled', 'up_for_retry', 'up_for
 const host = hostname();
 
 export class TaskExecutor {
+  /**
+   * Set when the worker gives up waiting for running tasks at shutdown: their tries are neither
+   * failed nor retried here; their locks lapse and another worker runs them again.
+   */
+  releasing = false;
+
   constructor(
     private readonly engine: Engine,
     private readonly options: ExecutorOptions,
@@ -154,6 +160,7 @@ export class TaskExecutor {
       return output;
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (this.releasing) throw error;
       const failure = isTaskError(error) ? error : undefined;
       const message = error instanceof Error ? error.message : String(error);
       if (failure?.code === 'skip') {

@@ -31,8 +31,11 @@ export interface WorkerOptions {
 
 export interface RunwayWorker {
   readonly workers: readonly Worker<TaskJobData>[];
-  /** Stops taking tasks, lets running ones finish within `graceMs`, then releases them for retry. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops taking tasks and lets running ones finish within `graceMs`. Past that it returns with
+   * them unfinished: the process should exit, and their lapsed locks send them to another worker.
+   */
+  close(graceMs?: number): Promise<{ released: boolean }>;
 }
 
 export function startWorker(engine: Engine, connection: Redis, options: WorkerOptions = {}): RunwayWorker {
@@ -66,9 +69,13 @@ export function startWorker(engine: Engine, connection: Redis, options: WorkerOp
       const graceful = Promise.all(workers.map((w) => w.close()));
       const expired = new Promise<'expired'>((resolve) => setTimeout(() => resolve('expired'), graceMs).unref());
       if ((await Promise.race([graceful, expired])) === 'expired') {
-        engine.log.warn(`tasks still running after ${graceMs} ms: releasing them for retry`);
-        await Promise.all(workers.map((w) => w.close(true)));
+        engine.log.warn(`tasks still running after ${graceMs} ms: releasing them to run again on another worker`);
+        executor.releasing = true;
+        // BullMQ's forced close still waits for running jobs; do not wait for it.
+        for (const w of workers) void w.close(true).catch(() => undefined);
+        return { released: true };
       }
+      return { released: false };
     },
   };
 }

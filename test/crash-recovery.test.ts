@@ -136,3 +136,54 @@ describe('a worker killed mid-task', () => {
     expect((await engine.store.getRun('data_lake__crash', run.runId))?.state).toBe('failed');
   }, 60_000);
 });
+
+describe('a worker stopped with SIGTERM', () => {
+  it('lets the running task finish, then exits 0', async () => {
+    const prefix = `{term-${randomUUID().slice(0, 8)}}`;
+    const engine = await engineFor(prefix);
+    const worker = await startWorkerProcess(prefix);
+    const run = await triggerDag(engine, 'data_lake__crash');
+    await until(
+      'the task to start',
+      async () =>
+        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
+      10_000,
+    );
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect((await engine.store.getRun('data_lake__crash', run.runId))?.state).toBe('success');
+    expect((await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow).toEqual({ pid: worker.pid });
+  }, 30_000);
+
+  it('past the grace period, releases the task to another worker without spending a try', async () => {
+    const prefix = `{term-${randomUUID().slice(0, 8)}}`;
+    const engine = await engineFor(prefix);
+    const worker = await startWorkerProcess(prefix, ['--grace', '1']);
+    const run = await triggerDag(engine, 'data_lake__crash');
+    await until(
+      'the task to start',
+      async () =>
+        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
+      10_000,
+    );
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    const termAt = Date.now();
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - termAt).toBeLessThan(2_500);
+    const next = await startWorkerProcess(prefix);
+    const done = await until(
+      'the run to finish',
+      async () => {
+        const r = await engine.store.getRun('data_lake__crash', run.runId);
+        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
+      },
+      25_000,
+    );
+    expect(done.state).toBe('success');
+    const ti = (await engine.store.snapshot('data_lake__crash', run.runId)).slow!;
+    expect([ti.state, ti.try]).toEqual(['success', 1]);
+    expect((await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow).toEqual({ pid: next.pid });
+  }, 60_000);
+});

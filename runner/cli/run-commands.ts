@@ -119,7 +119,9 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
         const signal = await whenSignalled();
         consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
-        await worker.close(flags.grace * 1_000);
+        const { released } = await worker.close(flags.grace * 1_000);
+        // Released tasks must not go on in this process: leave now, and their locks lapse.
+        if (released) process.exit(0);
         connection.disconnect();
         await runtime.close();
       },

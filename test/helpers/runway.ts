@@ -39,7 +39,7 @@ export function testRunway(dags: readonly AnyDag[]): TestRunway {
       const connection = connectRedis(redisUrl());
       connections.push(connection);
       const worker = startWorker(engine, connection, { concurrency: 4, ...options });
-      closers.push(() => worker.close(5_000));
+      closers.push(async () => void (await worker.close(5_000)));
       return worker;
     },
     scheduler(options = {}) {
