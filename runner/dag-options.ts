@@ -19,6 +19,25 @@ export type Notification =
     }
   | { type: 'email'; to: readonly string[]; on: readonly NotifyEvent[] };
 
+/** What a callback learns about the run or task instance that triggered it. */
+export interface CallbackContext {
+  dagId: string;
+  runId: string;
+  taskId?: string;
+  tryNumber?: number;
+  state: string;
+  error?: string;
+}
+
+export type Callback = (context: CallbackContext) => void | Promise<void>;
+
+export interface TaskCallbacks {
+  onSuccess?: Callback;
+  onFailure?: Callback;
+  /** After a failed try that will be retried. */
+  onRetry?: Callback;
+}
+
 export interface TaskArgs {
   /** Further tries after the first fails. @defaultValue 0 */
   retries?: number;
@@ -36,7 +55,7 @@ export interface TaskArgs {
   priority?: number;
 }
 
-export interface TaskSpec<UpstreamId extends string = string> extends TaskArgs {
+export interface TaskSpec<UpstreamId extends string = string> extends TaskArgs, TaskCallbacks {
   /** Ids of tasks that must reach a terminal state first. @defaultValue [] */
   upstream?: readonly UpstreamId[];
   /** When this task may run given its upstream states. @defaultValue 'all_success' */
@@ -82,6 +101,10 @@ export interface DagOptions<Params = Record<string, never>> {
   notifications?: readonly Notification[];
   /** Created paused; the scheduler ignores it until unpaused. @defaultValue false */
   pausedOnCreation?: boolean;
+  /** Called once when a run ends in success. */
+  onSuccess?: Callback;
+  /** Called once when a run ends failed. */
+  onFailure?: Callback;
 }
 
 const durationSchema = z.string().refine(isDuration, {
@@ -105,7 +128,12 @@ export const taskArgsShape = {
   priority: z.int().optional(),
 };
 
+const callbackSchema = z.custom<Callback>((value) => typeof value === 'function', 'must be a function').optional();
+
 export const taskSpecSchema = z.strictObject({
+  onSuccess: callbackSchema,
+  onFailure: callbackSchema,
+  onRetry: callbackSchema,
   ...taskArgsShape,
   upstream: z.array(z.string()).optional(),
   triggerRule: z.enum(TRIGGER_RULES).optional(),
@@ -136,6 +164,8 @@ export const dagOptionsSchema = z.strictObject({
   params: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'must be a zod schema').optional(),
   notifications: z.array(notificationSchema).optional(),
   pausedOnCreation: z.boolean().optional(),
+  onSuccess: callbackSchema,
+  onFailure: callbackSchema,
 });
 
 /** `field "a.b": message` for each zod issue, one per line. */

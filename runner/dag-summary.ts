@@ -58,7 +58,19 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
     hasParams: options.params !== undefined,
     pausedOnCreation: options.pausedOnCreation ?? false,
     tasks: definition.tasks.map((task) => {
-      const { upstream, triggerRule, notifications, doc, branch: _b, shortCircuit: _s, queue: _q, ...args } = task.spec;
+      const {
+        upstream,
+        triggerRule,
+        notifications,
+        doc,
+        branch: _b,
+        shortCircuit: _s,
+        queue: _q,
+        onSuccess: _os,
+        onFailure: _of,
+        onRetry: _or,
+        ...args
+      } = task.spec;
       return {
         id: task.id,
         upstream: [...(upstream ?? [])],

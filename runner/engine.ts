@@ -6,6 +6,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LoadedDag, DagRegistry } from './dag-registry.ts';
+import type { Callback, CallbackContext } from './dag-options.ts';
 import { dsOf } from './data-interval.ts';
 import type { DagRunRecord, RunType, TaskInstanceRecord } from './model.ts';
 import { sendNotifications } from './notify.ts';
@@ -156,6 +157,13 @@ export class Engine {
   async finishRun(loaded: LoadedDag, run: DagRunRecord, state: 'success' | 'failed', reason?: string): Promise<void> {
     if (!(await this.store.setRunState(run.dagId, run.runId, state, ['running', 'queued']))) return;
     this.log.info(`DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`);
+    const callback = state === 'success' ? loaded.dag.options.onSuccess : loaded.dag.options.onFailure;
+    await this.runCallback(callback, {
+      dagId: run.dagId,
+      runId: run.runId,
+      state,
+      ...(reason ? { error: reason } : {}),
+    });
     const event = state === 'success' ? 'success' : 'failure';
     await sendNotifications(
       loaded.dag.options.notifications,
@@ -201,6 +209,18 @@ export class Engine {
       if (run) await this.advance(loaded, run);
     }
     return started;
+  }
+
+  /** Runs a user callback; its failure is logged, never allowed to change the run. */
+  async runCallback(callback: Callback | undefined, context: CallbackContext): Promise<void> {
+    if (!callback) return;
+    try {
+      await callback(context);
+    } catch (error) {
+      this.log.error(
+        `callback for ${context.dagId} ${context.runId}${context.taskId ? ` ${context.taskId}` : ''} failed: ${(error as Error).message}`,
+      );
+    }
   }
 
   async close(): Promise<void> {

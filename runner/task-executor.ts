@@ -83,6 +83,7 @@ export class TaskExecutor {
     }
 
     const logs = new TryLog(this.options.echo);
+    const where = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber };
     const renew = setInterval(() => void store.renewSlots(claims, leaseMs).catch(() => undefined), leaseMs / 3);
     const release = claims.map(({ key, member }) => ({ key, member }));
     const finish = async (
@@ -157,6 +158,7 @@ export class TaskExecutor {
         set: { state: 'skipped' as const, endedAt: Date.now() },
       }));
       await finish('success', { output }, skipped);
+      await this.engine.runCallback(task.spec.onSuccess, { ...where, state: 'success' });
       return output;
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
@@ -173,10 +175,12 @@ export class TaskExecutor {
       const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       if (retryable && attemptsLeft) {
         await finish('up_for_retry', { error: message });
+        await this.engine.runCallback(task.spec.onRetry, { ...where, state: 'up_for_retry', error: message });
         await this.notifyTask(task, 'retry', `${data.dagId}.${data.taskId} try ${tryNumber} failed: ${message}`);
         throw error;
       }
       await finish('failed', { error: message });
+      await this.engine.runCallback(task.spec.onFailure, { ...where, state: 'failed', error: message });
       await this.notifyTask(task, 'failure', `${data.dagId}.${data.taskId} failed: ${message}`);
       throw new UnrecoverableError(message);
     } finally {
