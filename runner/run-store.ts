@@ -366,17 +366,21 @@ export class RunStore {
     return this.redis.zcard(key);
   }
 
-  /** Deletes runs whose logical date is older than `before`, with their task instances, outputs and logs. */
+  /** Deletes finished runs whose logical date is before `before`, with their task instances, outputs and logs. */
   async deleteRunsBefore(dagId: string, before: Date): Promise<number> {
     const ids = await this.redis.zrangebyscore(this.runsKey(dagId), '-inf', `(${before.getTime()}`);
+    let deleted = 0;
     for (const runId of ids) {
+      const state = await this.redis.hget(this.runKey(dagId, runId), 'state');
+      if (state !== 'success' && state !== 'failed') continue;
+      deleted++;
       const logKeys = await this.scanKeys(this.key('log', dagId, runId, '*'));
       await this.redis.del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys);
       await this.redis.zrem(this.runsKey(dagId), runId);
       await this.redis.srem(this.activeKey(dagId), runId);
       await this.redis.zrem(this.queuedKey(dagId), runId);
     }
-    return ids.length;
+    return deleted;
   }
 
   private async scanKeys(pattern: string): Promise<string[]> {

@@ -16,12 +16,15 @@ export interface SchedulerOptions {
   reconcileAfterMs?: number;
   /** The clock; tests and benchmarks inject one. @defaultValue () => new Date() */
   now?: () => Date;
+  /** Finished runs older than this many days are deleted, with their logs. @defaultValue 30 */
+  retentionDays?: number;
 }
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private lastRetentionAt = 0;
   private readonly now: () => Date;
 
   constructor(
@@ -33,7 +36,10 @@ export class Scheduler {
 
   /** One pass over every DAG. */
   async tick(): Promise<void> {
+    const applyRetention = Date.now() - this.lastRetentionAt > 3_600_000;
+    if (applyRetention) this.lastRetentionAt = Date.now();
     for (const loaded of this.engine.registry.list()) {
+      if (applyRetention) await this.applyRetention(loaded.summary.dagId);
       try {
         if (await this.engine.store.isPaused(loaded.summary.dagId, loaded.summary.pausedOnCreation)) continue;
         await this.createDueRuns(loaded);
@@ -43,6 +49,14 @@ export class Scheduler {
         this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
       }
     }
+  }
+
+  /** Deletes the DAG's finished runs older than the retention period. */
+  async applyRetention(dagId: string): Promise<number> {
+    const days = this.options.retentionDays ?? 30;
+    const deleted = await this.engine.store.deleteRunsBefore(dagId, new Date(this.now().getTime() - days * 86_400_000));
+    if (deleted > 0) this.engine.log.info(`retention: deleted ${deleted} run(s) of ${dagId} older than ${days} days`);
+    return deleted;
   }
 
   /** Creates the runs whose interval has ended, oldest first, up to the DAG's max active runs. */

@@ -116,3 +116,27 @@ describe('concurrency', () => {
     expect(peak).toBe(3);
   });
 });
+
+describe('sensor state across a worker restart', () => {
+  it('keeps the state of a waiting sensor when its worker stops between pokes', async () => {
+    const states: unknown[] = [];
+    const counter: Sensor<number, { n: number }> = {
+      kind: 'counter',
+      config: {},
+      sensor: { timeoutMs: 60_000, softFail: false },
+      async poke(ctx) {
+        states.push(ctx.state);
+        const n = (ctx.state?.n ?? 0) + 1;
+        return n < 3 ? { done: false, pokeAgainInMs: 400, state: { n } } : { done: true, value: n };
+      },
+    };
+    runway = testRunway([dag({ ...base, id: 'data_lake__restart' }).task('count', {}, counter)]);
+    const first = runway.worker();
+    const run = await runway.trigger('data_lake__restart');
+    while (states.length < 1) await new Promise((r) => setTimeout(r, 10));
+    await first.close(1_000);
+    runway.worker();
+    expect((await runway.waitForRun('data_lake__restart', run.runId)).state).toBe('success');
+    expect(states).toEqual([undefined, { n: 1 }, { n: 2 }]);
+  });
+});

@@ -90,3 +90,29 @@ describe('scheduler', () => {
     expect((await runway.waitForRun('data_lake__run_timeout', run.runId)).state).toBe('failed');
   });
 });
+
+describe('retention', () => {
+  it('deletes finished runs older than the retention period, with their task instances and logs', async () => {
+    const d = dag({
+      id: 'data_lake__retained',
+      description: 'Runs of this DAG age out after the retention period.',
+      owner: 'data-platform',
+      tags: ['data-lake'],
+      schedule: null,
+      timezone: 'UTC',
+      startDate: '2026-01-01',
+    }).task('work', {}, async (ctx) => ctx.log.info('working'));
+    runway = testRunway([d]);
+    runway.worker();
+    const old = await runway.trigger('data_lake__retained', {}, new Date('2026-01-01T00:00:00Z'));
+    const recent = await runway.trigger('data_lake__retained', {}, new Date('2026-03-01T00:00:00Z'));
+    await runway.waitForRun('data_lake__retained', old.runId);
+    await runway.waitForRun('data_lake__retained', recent.runId);
+    expect(await runway.engine.store.logs('data_lake__retained', old.runId, 'work', 1)).toHaveLength(1);
+    const scheduler = new Scheduler(runway.engine, { now: () => new Date('2026-03-15T00:00:00Z'), retentionDays: 30 });
+    expect(await scheduler.applyRetention('data_lake__retained')).toBe(1);
+    expect((await runway.engine.store.listRuns('data_lake__retained')).map((r) => r.runId)).toEqual([recent.runId]);
+    expect(await runway.engine.store.snapshot('data_lake__retained', old.runId)).toEqual({});
+    expect(await runway.engine.store.logs('data_lake__retained', old.runId, 'work', 1)).toEqual([]);
+  });
+});

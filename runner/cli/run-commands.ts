@@ -60,10 +60,11 @@ function whenSignalled(): Promise<NodeJS.Signals> {
 export function addRunCommands(program: Command, dags: Command, io: CliIo, setExit: (code: number) => void): void {
   withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs'))
     .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
-    .action(async (flags: RuntimeFlags & { tick: number }) => {
+    .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
+    .action(async (flags: RuntimeFlags & { tick: number; retentionDays: number }) => {
       const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
       for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not scheduled)`);
-      const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick });
+      const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick, retentionDays: flags.retentionDays });
       scheduler.start();
       consoleLogger.info(
         `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redisUrlOf(flags).replace(/:[^:@/]*@/, ':***@')}`,
