@@ -55,6 +55,15 @@ describe('runner CLI', () => {
     expect(test.stdout.trim().split('\n').pop()).toBe('run success');
   });
 
+  it('runs one task alone with tasks test, without its upstream', async () => {
+    const run = await runCli(['tasks', 'test', 'data_lake__ops', 'extract', '--dags', DAGS, '--redis-url', redisUrl()]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/extract\s+success \(try 1\)/);
+    expect(run.stdout).not.toContain('load');
+    const missing = await runCli(['tasks', 'test', 'data_lake__ops', 'nope', '--dags', DAGS, '--redis-url', redisUrl()]);
+    expect(missing).toMatchObject({ code: 2, stderr: 'runway: DAG "data_lake__ops" has no task "nope"\n' });
+  });
+
   it.each([
     [['dags', 'trigger', 'data_lake__ops', '--conf', 'not json'], '--conf must be a JSON object'],
     [['dags', 'backfill', 'data_lake__ops', '--from', '2026-01-01'], "required option '--to <date>' not specified"],

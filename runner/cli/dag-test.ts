@@ -5,7 +5,8 @@
  * its tasks.
  */
 import { Engine } from '../engine.ts';
-import { loadDagRegistry } from '../dag-registry.ts';
+import { DagRegistry, loadDagRegistry, prepareDag } from '../dag-registry.ts';
+import { Dag } from '../dag.ts';
 import { isRunFinished, type DagRunState } from '../model.ts';
 import { triggerDag, OperationError } from '../operations.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
@@ -23,6 +24,34 @@ export async function runDagTest(
     const why = problems.find((p) => p.dagId === dagId)?.message;
     throw new OperationError(`no DAG "${dagId}" can run${why ? `: ${why}` : ' (see `runway dags list`)'}`);
   }
+  return runInProcess(registry, dagId, flags, io);
+}
+
+/**
+ * `runway tasks test <dag> <task>`: that task alone, in this process, without its upstream tasks
+ * (their outputs are absent), through the same execution code.
+ */
+export async function runTaskTest(
+  dagId: string,
+  taskId: string,
+  flags: RuntimeFlags & { logicalDate?: Date },
+  io: CliIo,
+): Promise<DagRunState> {
+  const { registry } = await loadDagRegistry(flags.dags);
+  const loaded = registry.get(dagId);
+  if (!loaded) throw new OperationError(`no DAG "${dagId}" can run (see \`runway dags list\`)`);
+  const task = loaded.tasks.get(taskId);
+  if (!task) throw new OperationError(`DAG "${dagId}" has no task "${taskId}"`);
+  const alone = new Dag(loaded.dag.options, [{ ...task, spec: { ...task.spec, upstream: [] } }]);
+  return runInProcess(new DagRegistry([prepareDag(alone, loaded.file)]), dagId, flags, io);
+}
+
+async function runInProcess(
+  registry: DagRegistry,
+  dagId: string,
+  flags: RuntimeFlags & { logicalDate?: Date },
+  io: CliIo,
+): Promise<DagRunState> {
   let server: RedisServer | undefined;
   let url = flags.redisUrl ?? process.env.REDIS_URL;
   if (!url) {

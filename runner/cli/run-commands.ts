@@ -7,7 +7,7 @@ import { startWorker } from '../worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
-import { runDagTest } from './dag-test.ts';
+import { runDagTest, runTaskTest } from './dag-test.ts';
 
 const isoDate = (name: string) => (value: string) => {
   const date = new Date(value);
@@ -220,6 +220,14 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           ]),
         ),
       );
+    });
+
+  withRuntimeFlags(tasks.command('test').description('one task alone, in this process, without its upstream'))
+    .arguments('<dag_id> <task_id>')
+    .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
+    .action(async (dagId: string, taskId: string, flags: RuntimeFlags & { logicalDate?: Date }) => {
+      const state = await runTaskTest(dagId, taskId, flags, io);
+      setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });
 
   withRuntimeFlags(tasks.command('logs').description('the log of one try of a task instance'))
