@@ -3,7 +3,7 @@
  * DAG runs, schedules the tasks whose trigger rules are met, and ends runs. Schedulers, workers
  * and `runway dags test` all act through it, so there is one way a run moves.
  */
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LoadedDag, DagRegistry } from './dag-registry.ts';
 import type { Callback, CallbackContext } from './dag-options.ts';
@@ -12,7 +12,7 @@ import type { DagRunRecord, RunType, TaskInstanceRecord } from './model.ts';
 import { sendNotifications } from './notify.ts';
 import type { Logger } from './operator.ts';
 import { retryPolicyOf, type RetryPolicy } from './retry-policy.ts';
-import { decideTransitions, runOutcome } from './run-advance.ts';
+import { decideTransitions, downstreamOf, runOutcome, withUpstream } from './run-advance.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
 
@@ -46,6 +46,15 @@ export interface TaskJobData {
   run: RunInfoData;
   retry: RetryPolicy;
   sensor?: { state?: unknown; firstPokeAt?: number; pokes: number };
+}
+
+/** What a caller of `advance` already knows, to spare reads. */
+export interface AdvanceHint {
+  /** Tasks whose trigger rules may now be decidable. */
+  candidates: Iterable<string>;
+  /** States read with the caller's last transition. */
+  states?: Record<string, TaskInstanceRecord>;
+  progress?: { terminal: number; total: number };
 }
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -96,6 +105,16 @@ export class Engine {
 
   /** Adds the queue job of a scheduled task instance; a second add of the same job is a no-op. */
   async enqueue(loaded: LoadedDag, run: DagRunRecord, taskId: string, ti: TaskInstanceRecord): Promise<void> {
+    const job = this.jobFor(loaded, run, taskId, ti);
+    await this.queue(job.queue).add(taskId, job.data, job.opts);
+  }
+
+  private jobFor(
+    loaded: LoadedDag,
+    run: DagRunRecord,
+    taskId: string,
+    ti: Pick<TaskInstanceRecord, 'generation' | 'try'>,
+  ): { queue: string; data: TaskJobData; opts: JobsOptions } {
     const task = loaded.tasks.get(taskId)!;
     const args = { ...loaded.dag.options.defaultArgs, ...task.spec };
     const retry = retryPolicyOf(args);
@@ -114,27 +133,41 @@ export class Engine {
       },
       retry,
     };
-    await this.queue(task.spec.queue ?? 'default').add(taskId, data, {
-      jobId: Engine.jobId(run.dagId, run.runId, taskId, ti.generation),
-      attempts: retry.retries + 1,
-      backoff: { type: 'runway' },
-      // BullMQ runs jobs without a priority before prioritized ones, so every job gets one:
-      // 1 is BullMQ's highest; Runway's priority 0 maps to 1000.
-      priority: 1_000 - Math.max(-999, Math.min(999, args.priority ?? 0)),
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3_600 },
-    });
+    return {
+      queue: task.spec.queue ?? 'default',
+      data,
+      opts: {
+        jobId: Engine.jobId(run.dagId, run.runId, taskId, ti.generation),
+        attempts: retry.retries + 1,
+        backoff: { type: 'runway' },
+        // BullMQ runs jobs without a priority before prioritized ones, so every job gets one:
+        // 1 is BullMQ's highest; Runway's priority 0 maps to 1000.
+        priority: 1_000 - Math.max(-999, Math.min(999, args.priority ?? 0)),
+        removeOnComplete: true,
+        removeOnFail: { age: 7 * 24 * 3_600 },
+      },
+    };
   }
 
   /**
    * Schedules, skips or fails (upstream_failed) every task whose trigger rule can now be decided,
    * and ends the run when all its task instances are done. Safe to call any number of times from
    * anywhere: each change is a compare-and-set from `none`.
+   *
+   * Without a hint every task is considered. A worker that just finished a task passes its
+   * downstream tasks as `candidates`, with the states it already read, so a hop costs a few
+   * small reads however wide the DAG is.
    */
-  async advance(loaded: LoadedDag, run: DagRunRecord, snapshot?: Record<string, TaskInstanceRecord>): Promise<void> {
-    let current = snapshot ?? (await this.store.snapshot(run.dagId, run.runId));
-    for (let round = 0; round < 5; round++) {
-      const transitions = decideTransitions(loaded.graph, statesOf(current));
+  async advance(loaded: LoadedDag, run: DagRunRecord, hint?: AdvanceHint): Promise<void> {
+    const { dagId, runId } = run;
+    let candidates = new Set(hint ? hint.candidates : loaded.graph.map((t) => t.id));
+    let known = hint?.states;
+    let progress = hint?.progress;
+    for (let round = 0; round < 1_000 && candidates.size > 0; round++) {
+      const need = withUpstream(loaded.graph, candidates);
+      const states = known && need.every((id) => id in known!) ? known : await this.store.states(dagId, runId, need);
+      known = undefined;
+      const transitions = decideTransitions(loaded.graph, statesOf(states), candidates);
       if (transitions.size === 0) break;
       const now = Date.now();
       const changes: TaskTransition[] = [...transitions].map(([task, to]) => ({
@@ -142,15 +175,44 @@ export class Engine {
         from: ['none'],
         set: to === 'scheduled' ? { state: to, queuedAt: now } : { state: to, endedAt: now },
       }));
-      const outcome = await this.store.transition(run.dagId, run.runId, changes, { requireRunState: 'running' });
+      const outcome = await this.store.transition(dagId, runId, changes, { requireRunState: 'running', watch: [] });
       if (outcome.runNotInState) return;
-      current = outcome.snapshot;
-      const scheduled = changes.filter((c, i) => outcome.results[i] === 'ok' && c.set.state === 'scheduled');
-      await Promise.all(scheduled.map((c) => this.enqueue(loaded, run, c.task, current[c.task]!)));
-      if (outcome.results.every((r) => r === 'ok')) break;
+      progress = outcome;
+      const applied = changes.filter((_, i) => outcome.results[i] === 'ok');
+      await this.enqueueMany(
+        loaded,
+        run,
+        applied.filter((c) => c.set.state === 'scheduled').map((c) => ({ taskId: c.task, ti: states[c.task]! })),
+      );
+      // Skips and upstream failures may unblock tasks whose other upstream states were not read.
+      const next = new Set<string>();
+      for (const change of applied) {
+        if (change.set.state === 'scheduled') continue;
+        for (const downstream of downstreamOf(loaded.graph, change.task)) {
+          if (!transitions.has(downstream)) next.add(downstream);
+        }
+      }
+      candidates = next;
     }
-    const finalState = runOutcome(loaded.graph, statesOf(current));
-    if (finalState) await this.finishRun(loaded, run, finalState);
+    progress ??= await this.store.progress(dagId, runId);
+    if (progress.total > 0 && progress.terminal >= progress.total) {
+      const finalState = runOutcome(loaded.graph, statesOf(await this.store.snapshot(dagId, runId)));
+      if (finalState) await this.finishRun(loaded, run, finalState);
+    }
+  }
+
+  /** Adds the queue jobs of several scheduled task instances, one bulk add per queue. */
+  async enqueueMany(
+    loaded: LoadedDag,
+    run: DagRunRecord,
+    tasks: readonly { taskId: string; ti: Pick<TaskInstanceRecord, 'generation' | 'try'> }[],
+  ): Promise<void> {
+    const byQueue = new Map<string, Parameters<Queue<TaskJobData>['addBulk']>[0]>();
+    for (const { taskId, ti } of tasks) {
+      const job = this.jobFor(loaded, run, taskId, ti);
+      byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), { name: taskId, data: job.data, opts: job.opts }]);
+    }
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
   }
 
   /** Ends a run once; the caller that ends it sends the notifications and starts queued runs. */

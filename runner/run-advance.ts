@@ -21,25 +21,33 @@ export type Transition = 'scheduled' | 'skipped' | 'upstream_failed';
 
 /**
  * New states for tasks that have not started. Tasks are visited in dependency order, so a skip or
- * upstream failure cascades through the whole graph in one call.
+ * upstream failure cascades through the graph in one call.
+ *
+ * With `candidates`, only those tasks (and what a skip or failure among them cascades to) are
+ * considered, and `states` need only hold them and their upstream tasks: a task whose upstream
+ * state is not known is left for a later call.
  */
 export function decideTransitions(
   tasks: readonly GraphTask[],
   states: Readonly<Record<string, TaskInstanceState>>,
+  candidates?: ReadonlySet<string>,
 ): Map<string, Transition> {
   const current: Record<string, TaskInstanceState> = { ...states };
   const transitions = new Map<string, Transition>();
+  const considered = candidates ? new Set(candidates) : undefined;
   for (const task of topologicalOrder(tasks)) {
-    if ((current[task.id] ?? 'none') !== 'none') continue;
-    const decision = evaluateTriggerRule(
-      task.triggerRule,
-      countUpstream(task.upstream.map((id) => current[id] ?? 'none')),
-    );
+    if (considered && !considered.has(task.id)) continue;
+    if ((current[task.id] ?? (considered ? undefined : 'none')) !== 'none') continue;
+    const upstream = task.upstream.map((id) => current[id] ?? (considered ? undefined : 'none'));
+    if (upstream.some((state) => state === undefined)) continue;
+    const decision = evaluateTriggerRule(task.triggerRule, countUpstream(upstream as TaskInstanceState[]));
     if (decision === 'wait') continue;
     const next: Transition = decision === 'run' ? 'scheduled' : decision === 'skip' ? 'skipped' : 'upstream_failed';
     transitions.set(task.id, next);
-    // A scheduled task is not done; only skips and upstream failures cascade further in this pass.
-    current[task.id] = next === 'scheduled' ? 'scheduled' : next;
+    current[task.id] = next;
+    if (considered && next !== 'scheduled') {
+      for (const downstream of downstreamOf(tasks, task.id)) considered.add(downstream);
+    }
   }
   return transitions;
 }
@@ -55,9 +63,38 @@ export function runOutcome(
   return leaves.some((t) => states[t.id] === 'failed' || states[t.id] === 'upstream_failed') ? 'failed' : 'success';
 }
 
+const downstreamCache = new WeakMap<readonly GraphTask[], Map<string, string[]>>();
+
 /** Direct downstream task ids of `taskId`. */
 export function downstreamOf(tasks: readonly GraphTask[], taskId: string): string[] {
-  return tasks.filter((t) => t.upstream.includes(taskId)).map((t) => t.id);
+  let index = downstreamCache.get(tasks);
+  if (!index) {
+    index = new Map(tasks.map((t) => [t.id, [] as string[]]));
+    for (const task of tasks) for (const up of task.upstream) index.get(up)?.push(task.id);
+    downstreamCache.set(tasks, index);
+  }
+  return index.get(taskId) ?? [];
+}
+
+/** `ids` with the upstream tasks of each: what deciding them needs to know. */
+export function withUpstream(tasks: readonly GraphTask[], ids: Iterable<string>): string[] {
+  const byId = upstreamIndex(tasks);
+  const out = new Set<string>();
+  for (const id of ids) {
+    out.add(id);
+    for (const up of byId.get(id) ?? []) out.add(up);
+  }
+  return [...out];
+}
+
+const upstreamCache = new WeakMap<readonly GraphTask[], Map<string, readonly string[]>>();
+function upstreamIndex(tasks: readonly GraphTask[]): Map<string, readonly string[]> {
+  let index = upstreamCache.get(tasks);
+  if (!index) {
+    index = new Map(tasks.map((t) => [t.id, t.upstream]));
+    upstreamCache.set(tasks, index);
+  }
+  return index;
 }
 
 /** `taskId`'s downstream tasks, transitively, in dependency order. */

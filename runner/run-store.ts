@@ -15,6 +15,7 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ARGV[2] == 'queued' then redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4]) end
 local tasks = cjson.decode(ARGV[5])
 for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
+redis.call('HSET', KEYS[1], 'terminal', 0, 'total', #tasks)
 return 1`;
 
 // KEYS: run, active set, queued index. ARGV: runId, maxActiveRuns, startedAt
@@ -42,13 +43,34 @@ redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
 if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
 return 1`;
 
-// KEYS: ti hash, output hash, run. ARGV: changes (json), now (ms), required run state ('' = any)
+// KEYS: ti hash, output hash, run. ARGV: changes (json), now (ms), required run state ('' = any),
+// task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
 //           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n }
 const TRANSITION = `
 local now = tonumber(ARGV[2])
+local terminal = { success = true, failed = true, skipped = true, upstream_failed = true }
+local function states()
+  if ARGV[4] == '' then return redis.call('HGETALL', KEYS[1]) end
+  local ids = cjson.decode(ARGV[4])
+  local out = {}
+  -- HMGET in chunks: unpack() cannot spread more than a few thousand values.
+  for first = 1, #ids, 1000 do
+    local chunk = {}
+    for i = first, math.min(first + 999, #ids) do chunk[#chunk + 1] = ids[i] end
+    local values = redis.call('HMGET', KEYS[1], unpack(chunk))
+    for i, id in ipairs(chunk) do
+      if values[i] then out[#out + 1] = id; out[#out + 1] = values[i] end
+    end
+  end
+  return out
+end
+local function counters()
+  local c = redis.call('HMGET', KEYS[3], 'terminal', 'total')
+  return {tonumber(c[1]) or 0, tonumber(c[2]) or 0}
+end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[3], 'state') ~= ARGV[3] then
-  return {'run_not_' .. ARGV[3], redis.call('HGETALL', KEYS[1])}
+  return {'run_not_' .. ARGV[3], states(), counters()}
 end
 local changes = cjson.decode(ARGV[1])
 local applied = {}
@@ -76,7 +98,10 @@ for i, c in ipairs(changes) do
     end
   end
   if ok then
+    local was = terminal[cur.state] == true
     for k, v in pairs(c.set) do cur[k] = v end
+    local now_terminal = terminal[cur.state] == true
+    if was ~= now_terminal then redis.call('HINCRBY', KEYS[3], 'terminal', now_terminal and 1 or -1) end
     if c.unset then for _, k in ipairs(c.unset) do cur[k] = nil end end
     redis.call('HSET', KEYS[1], c.task, cjson.encode(cur))
     if c.output then redis.call('HSET', KEYS[2], c.task, c.output) end
@@ -86,7 +111,7 @@ for i, c in ipairs(changes) do
     applied[i] = 'conflict'
   end
 end
-return {cjson.encode(applied), redis.call('HGETALL', KEYS[1])}`;
+return {cjson.encode(applied), states(), counters()}`;
 
 export interface SlotClaim {
   key: string;
@@ -116,7 +141,11 @@ export interface TransitionOutcome {
   /** Set when the run was not in the required state; nothing was changed. */
   runNotInState?: string;
   results: TransitionResult[];
+  /** States of the task instances asked for with `watch` (all of them without). */
   snapshot: Record<string, TaskInstanceRecord>;
+  /** Task instances of the run in a terminal state, and how many it has. */
+  terminal: number;
+  total: number;
 }
 
 export interface RunStoreOptions {
@@ -272,7 +301,7 @@ export class RunStore {
     dagId: string,
     runId: string,
     changes: readonly TaskTransition[],
-    options: { requireRunState?: DagRunState } = {},
+    options: { requireRunState?: DagRunState; watch?: readonly string[] } = {},
   ): Promise<TransitionOutcome> {
     const payload = changes.map((c) => ({
       ...c,
@@ -281,20 +310,39 @@ export class RunStore {
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
     }));
-    const [status, flat] = (await this.redis.runwayTransition(
+    const [status, flat, [terminal, total]] = (await this.redis.runwayTransition(
       this.tiKey(dagId, runId),
       this.outKey(dagId, runId),
       this.runKey(dagId, runId),
       JSON.stringify(payload),
       Date.now(),
       options.requireRunState ?? '',
-    )) as [string, string[]];
+      options.watch ? JSON.stringify(options.watch) : '',
+    )) as [string, string[], [number, number]];
     const snapshot = parseSnapshot(flat);
-    if (status.startsWith('run_not_'))
-      return { runNotInState: status, results: changes.map(() => 'conflict'), snapshot };
+    if (status.startsWith('run_not_')) {
+      return { runNotInState: status, results: changes.map(() => 'conflict'), snapshot, terminal, total };
+    }
     // cjson encodes an empty array as {}; there are no results then.
     const results = changes.length === 0 ? [] : (JSON.parse(status) as TransitionResult[]);
-    return { results, snapshot };
+    return { results, snapshot, terminal, total };
+  }
+
+  /** The states of some task instances, in one read. */
+  async states(dagId: string, runId: string, taskIds: readonly string[]): Promise<Record<string, TaskInstanceRecord>> {
+    if (taskIds.length === 0) return {};
+    const values = await this.redis.hmget(this.tiKey(dagId, runId), ...taskIds);
+    const out: Record<string, TaskInstanceRecord> = {};
+    taskIds.forEach((id, i) => {
+      if (values[i] != null) out[id] = JSON.parse(values[i]!) as TaskInstanceRecord;
+    });
+    return out;
+  }
+
+  /** Terminal task instances of a run, and how many it has. */
+  async progress(dagId: string, runId: string): Promise<{ terminal: number; total: number }> {
+    const [terminal, total] = await this.redis.hmget(this.runKey(dagId, runId), 'terminal', 'total');
+    return { terminal: Number(terminal ?? 0), total: Number(total ?? 0) };
   }
 
   async snapshot(dagId: string, runId: string): Promise<Record<string, TaskInstanceRecord>> {

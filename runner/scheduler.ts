@@ -112,10 +112,10 @@ export class Scheduler {
               set: { state: 'failed', endedAt: Date.now(), error: reason },
             },
           ]);
-          if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run, outcome.snapshot);
+          if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run);
         }
       }
-      await this.engine.advance(loaded, run, snapshot);
+      await this.engine.advance(loaded, run);
     }
   }
 

@@ -10,7 +10,7 @@ import { sendNotifications } from './notify.ts';
 import { Engine, type TaskJobData } from './engine.ts';
 import type { LoadedDag } from './dag-registry.ts';
 import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from './operator.ts';
-import { skippedByControlFlow } from './run-advance.ts';
+import { downstreamOf, skippedByControlFlow, withUpstream } from './run-advance.ts';
 import type { SlotClaim, TaskTransition } from './run-store.ts';
 import { isTaskError, TaskError } from './task-error.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
@@ -67,7 +67,7 @@ export class TaskExecutor {
           leaseMs,
         },
       ],
-      { requireRunState: 'running' },
+      { requireRunState: 'running', watch: [data.taskId] },
     );
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
     if (begin.results[0] === 'no_slot') {
@@ -78,7 +78,7 @@ export class TaskExecutor {
     if (begin.results[0] === 'conflict') {
       // Already finished (a duplicate job, or a worker that died after recording its result):
       // make sure the run moved on, and stop.
-      await this.engine.advance(loaded, run, begin.snapshot);
+      await this.engine.advance(loaded, run);
       return null;
     }
 
@@ -93,20 +93,28 @@ export class TaskExecutor {
     ) => {
       const now = Date.now();
       const startedAt = begin.snapshot[data.taskId]?.startedAt ?? now;
-      const outcome = await store.transition(data.dagId, data.runId, [
-        {
-          task: data.taskId,
-          from: ['running'],
-          generation: data.generation,
-          set: { state, endedAt: now, durationMs: now - startedAt, ...(result.error ? { error: result.error } : {}) },
-          release,
-          ...(result.output === undefined ? {} : { output: result.output }),
-        },
-        ...more,
-      ]);
+      const candidates = new Set(downstreamOf(loaded.graph, data.taskId));
+      for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
+      const watch = withUpstream(loaded.graph, candidates);
+      const outcome = await store.transition(
+        data.dagId,
+        data.runId,
+        [
+          {
+            task: data.taskId,
+            from: ['running'],
+            generation: data.generation,
+            set: { state, endedAt: now, durationMs: now - startedAt, ...(result.error ? { error: result.error } : {}) },
+            release,
+            ...(result.output === undefined ? {} : { output: result.output }),
+          },
+          ...more,
+        ],
+        { watch },
+      );
       await store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
-        await this.engine.advance(loaded, run, outcome.snapshot);
+        await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
       }
       return outcome;
     };
