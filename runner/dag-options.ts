@@ -51,7 +51,10 @@ export interface TaskArgs {
   executionTimeout?: Duration;
   /** Named pool whose slots bound how many such tasks run at once across all DAGs. @defaultValue 'default' */
   pool?: string;
-  /** Higher runs first when tasks compete for workers. @defaultValue 0 */
+  /**
+   * When tasks wait for workers: a positive priority is taken before priority 0 (the latest first),
+   * a negative one after every other task (most negative last). @defaultValue 0
+   */
   priority?: number;
 }
 

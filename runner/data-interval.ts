@@ -101,10 +101,19 @@ export function intervalsBetween(spec: ScheduleSpec, from: Date, to: Date, limit
   return intervals;
 }
 
-/** `YYYY-MM-DD` and `YYYYMMDD` of a date in a time zone. */
+const dsCache = new Map<string, { ds: string; dsNodash: string }>();
+
+/** `YYYY-MM-DD` and `YYYYMMDD` of a date in a time zone (memoized: every try of a run asks). */
 export function dsOf(date: Date, timezone: string): { ds: string; dsNodash: string } {
-  const ds = DateTime.fromJSDate(date, { zone: timezone }).toFormat('yyyy-MM-dd');
-  return { ds, dsNodash: ds.replaceAll('-', '') };
+  const key = `${date.getTime()}|${timezone}`;
+  let value = dsCache.get(key);
+  if (!value) {
+    const ds = DateTime.fromJSDate(date, { zone: timezone }).toFormat('yyyy-MM-dd');
+    value = { ds, dsNodash: ds.replaceAll('-', '') };
+    if (dsCache.size > 10_000) dsCache.clear();
+    dsCache.set(key, value);
+  }
+  return value;
 }
 
 /** Deterministic run id of a scheduled run: `scheduled__<logical date, ISO in UTC>`. */

@@ -140,9 +140,7 @@ export class Engine {
         jobId: Engine.jobId(run.dagId, run.runId, taskId, ti.generation),
         attempts: retry.retries + 1,
         backoff: { type: 'runway' },
-        // BullMQ runs jobs without a priority before prioritized ones, so every job gets one:
-        // 1 is BullMQ's highest; Runway's priority 0 maps to 1000.
-        priority: 1_000 - Math.max(-999, Math.min(999, args.priority ?? 0)),
+        ...bullmqPriority(args.priority ?? 0),
         removeOnComplete: true,
         removeOnFail: { age: 7 * 24 * 3_600 },
       },
@@ -302,6 +300,17 @@ export class Engine {
       ...dsOf(logicalDate, loaded.summary.timezone),
     };
   }
+}
+
+/**
+ * BullMQ's plain wait list is much faster than its prioritized set (about 0.4 ms a job here), and
+ * it runs before it. So priority 0 stays on the wait list, a positive priority goes to its front,
+ * and a negative one to the prioritized set, which runs after everything else, most negative last.
+ */
+export function bullmqPriority(priority: number): Pick<JobsOptions, 'priority' | 'lifo'> {
+  if (priority > 0) return { lifo: true };
+  if (priority < 0) return { priority: Math.min(2_097_152, -priority) };
+  return {};
 }
 
 export function statesOf(snapshot: Record<string, TaskInstanceRecord>): Record<string, TaskInstanceState> {

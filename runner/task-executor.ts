@@ -15,6 +15,7 @@ import type { SlotClaim, TaskTransition } from './run-store.ts';
 import { isTaskError, TaskError } from './task-error.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
 import type { TaskDefinition } from './dag.ts';
+import type { DagRunRecord } from './model.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;
@@ -74,7 +75,15 @@ export class TaskExecutor {
       await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
       throw new DelayedError();
     }
-    const run = { ...(await store.getRun(data.dagId, data.runId))! };
+    // The job carries what the run record holds that a try needs: no read.
+    const run: DagRunRecord = {
+      dagId: data.dagId,
+      runId: data.runId,
+      state: 'running',
+      ...data.run,
+      dataIntervalStart: data.run.dataIntervalStart,
+      createdAt: '',
+    };
     if (begin.results[0] === 'conflict') {
       // Already finished (a duplicate job, or a worker that died after recording its result):
       // make sure the run moved on, and stop.

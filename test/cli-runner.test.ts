@@ -60,7 +60,16 @@ describe('runner CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/extract\s+success \(try 1\)/);
     expect(run.stdout).not.toContain('load');
-    const missing = await runCli(['tasks', 'test', 'data_lake__ops', 'nope', '--dags', DAGS, '--redis-url', redisUrl()]);
+    const missing = await runCli([
+      'tasks',
+      'test',
+      'data_lake__ops',
+      'nope',
+      '--dags',
+      DAGS,
+      '--redis-url',
+      redisUrl(),
+    ]);
     expect(missing).toMatchObject({ code: 2, stderr: 'runway: DAG "data_lake__ops" has no task "nope"\n' });
   });
 

@@ -140,3 +140,46 @@ describe('sensor state across a worker restart', () => {
     expect(states).toEqual([undefined, { n: 1 }, { n: 2 }]);
   });
 });
+
+describe('max active tasks and priority', () => {
+  it('runs at most maxActiveTasks of one DAG at once', async () => {
+    let running = 0;
+    let peak = 0;
+    let d = dag({ ...base, id: 'data_lake__capped', maxActiveTasks: 2 }) as ReturnType<typeof dag>;
+    for (let i = 0; i < 8; i++) {
+      d = d.task(`t${i}`, {}, async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 40));
+        running--;
+      }) as never;
+    }
+    runway = testRunway([d]);
+    runway.worker({ concurrency: 8 });
+    const run = await runway.trigger('data_lake__capped');
+    expect((await runway.waitForRun('data_lake__capped', run.runId)).state).toBe('success');
+    expect(peak).toBe(2);
+  });
+
+  it('takes waiting tasks with a higher priority first', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const d = dag({ ...base, id: 'data_lake__priorities' })
+      .task('blocker', {}, async () => gate)
+      .task('low', { upstream: ['blocker'], triggerRule: 'always', priority: -5 }, async () => void order.push('low'))
+      .task('normal', { upstream: ['blocker'], triggerRule: 'always' }, async () => void order.push('normal'))
+      .task(
+        'urgent',
+        { upstream: ['blocker'], triggerRule: 'always', priority: 10 },
+        async () => void order.push('urgent'),
+      );
+    runway = testRunway([d]);
+    const run = await runway.trigger('data_lake__priorities');
+    // Every task is queued before the one-slot worker starts, so only priority decides the order.
+    runway.worker({ concurrency: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    expect((await runway.waitForRun('data_lake__priorities', run.runId)).state).toBe('success');
+    expect(order).toEqual(['urgent', 'normal', 'low']);
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * bench/runner: Runway against raw BullMQ, side by side, on one private redis-server (hz 100),
+ * at equal worker concurrency. Prints its figures; never asserted in tests.
+ *   (a) throughput: a DAG of 1,000 independent no-op tasks vs 1,000 raw no-op jobs
+ *   (b) hop latency: a chain of 200 no-op tasks vs a raw chain where each job adds the next
+ *   (c) 10,000 waiting sensors: Redis bytes per waiting sensor and worker slots held
+ * Run: `npm run bench:runner`.
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, cpus } from 'node:os';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { dag, type Sensor } from '../runner/index.ts';
+import { DagRegistry, prepareDag, type AnyDag } from '../runner/dag-registry.ts';
+import { Engine } from '../runner/engine.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { startRedisServer } from '../runner/redis/redis-server.ts';
+import { startWorker } from '../runner/worker.ts';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const base = {
+  description: 'Benchmark DAG comparing Runway with raw BullMQ.',
+  owner: 'data-platform',
+  tags: ['data-lake'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+};
+
+const server = await startRedisServer({ hz: 100 });
+const connections: Redis[] = [];
+const connect = () => {
+  const c = connectRedis(server.url);
+  connections.push(c);
+  return c;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+
+async function runway(dags: AnyDag[], work: (engine: Engine) => Promise<void>, concurrency = CONCURRENCY) {
+  const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
+  const engine = new Engine({
+    redis: connect(),
+    registry: new DagRegistry(dags.map((d) => prepareDag(d))),
+    prefix,
+    env: {},
+  });
+  const worker = startWorker(engine, connect(), { concurrency });
+  try {
+    await work(engine);
+  } finally {
+    await worker.close(5_000);
+    await engine.close();
+  }
+}
+
+let runs = 0;
+async function trigger(engine: Engine, dagId: string): Promise<string> {
+  const loaded = engine.loaded(dagId);
+  const runId = `manual__${new Date().toISOString()}_${runs++}`;
+  await engine.createRun(loaded, { runId, runType: 'manual', start: new Date(), end: new Date() });
+  await engine.startQueuedRuns(loaded);
+  return runId;
+}
+
+async function waitRun(engine: Engine, dagId: string, runId: string): Promise<void> {
+  for (;;) {
+    const run = await engine.store.getRun(dagId, runId);
+    if (run?.state === 'success') return;
+    if (run?.state === 'failed') throw new Error(`${dagId} failed`);
+    await sleep(2);
+  }
+}
+
+// (a) throughput: each side warms up once, then the median of three rounds counts ----------------
+const median = (values: number[]) => pct(values, 50);
+
+async function rawThroughput(n: number, rounds: number): Promise<number[]> {
+  const prefix = `{raw-${randomUUID().slice(0, 6)}}`;
+  const queue = new Queue('raw-a', { connection: connect(), prefix });
+  let done = 0;
+  let onDone = () => undefined as void;
+  const worker = new Worker('raw-a', async () => null, { connection: connect(), prefix, concurrency: CONCURRENCY });
+  worker.on('completed', () => {
+    if (++done === n) onDone();
+  });
+  const times: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    done = 0;
+    const finished = new Promise<void>((resolve) => (onDone = resolve));
+    const started = performance.now();
+    await queue.addBulk(
+      Array.from({ length: n }, (_, i) => ({ name: `job${i}`, data: {}, opts: { removeOnComplete: true } })),
+    );
+    await finished;
+    if (round > 0) times.push(performance.now() - started);
+  }
+  await worker.close();
+  await queue.close();
+  return times;
+}
+
+async function runwayThroughput(n: number, rounds: number): Promise<number[]> {
+  let d = dag({ ...base, id: 'data_lake__bench_wide', maxActiveTasks: n }) as ReturnType<typeof dag>;
+  for (let i = 0; i < n; i++) d = d.task(`t${i}`, {}, async () => null) as never;
+  const times: number[] = [];
+  await runway([d], async (engine) => {
+    for (let round = 0; round <= rounds; round++) {
+      const started = performance.now();
+      const runId = await trigger(engine, 'data_lake__bench_wide');
+      await waitRun(engine, 'data_lake__bench_wide', runId);
+      if (round > 0) times.push(performance.now() - started);
+    }
+  });
+  return times;
+}
+
+// (b) hop latency -------------------------------------------------------------------------------
+async function rawHops(n: number): Promise<number[]> {
+  const prefix = `{raw-${randomUUID().slice(0, 6)}}`;
+  const queue = new Queue('raw-b', { connection: connect(), prefix });
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const finished = new Promise<void>((resolve) => {
+    const worker = new Worker(
+      'raw-b',
+      async (job) => {
+        const i = job.data.i as number;
+        starts[i] = performance.now();
+        ends[i] = performance.now();
+        if (i + 1 < n) await queue.add('hop', { i: i + 1 }, { removeOnComplete: true });
+        else void worker.close().then(resolve);
+        return null;
+      },
+      { connection: connect(), prefix, concurrency: CONCURRENCY },
+    );
+  });
+  await queue.add('hop', { i: 0 }, { removeOnComplete: true });
+  await finished;
+  await queue.close();
+  return starts.slice(1).map((start, i) => start - ends[i]!);
+}
+
+async function runwayHops(n: number): Promise<number[]> {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let d = dag({ ...base, id: 'data_lake__bench_chain' }) as ReturnType<typeof dag>;
+  for (let i = 0; i < n; i++) {
+    d = d.task(`t${i}`, i === 0 ? {} : { upstream: [`t${i - 1}`] as never[] }, async () => {
+      starts[i] = performance.now();
+      ends[i] = performance.now();
+      return null;
+    }) as never;
+  }
+  await runway([d], async (engine) => {
+    const runId = await trigger(engine, 'data_lake__bench_chain');
+    await waitRun(engine, 'data_lake__bench_chain', runId);
+  });
+  return starts.slice(1).map((start, i) => start - ends[i]!);
+}
+
+// (c) waiting sensors ---------------------------------------------------------------------------
+async function waitingSensors(n: number): Promise<{ bytesEach: number; slotsHeld: number; delayed: number }> {
+  const never: Sensor<null, { polls: number }> = {
+    kind: 'never',
+    config: {},
+    sensor: { timeoutMs: 86_400_000, softFail: false },
+    poke: async (ctx) => ({ done: false, pokeAgainInMs: 3_600_000, state: { polls: (ctx.state?.polls ?? 0) + 1 } }),
+  };
+  let d = dag({ ...base, id: 'data_lake__bench_sensors', maxActiveTasks: n }) as ReturnType<typeof dag>;
+  for (let i = 0; i < n; i++) d = d.task(`s${i}`, {}, never) as never;
+  const probe = connect();
+  let result = { bytesEach: 0, slotsHeld: 0, delayed: 0 };
+  await runway(
+    [d],
+    async (engine) => {
+      const before = usedMemory(await probe.info('memory'));
+      const runId = await trigger(engine, 'data_lake__bench_sensors');
+      const queue = engine.queue('default');
+      for (;;) {
+        const counts = await queue.getJobCounts('delayed', 'active', 'waiting', 'prioritized');
+        if (counts.delayed === n) {
+          const after = usedMemory(await probe.info('memory'));
+          result = { bytesEach: (after - before) / n, slotsHeld: counts.active ?? 0, delayed: counts.delayed };
+          break;
+        }
+        await sleep(100);
+      }
+      void runId;
+    },
+    CONCURRENCY,
+  );
+  return result;
+}
+
+function usedMemory(info: string): number {
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+const redisVersion = /redis_version:([\d.]+)/.exec(await connect().info('server'))?.[1];
+console.log(`bench/runner — ${new Date().toISOString()}`);
+console.log(
+  `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim()}), node ${process.version}, redis ${redisVersion} (hz 100, no persistence)`,
+);
+console.log(
+  `worker concurrency ${CONCURRENCY} for both; the raw peer is BullMQ ${(await import('bullmq/package.json', { with: { type: 'json' } })).default.version}\n`,
+);
+
+const rawRounds = await rawThroughput(1_000, 3);
+const rwRounds = await runwayThroughput(1_000, 3);
+const rawA = median(rawRounds);
+const rwA = median(rwRounds);
+console.log('(a) 1,000 independent no-op tasks (median of 3 rounds after a warm-up round)');
+console.log(
+  `    rounds: raw ${rawRounds.map((t) => t.toFixed(0)).join(', ')} ms; Runway ${rwRounds.map((t) => t.toFixed(0)).join(', ')} ms`,
+);
+console.log(`    raw BullMQ   ${rawA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rawA).toFixed(0)} jobs/s`);
+console.log(
+  `    Runway       ${rwA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rwA).toFixed(0)} tasks/s   ratio ${(rawA / rwA).toFixed(2)} of raw (target >= 0.67)`,
+);
+
+const rawB = await rawHops(200);
+const rwB = await runwayHops(200);
+console.log('\n(b) chain of 200 no-op tasks: hop = upstream end -> downstream start');
+console.log(`    raw BullMQ   p50 ${pct(rawB, 50).toFixed(2)} ms   p99 ${pct(rawB, 99).toFixed(2)} ms`);
+console.log(
+  `    Runway       p50 ${pct(rwB, 50).toFixed(2)} ms   p99 ${pct(rwB, 99).toFixed(2)} ms   (target p50 <= 2 ms, p99 <= 15 ms)`,
+);
+
+const sensors = await waitingSensors(10_000);
+console.log('\n(c) 10,000 waiting sensors (reschedule mode)');
+console.log(`    delayed jobs ${sensors.delayed}, worker slots held ${sensors.slotsHeld} (target 0)`);
+console.log(`    Redis memory per waiting sensor ${(sensors.bytesEach / 1024).toFixed(2)} KB (target <= 2 KB)`);
+
+for (const c of connections) c.disconnect();
+await server.stop();
