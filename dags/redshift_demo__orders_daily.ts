@@ -12,7 +12,7 @@ export default dag({
   tags: ['redshift', 'orders'],
   schedule: '@daily',
   timezone: 'America/New_York',
-  startDate: '2026-01-01',
+  startDate: '2026-11-01',
   catchup: true,
   maxActiveRuns: 2,
   defaultArgs: { retries: 3, retryDelay: '2m', executionTimeout: '1h', pool: 'redshift' },

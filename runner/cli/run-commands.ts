@@ -8,6 +8,7 @@ import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
 import { runDagTest, runTaskTest } from './dag-test.ts';
+import { runStandalone } from './standalone.ts';
 
 const isoDate = (name: string) => (value: string) => {
   const date = new Date(value);
@@ -73,6 +74,29 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       consoleLogger.info(`${signal}: stopping the scheduler`);
       await scheduler.stop();
       await runtime.close();
+    });
+
+  withRuntimeFlags(program.command('standalone').description('redis-server, scheduler and a worker in one process'))
+    .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
+    .option(
+      '--redis-port <port>',
+      'port of the private redis-server (default: a free one)',
+      positiveInt('--redis-port'),
+    )
+    .option('--data-dir <folder>', 'where the private redis-server keeps its data', '.runway')
+    .action(async (flags: RuntimeFlags & { concurrency: number; redisPort?: number; dataDir: string }) => {
+      await runStandalone(
+        {
+          dags: flags.dags,
+          ...(flags.redisUrl ? { redisUrl: flags.redisUrl } : {}),
+          ...(flags.redisPort ? { redisPort: flags.redisPort } : {}),
+          dataDir: flags.dataDir,
+          concurrency: flags.concurrency,
+          prefix: flags.prefix,
+        },
+        io,
+        whenSignalled(),
+      );
     });
 
   withRuntimeFlags(program.command('worker').description('run task instances from the queues'))
