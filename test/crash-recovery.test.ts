@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DagRegistry} from '../runner/dag-registry.ts';
+import type { DagRegistry } from '../runner/dag-registry.ts';
 import { loadDagRegistry } from '../runner/dag-registry.ts';
 import { Engine } from '../runner/engine.ts';
 import { triggerDag } from '../runner/operations.ts';
