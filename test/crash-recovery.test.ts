@@ -69,6 +69,29 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Waits for the crash DAG's task to be running (again, if `after` is given); returns when it started. */
+async function taskRunning(engine: Engine, runId: string, after = 0): Promise<number> {
+  return until(
+    'the task to run',
+    async () => {
+      const ti = (await engine.store.snapshot('data_lake__crash', runId)).slow;
+      return ti?.state === 'running' && (ti.startedAt ?? 0) > after ? ti.startedAt : undefined;
+    },
+    20_000,
+  );
+}
+
+async function runEnded(engine: Engine, runId: string) {
+  return until(
+    'the run to finish',
+    async () => {
+      const run = await engine.store.getRun('data_lake__crash', runId);
+      return run?.state === 'success' || run?.state === 'failed' ? run : undefined;
+    },
+    25_000,
+  );
+}
+
 afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   for (const cleanup of cleanups.splice(0)) await cleanup();
@@ -81,31 +104,15 @@ describe('a worker killed mid-task', () => {
     const first = await startWorkerProcess(prefix);
     const second = await startWorkerProcess(prefix);
     const run = await triggerDag(engine, 'data_lake__crash');
-    const ti = () => engine.store.snapshot('data_lake__crash', run.runId).then((s) => s.slow!);
-    await until('the task to start', async () => ((await ti()).state === 'running' ? true : undefined), 10_000);
+    await taskRunning(engine, run.runId);
     // Kill both workers, so the task's only chance is a worker that starts after the crash.
     const killedAt = Date.now();
     first.kill('SIGKILL');
     second.kill('SIGKILL');
     const survivor = await startWorkerProcess(prefix);
-    const restartedAt = await until(
-      'the task to start again',
-      async () => {
-        const t = await ti();
-        return t.state === 'running' && (t.startedAt ?? 0) > killedAt ? t.startedAt : undefined;
-      },
-      20_000,
-    );
-    const done = await until(
-      'the run to finish',
-      async () => {
-        const r = await engine.store.getRun('data_lake__crash', run.runId);
-        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
-      },
-      20_000,
-    );
+    const restartedAt = await taskRunning(engine, run.runId, killedAt);
     expect(restartedAt - killedAt).toBeLessThan(10_000);
-    expect(done.state).toBe('success');
+    expect((await runEnded(engine, run.runId)).state).toBe('success');
     const output = (await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow as { pid: number };
     expect(output.pid).toBe(survivor.pid);
   }, 60_000);
@@ -116,12 +123,7 @@ describe('a worker killed mid-task', () => {
     const scheduler = new Scheduler(engine, { reconcileAfterMs: 0 });
     const doomed = await startWorkerProcess(prefix, ['--max-stalled', '0', '--lock-duration', '1000']);
     const run = await triggerDag(engine, 'data_lake__crash');
-    await until(
-      'the task to start',
-      async () =>
-        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
-      10_000,
-    );
+    await taskRunning(engine, run.runId);
     doomed.kill('SIGKILL');
     await startWorkerProcess(prefix, ['--max-stalled', '0', '--lock-duration', '1000']);
     const ti = await until(
@@ -144,12 +146,7 @@ describe('a worker stopped with SIGTERM', () => {
     const engine = await engineFor(prefix);
     const worker = await startWorkerProcess(prefix);
     const run = await triggerDag(engine, 'data_lake__crash');
-    await until(
-      'the task to start',
-      async () =>
-        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
-      10_000,
-    );
+    await taskRunning(engine, run.runId);
     const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -162,26 +159,14 @@ describe('a worker stopped with SIGTERM', () => {
     const engine = await engineFor(prefix);
     const worker = await startWorkerProcess(prefix, ['--grace', '1']);
     const run = await triggerDag(engine, 'data_lake__crash');
-    await until(
-      'the task to start',
-      async () =>
-        (await engine.store.snapshot('data_lake__crash', run.runId)).slow?.state === 'running' ? true : undefined,
-      10_000,
-    );
+    await taskRunning(engine, run.runId);
     const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
     const termAt = Date.now();
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(Date.now() - termAt).toBeLessThan(2_500);
     const next = await startWorkerProcess(prefix);
-    const done = await until(
-      'the run to finish',
-      async () => {
-        const r = await engine.store.getRun('data_lake__crash', run.runId);
-        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
-      },
-      25_000,
-    );
+    const done = await runEnded(engine, run.runId);
     expect(done.state).toBe('success');
     const ti = (await engine.store.snapshot('data_lake__crash', run.runId)).slow!;
     expect([ti.state, ti.try]).toEqual(['success', 1]);

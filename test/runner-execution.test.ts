@@ -1,15 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag, failNow, skip } from 'runway';
-import { testRunway, type TestRunway } from './helpers/runway.ts';
+import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
-const base = {
-  description: 'Execution test DAG run by real workers on Redis.',
-  owner: 'data-platform',
-  tags: ['data-lake'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-};
+const base = manualDag;
 
 let runway: TestRunway;
 afterEach(async () => runway?.close());

@@ -21,6 +21,16 @@ export interface TestRunway {
   close(): Promise<void>;
 }
 
+/** Options of a manual DAG that passes the policy; tests add an id and what they test. */
+export const manualDag = {
+  description: 'Test DAG run by real workers on Redis.',
+  owner: 'data-platform',
+  tags: ['data-lake'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+};
+
 export function redisUrl(): string {
   return inject('redisUrl');
 }
