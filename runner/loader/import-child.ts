@@ -133,4 +133,7 @@ process.on('message', (request: ImportRequest) => {
   })();
 });
 
+// The validator went away (killed, crashed): nobody will read our answers.
+process.on('disconnect', () => realExit(0));
+
 send({ type: 'ready' });
