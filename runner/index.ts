@@ -8,6 +8,8 @@ export { TRIGGER_RULES } from './trigger-rule.ts';
 export {
   resolveTemplated,
   isSensor,
+  isRenderable,
+  type Renderable,
   type AnyOperator,
   type AwsClients,
   type Logger,

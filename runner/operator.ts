@@ -99,6 +99,17 @@ export interface Sensor<Value, State = unknown> {
   readonly config: unknown;
   readonly sensor: SensorSettings;
   poke(ctx: SensorContext<State>): Promise<PokeResult<Value, State>>;
+  /** Called once when the sensor times out, to release what it waits on (cancel a statement). */
+  onTimeout?(ctx: SensorContext<State>): Promise<void>;
+}
+
+/** What a task would send, shown by `runway tasks render` without sending anything. */
+export interface Renderable {
+  render(run: RunInfo): unknown;
+}
+
+export function isRenderable(operator: unknown): operator is Renderable {
+  return typeof (operator as Partial<Renderable>).render === 'function';
 }
 
 export type AnyOperator = Operator<unknown, never> | Sensor<unknown, unknown>;

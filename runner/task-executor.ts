@@ -155,6 +155,7 @@ export class TaskExecutor {
         if (Date.now() - firstPokeAt + result.pokeAgainInMs > sensor.sensor.timeoutMs) {
           const message = `sensor timed out after ${Date.now() - firstPokeAt} ms (${pokes} pokes; timeout ${sensor.sensor.timeoutMs} ms)`;
           logs.logger.warn(message);
+          await sensor.onTimeout?.({ ...sensorCtx, state: result.state });
           if (sensor.sensor.softFail) {
             await finish('skipped', { error: `${message}; soft fail` });
             return null;

@@ -61,7 +61,7 @@ function formatClause(format: CopyFormat): string[] {
       if (format.ignoreHeader !== undefined)
         parts.push(`IGNOREHEADER ${wholeNumber(format.ignoreHeader, 'format.ignoreHeader', 0, 1_000)}`);
       if (format.nullAs !== undefined)
-        parts.push(`NULL AS ${shortText(format.nullAs, 'format.nullAs', /^[A-Za-z0-9 _\\\-]{0,32}$/)}`);
+        parts.push(`NULL AS ${shortText(format.nullAs, 'format.nullAs', /^[A-Za-z0-9 _\\-]{0,32}$/)}`);
       return parts;
     }
     case 'json':

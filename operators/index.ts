@@ -1,0 +1,5 @@
+/** Runway's operators. Each is a small typed factory; AWS clients reach it through the task context. */
+export { redshiftCopy, type RedshiftCopyOptions, type RedshiftCopyOutput } from './redshift/copy.ts';
+export { redshiftUnload, type RedshiftUnloadOptions, type RedshiftUnloadOutput } from './redshift/unload.ts';
+export type { RedshiftTarget } from './redshift/statement.ts';
+export type { CopyFormat, LoadMode } from './redshift/render-copy.ts';
