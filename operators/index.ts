@@ -3,3 +3,9 @@ export { redshiftCopy, type RedshiftCopyOptions, type RedshiftCopyOutput } from 
 export { redshiftUnload, type RedshiftUnloadOptions, type RedshiftUnloadOutput } from './redshift/unload.ts';
 export type { RedshiftTarget } from './redshift/statement.ts';
 export type { CopyFormat, LoadMode } from './redshift/render-copy.ts';
+export {
+  glueCrawler,
+  type GlueCrawlerOptions,
+  type GlueCrawlerOutput,
+  type GlueCrawlerConfig,
+} from './glue/crawler.ts';

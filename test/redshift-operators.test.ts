@@ -95,14 +95,11 @@ describe('redshiftCopy', () => {
 
   it("fails with Redshift's error text, the statement id and the SQL", async () => {
     redshift.on(ExecuteStatementCommand).resolves({ Id: 'stmt-2' });
-    redshift
-      .on(DescribeStatementCommand)
-      .resolvesOnce({ Id: 'stmt-2', Status: 'STARTED' })
-      .resolves({
-        Id: 'stmt-2',
-        Status: 'FAILED',
-        Error: "ERROR: Load into table 'events' failed. Check 'stl_load_errors' system table for details.",
-      });
+    redshift.on(DescribeStatementCommand).resolvesOnce({ Id: 'stmt-2', Status: 'STARTED' }).resolves({
+      Id: 'stmt-2',
+      Status: 'FAILED',
+      Error: "ERROR: Load into table 'events' failed. Check 'stl_load_errors' system table for details.",
+    });
     const copy = redshiftCopy({
       target: { clusterIdentifier: 'warehouse', database: 'dev', dbUser: 'etl' },
       table: 'events',
