@@ -1,35 +1,69 @@
 /**
- * Nightly event lake: wait until the day's Firehose deliveries have stopped landing, compact them,
- * publish the aggregates and refresh the catalog. Function tasks stand in for the AWS operators
- * until those are wired in.
+ * Nightly event lake: once the day's Firehose deliveries have stopped landing, upsert them into
+ * Redshift, unload the daily aggregates to the curated lake and refresh the Glue catalog.
  */
-import { dag, skip } from 'runway';
+import { dag } from 'runway';
+import { glueCrawler, redshiftCopy, redshiftUnload } from 'runway/operators';
+
+const warehouse = { workgroupName: 'analytics', database: 'dev' };
+const role = 'arn:aws:iam::123456789012:role/redshift-lake';
 
 export default dag({
   id: 'data_lake__events_nightly',
-  description: 'Compacts the day of clickstream events Firehose landed in S3 and publishes daily aggregates.',
+  description:
+    'Loads the day of clickstream events Firehose landed in S3 into Redshift and publishes daily aggregates.',
   owner: 'data-platform',
   tags: ['data-lake', 'events'],
   schedule: '0 2 * * *',
   timezone: 'Europe/Paris',
-  startDate: '2026-01-01',
+  startDate: '2026-11-01',
   catchup: false,
   maxActiveRuns: 1,
   defaultArgs: { retries: 2, retryDelay: '5m', retryBackoff: 'exponential', maxRetryDelay: '30m' },
   notifications: [{ type: 'slack', webhookUrlEnv: 'SLACK_DATA_PLATFORM_WEBHOOK', on: ['failure'] }],
 })
-  .task('list_partition', { doc: 'Which partition this run reads' }, async (ctx) => ({
-    prefix: `events/dt=${ctx.ds}/`,
-    day: ctx.ds,
+  // Stand-in until the stream-quiescence sensor lands: it names the partition the day's events are in.
+  .task('wait_for_events', { doc: 'The partition of the day' }, async (ctx) => ({
+    prefix: `s3://lake-raw/events/dt=${ctx.ds}/`,
   }))
-  .task('count_events', { upstream: ['list_partition'], executionTimeout: '10m' }, async (ctx) => {
-    ctx.log.info('counting events', { prefix: ctx.upstream.list_partition.prefix });
-    return { prefix: ctx.upstream.list_partition.prefix, events: 0 };
-  })
-  .task('aggregate', { upstream: ['count_events'], pool: 'redshift' }, async (ctx) => {
-    if (ctx.upstream.count_events.events === 0) throw skip(`no events under ${ctx.upstream.count_events.prefix}`);
-    return { rows: ctx.upstream.count_events.events };
-  })
-  .task('report', { upstream: ['aggregate'], triggerRule: 'none_failed' }, async (ctx) => {
-    ctx.log.info('events day done', { day: ctx.ds, aggregate: ctx.upstream.aggregate });
-  });
+  .task(
+    'load_events',
+    { upstream: ['wait_for_events'], pool: 'redshift', executionTimeout: '2h' },
+    redshiftCopy({
+      target: warehouse,
+      table: 'analytics.events',
+      from: (run) => `s3://lake-raw/events/dt=${run.ds}/`,
+      iamRole: role,
+      format: { type: 'json' },
+      compression: 'gzip',
+      mode: { type: 'upsert', keys: ['event_id'] },
+      reschedule: { timeout: '3h', pollEvery: '1m' },
+    }),
+  )
+  .task(
+    'unload_daily',
+    { upstream: ['load_events'], pool: 'redshift' },
+    redshiftUnload({
+      target: warehouse,
+      query: (run) =>
+        `select event_type, count(*) as events, count(distinct user_id) as users from analytics.events where event_date = '${run.ds}' group by 1`,
+      to: (run) => `s3://lake-curated/events_daily/ds=${run.ds}/`,
+      iamRole: role,
+      format: 'parquet',
+      manifest: true,
+      allowOverwrite: true,
+    }),
+  )
+  .task(
+    'crawl_curated',
+    { upstream: ['unload_daily'] },
+    glueCrawler({
+      name: 'lake_curated_events_daily',
+      config: {
+        role: 'arn:aws:iam::123456789012:role/glue-crawler',
+        databaseName: 'curated',
+        s3Targets: [{ path: 's3://lake-curated/events_daily/' }],
+        schemaChangePolicy: { updateBehavior: 'UPDATE_IN_DATABASE', deleteBehavior: 'LOG' },
+      },
+    }),
+  );

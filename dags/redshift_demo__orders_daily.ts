@@ -1,9 +1,13 @@
 /**
- * Daily orders load: stage the day's order export, merge it into the warehouse table and unload a
- * summary for finance. Function tasks stand in for the Redshift operators until those are wired in.
+ * Daily orders: COPY the day's export into staging, merge it into the core table in one
+ * transaction, and unload a summary for finance.
  */
 import { z } from 'zod';
 import { dag } from 'runway';
+import { redshiftCopy, redshiftSql, redshiftUnload } from 'runway/operators';
+
+const warehouse = { clusterIdentifier: 'warehouse', database: 'dev', dbUser: 'etl' };
+const role = 'arn:aws:iam::123456789012:role/redshift-orders';
 
 export default dag({
   id: 'redshift_demo__orders_daily',
@@ -18,16 +22,44 @@ export default dag({
   defaultArgs: { retries: 3, retryDelay: '2m', executionTimeout: '1h', pool: 'redshift' },
   params: z.object({ fullRefresh: z.boolean().default(false) }),
 })
-  .task('stage_orders', {}, async (ctx) => ({
-    source: `s3://example-orders/exports/${ctx.dsNodash}/`,
-    fullRefresh: ctx.params.fullRefresh,
-  }))
-  .task('merge_orders', { upstream: ['stage_orders'] }, async (ctx) => ({
-    merged: ctx.upstream.stage_orders.fullRefresh ? 'full' : 'incremental',
-  }))
-  .task('unload_summary', { upstream: ['merge_orders'] }, async (ctx) => ({
-    prefix: `s3://example-finance/orders_summary/ds=${ctx.ds}/`,
-  }))
+  .task(
+    'stage_orders',
+    {},
+    redshiftCopy({
+      target: warehouse,
+      table: 'staging.orders',
+      from: (run) => `s3://example-orders/exports/${run.dsNodash}/`,
+      iamRole: role,
+      format: { type: 'csv', ignoreHeader: 1 },
+      dateFormat: 'auto',
+      mode: { type: 'replace' },
+    }),
+  )
+  .task(
+    'merge_orders',
+    { upstream: ['stage_orders'] },
+    redshiftSql({
+      target: warehouse,
+      sql: [
+        'delete from core.orders using staging.orders s where core.orders.order_id = s.order_id',
+        'insert into core.orders select * from staging.orders',
+      ],
+    }),
+  )
+  .task(
+    'unload_summary',
+    { upstream: ['merge_orders'] },
+    redshiftUnload({
+      target: warehouse,
+      query: (run) =>
+        `select region, sum(amount) as revenue from core.orders where order_date = '${run.ds}' group by 1`,
+      to: (run) => `s3://example-finance/orders_summary/ds=${run.ds}/`,
+      iamRole: role,
+      format: 'csv',
+      header: true,
+      parallel: false,
+    }),
+  )
   .task('notify_finance', { upstream: ['unload_summary'], triggerRule: 'all_done', retries: 0 }, async (ctx) => {
     ctx.log.info('summary published', { prefix: ctx.upstream.unload_summary.prefix });
   });

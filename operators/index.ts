@@ -9,3 +9,4 @@ export {
   type GlueCrawlerOutput,
   type GlueCrawlerConfig,
 } from './glue/crawler.ts';
+export { redshiftSql, type RedshiftSqlOptions, type RedshiftSqlOutput } from './redshift/sql-statement.ts';

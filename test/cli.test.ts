@@ -4,7 +4,7 @@ import { runCli } from './helpers/run-cli.ts';
 describe('runway validate', () => {
   it('exits 0 and says so when every DAG is fine', async () => {
     const run = await runCli(['validate']);
-    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 2 DAG file(s) OK\n' });
+    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 3 DAG file(s) OK\n' });
   });
 
   it('exits 1 and prints GitHub annotations on the failing lines', async () => {
@@ -67,6 +67,39 @@ describe('runway validate', () => {
   });
 });
 
+describe('runway tasks render', () => {
+  it('prints the request and SQL a task would send, sending nothing and needing no Redis', async () => {
+    const run = await runCli([
+      'tasks',
+      'render',
+      'redshift_demo__orders_daily',
+      'stage_orders',
+      '--logical-date',
+      '2026-03-01T05:00:00Z',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      '-- redshift_demo__orders_daily.stage_orders for logical date 2026-03-01T05:00:00.000Z (ds 2026-03-01)',
+    );
+    expect(run.stdout).toContain('"api": "BatchExecuteStatement"');
+    expect(run.stdout).toContain('"ClusterIdentifier": "warehouse"');
+    expect(run.stdout).toContain('"Sqls": "(the statements below)"');
+    expect(run.stdout).toContain('-- statement 1 of 2\nDELETE FROM "staging"."orders";');
+    expect(run.stdout).toContain("FROM 's3://example-orders/exports/20260301/'");
+  });
+
+  it('says a function task sends nothing, and exits 2 for an unknown task', async () => {
+    const fn = await runCli(['tasks', 'render', 'redshift_demo__orders_daily', 'notify_finance']);
+    expect(fn).toMatchObject({ code: 0 });
+    expect(fn.stdout).toContain('task "notify_finance" is a function task: it sends nothing Runway can show');
+    const missing = await runCli(['tasks', 'render', 'redshift_demo__orders_daily', 'nope']);
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'runway: DAG "redshift_demo__orders_daily" has no task "nope"\n',
+    });
+  });
+});
+
 describe('runway dags', () => {
   it('lists the DAGs that import', async () => {
     const run = await runCli(['dags', 'list']);
@@ -75,6 +108,7 @@ describe('runway dags', () => {
     expect(lines[0]).toMatch(/^dag_id\s+file\s+owner\s+schedule\s+tags$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual([
       'data_lake__events_nightly',
+      'demo__local_pipeline',
       'redshift_demo__orders_daily',
     ]);
   });
@@ -103,7 +137,7 @@ describe('runway dags', () => {
   it('reports import time per file, slowest first', async () => {
     const run = await runCli(['dags', 'report']);
     const rows = run.stdout.trim().split('\n').slice(1);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     const times = rows.map((row) => Number(/([\d.]+) ms/.exec(row)?.[1]));
     expect(times[0]).toBeGreaterThanOrEqual(times[1]!);
   });
@@ -112,6 +146,7 @@ describe('runway dags', () => {
     const run = await runCli(['dags', 'show', 'redshift_demo__orders_daily']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('  notify_finance  (function)  <- unload_summary  [all_done]');
+    expect(run.stdout).toContain('  stage_orders  (redshift-copy)  (root)');
     expect(run.stdout).toContain(
       '```mermaid\nflowchart LR\n  stage_orders["stage_orders"]\n  stage_orders["stage_orders"] --> merge_orders["merge_orders"]',
     );

@@ -9,6 +9,7 @@ import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
 import { runDagTest, runTaskTest } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
+import { formatRendered, renderTask } from './render-task.ts';
 
 const isoDate = (name: string) => (value: string) => {
   const date = new Date(value);
@@ -253,6 +254,25 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       const state = await runTaskTest(dagId, taskId, flags, io);
       setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });
+
+  tasks
+    .command('render')
+    .description('print what a task would send (SQL, API parameters), sending nothing')
+    .arguments('<dag_id> <task_id>')
+    .option('--dags <folder>', 'DAG folder', 'dags')
+    .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
+    .option('--conf <json>', "the run's params", jsonObject)
+    .action(
+      async (
+        dagId: string,
+        taskId: string,
+        flags: { dags: string; logicalDate?: Date; conf?: Record<string, unknown> },
+      ) => {
+        const { run, rendered } = await renderTask(flags.dags, dagId, taskId, flags.logicalDate, flags.conf);
+        io.out(`-- ${dagId}.${taskId} for logical date ${run.logicalDate.toISOString()} (ds ${run.ds})`);
+        io.out(formatRendered(rendered));
+      },
+    );
 
   withRuntimeFlags(tasks.command('logs').description('the log of one try of a task instance'))
     .arguments('<dag_id> <run_id> <task_id>')

@@ -1,0 +1,55 @@
+/** `runway tasks render <dag> <task>`: what the task would send, with nothing sent and no Redis. */
+import { tickAfter } from '../data-interval.ts';
+import { loadDagRegistry } from '../dag-registry.ts';
+import { dsOf } from '../data-interval.ts';
+import { isRenderable, type RunInfo } from '../operator.ts';
+import { OperationError } from '../operations.ts';
+
+export async function renderTask(
+  dagsFolder: string,
+  dagId: string,
+  taskId: string,
+  logicalDate: Date = new Date(),
+  params: Record<string, unknown> = {},
+): Promise<{ run: RunInfo; rendered: unknown }> {
+  const { registry, problems } = await loadDagRegistry(dagsFolder);
+  const loaded = registry.get(dagId);
+  if (!loaded) {
+    const why = problems.find((p) => p.dagId === dagId)?.message;
+    throw new OperationError(`no DAG "${dagId}" can be loaded${why ? `: ${why}` : ' (see `runway dags list`)'}`);
+  }
+  const task = loaded.tasks.get(taskId);
+  if (!task) throw new OperationError(`DAG "${dagId}" has no task "${taskId}"`);
+  const schedule = loaded.schedule.schedule;
+  const end =
+    schedule.kind === 'cron' ? tickAfter(schedule.expression, loaded.summary.timezone, logicalDate) : logicalDate;
+  const parsed = loaded.dag.options.params?.safeParse(params);
+  const run: RunInfo = {
+    dagId,
+    taskId,
+    runId: `render__${logicalDate.toISOString()}`,
+    tryNumber: 1,
+    logicalDate,
+    dataIntervalStart: logicalDate,
+    dataIntervalEnd: end,
+    ...dsOf(logicalDate, loaded.summary.timezone),
+    params: parsed?.success ? (parsed.data as Record<string, unknown>) : params,
+  };
+  if (!isRenderable(task.operator)) {
+    return { run, rendered: `task "${taskId}" is a ${task.operator.kind} task: it sends nothing Runway can show` };
+  }
+  return { run, rendered: task.operator.render(run) };
+}
+
+/** Rendered requests for people: SQL as SQL, the rest as JSON. */
+export function formatRendered(rendered: unknown): string {
+  if (typeof rendered === 'string') return rendered;
+  const { sql, ...rest } = rendered as { sql?: string[]; params?: Record<string, unknown> };
+  if (sql && rest.params) {
+    for (const key of ['Sql', 'Sqls'])
+      if (key in rest.params) rest.params = { ...rest.params, [key]: '(the statements below)' };
+  }
+  const lines = [JSON.stringify(rest, null, 2)];
+  if (sql) sql.forEach((statement, i) => lines.push(`-- statement ${i + 1} of ${sql.length}`, `${statement};`));
+  return lines.join('\n');
+}
