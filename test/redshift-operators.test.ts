@@ -15,7 +15,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
-import { redshiftCopy, redshiftUnload } from '../operators/index.ts';
+import { redshiftCopy, redshiftSql, redshiftUnload } from '../operators/index.ts';
 import { statementRequest } from '../operators/redshift/statement.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
@@ -243,6 +243,35 @@ describe('redshiftUnload', () => {
         'ALLOWOVERWRITE',
       ].join('\n'),
     );
+  });
+});
+
+describe('redshiftSql', () => {
+  it("runs the author's statements as one transaction and reports each statement's rows", async () => {
+    redshift.on(BatchExecuteStatementCommand).resolves({ Id: 'stmt-7' });
+    redshift.on(DescribeStatementCommand).resolves({
+      Id: 'stmt-7',
+      Status: 'FINISHED',
+      SubStatements: [
+        { Id: 'stmt-7:1', ResultRows: 12 },
+        { Id: 'stmt-7:2', ResultRows: 40 },
+      ],
+    });
+    const merge = redshiftSql({
+      target,
+      sql: (run) => [
+        `delete from core.orders where order_date = '${run.ds}'`,
+        'insert into core.orders select * from staging.orders',
+      ],
+      poll: { minPollMs: 10 },
+    });
+    const { done, output } = await runOne(merge);
+    expect(done.state).toBe('success');
+    expect(output).toEqual({ statementId: 'stmt-7', rows: [12, 40], durationMs: null });
+    expect(redshift.commandCalls(BatchExecuteStatementCommand)[0]!.args[0].input.Sqls).toEqual([
+      "delete from core.orders where order_date = '2026-03-01'",
+      'insert into core.orders select * from staging.orders',
+    ]);
   });
 });
 
