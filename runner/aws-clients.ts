@@ -12,15 +12,17 @@ export interface AwsClientOptions {
   region?: string;
   /** An S3-compatible endpoint (standalone's local S3). */
   s3Endpoint?: string;
-  /** @defaultValue 5 */
+  /** @defaultValue $AWS_MAX_ATTEMPTS, else 5 */
   maxAttempts?: number;
+  /** @defaultValue $AWS_RETRY_MODE, else 'adaptive' */
+  retryMode?: 'standard' | 'adaptive' | 'legacy';
 }
 
 export function lazyAwsClients(options: AwsClientOptions = {}): AwsClients {
   const common = {
     ...(options.region ? { region: options.region } : {}),
-    maxAttempts: options.maxAttempts ?? 5,
-    retryMode: 'adaptive' as const,
+    maxAttempts: options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 5),
+    retryMode: options.retryMode ?? ((process.env.AWS_RETRY_MODE as AwsClientOptions['retryMode']) || 'adaptive'),
   };
   let s3: S3Client | undefined;
   let redshiftData: RedshiftDataClient | undefined;

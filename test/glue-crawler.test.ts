@@ -195,3 +195,31 @@ describe('glueCrawler', () => {
       .toEqual([{ Name: 'lake_curated' }]);
   });
 });
+
+describe('glueCrawler in reschedule mode', () => {
+  it('starts once, looks between pokes holding no worker slot, and reports its own crawl', async () => {
+    glue
+      .on(GetCrawlerCommand)
+      .resolvesOnce(crawler('READY', { status: 'SUCCEEDED', start: earlier }))
+      .resolvesOnce(crawler('RUNNING', { status: 'SUCCEEDED', start: earlier }))
+      .resolves(crawler('READY', { status: 'SUCCEEDED', start: ours }));
+    glue.on(StartCrawlerCommand).resolves({});
+    glue
+      .on(GetCrawlerMetricsCommand)
+      .resolves({ CrawlerMetricsList: [{ TablesCreated: 2, TablesUpdated: 0, TablesDeleted: 0 }] });
+    const { done, output } = await runCrawler({ reschedule: { timeout: '1m' } });
+    expect(done.state).toBe('success');
+    expect(output).toMatchObject({ status: 'SUCCEEDED', tablesCreated: 2 });
+    expect(glue.commandCalls(StartCrawlerCommand)).toHaveLength(1);
+  });
+
+  it('stops its own crawl when the sensor times out', async () => {
+    glue.on(GetCrawlerCommand).resolvesOnce(crawler('READY')).resolves(crawler('RUNNING'));
+    glue.on(StartCrawlerCommand).resolves({});
+    glue.on(StopCrawlerCommand).resolves({});
+    const { done, ti } = await runCrawler({ reschedule: { timeout: '200ms' } });
+    expect(done.state).toBe('failed');
+    expect(ti.error).toMatch(/^sensor timed out after \d+ ms/);
+    expect(glue.commandCalls(StopCrawlerCommand).map((c) => c.args[0].input)).toEqual([{ Name: 'lake_curated' }]);
+  });
+});

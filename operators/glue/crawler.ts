@@ -14,7 +14,15 @@ import {
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import { z } from 'zod';
-import { durationMs, TaskError, type Duration, type Logger, type Operator, type RunInfo } from '../../runner/index.ts';
+import {
+  durationMs,
+  TaskError,
+  type Duration,
+  type Logger,
+  type Operator,
+  type RunInfo,
+  type Sensor,
+} from '../../runner/index.ts';
 import { parseOptions } from '../redshift/options.ts';
 
 type GlueApi = Pick<GlueClient, 'send'>;
@@ -39,6 +47,16 @@ export interface GlueCrawlerOptions {
   whenRunning?: 'wait-then-start' | 'wait-only';
   /** @defaultValue '15s' */
   pollEvery?: Duration;
+  /** Wait between looks as a delayed job, holding no worker slot; fail and stop our crawl after `timeout`. */
+  reschedule?: { timeout: Duration };
+}
+
+/** What a crawler task in reschedule mode keeps between pokes. */
+export interface CrawlerSensorState {
+  /** Whether the crawl being waited for is this task's own. */
+  ours: boolean;
+  /** LastCrawl start time (ms) seen before this task's crawl. */
+  before: number;
 }
 
 export interface GlueCrawlerOutput {
@@ -70,6 +88,7 @@ const schema = z.strictObject({
     .optional(),
   whenRunning: z.enum(['wait-then-start', 'wait-only']).optional(),
   pollEvery: z.string().optional(),
+  reschedule: z.strictObject({ timeout: z.string() }).optional(),
 });
 
 /** The Create/UpdateCrawler input for a config. */
@@ -141,12 +160,16 @@ const isRunningError = (error: unknown) =>
  */
 export function glueCrawler(
   options: GlueCrawlerOptions,
-): Operator<GlueCrawlerOutput> & { render(run: RunInfo): unknown } {
+): (Operator<GlueCrawlerOutput> | Sensor<GlueCrawlerOutput, CrawlerSensorState>) & { render(run: RunInfo): unknown } {
   parseOptions(schema, options, 'glueCrawler');
   const pollMs = durationMs(options.pollEvery ?? '15s');
-  return {
+  const common = {
     kind: 'glue-crawler',
-    config: { name: options.name, whenRunning: options.whenRunning ?? 'wait-then-start' },
+    config: {
+      name: options.name,
+      whenRunning: options.whenRunning ?? 'wait-then-start',
+      reschedule: options.reschedule,
+    },
     render: () => ({
       api: [
         'GetCrawler',
@@ -159,6 +182,12 @@ export function glueCrawler(
         ...(options.config ? { crawler: crawlerInput(options.name, options.config) } : {}),
       },
     }),
+  };
+  if (options.reschedule) {
+    return { ...common, ...crawlerSensor(options, pollMs, durationMs(options.reschedule.timeout)) };
+  }
+  return {
+    ...common,
     async run(ctx) {
       const glue = ctx.aws.glue;
       const log = ctx.log;
@@ -197,6 +226,56 @@ export function glueCrawler(
         }
       }
       return result(glue, options.name, await wait(), before);
+    },
+  };
+}
+
+/** Reschedule mode: each poke is one look; between pokes the task is a delayed job. */
+function crawlerSensor(
+  options: GlueCrawlerOptions,
+  pollMs: number,
+  timeoutMs: number,
+): Pick<Sensor<GlueCrawlerOutput, CrawlerSensorState>, 'sensor' | 'poke' | 'onTimeout'> {
+  const again = (state: CrawlerSensorState) => ({ done: false as const, pokeAgainInMs: pollMs, state });
+  const start = async (glue: GlueApi, before: number, log: Logger) => {
+    try {
+      await glue.send(new StartCrawlerCommand({ Name: options.name }));
+      log.info(`started Glue crawler ${options.name}; waiting in reschedule mode`);
+      return again({ ours: true, before });
+    } catch (error) {
+      if (!isRunningError(error)) throw error;
+      log.info(`Glue crawler ${options.name} is already running: waiting for that crawl`);
+      return again({ ours: false, before });
+    }
+  };
+  return {
+    sensor: { timeoutMs, softFail: false },
+    async poke(ctx) {
+      const glue = ctx.aws.glue;
+      if (!ctx.state) {
+        let crawler = await getCrawler(glue, options.name);
+        if (options.config) crawler = await ensureCrawler(glue, options.name, options.config, crawler, ctx.log);
+        if (!crawler)
+          throw new TaskError('fail_now', `Glue crawler ${options.name} does not exist; give a config to create it`, {
+            retryable: false,
+          });
+        return start(glue, crawler.LastCrawl?.StartTime?.getTime() ?? 0, ctx.log);
+      }
+      const crawler = (await getCrawler(glue, options.name)) ?? {};
+      if (crawler.State !== 'READY') return again(ctx.state);
+      if (ctx.state.ours || options.whenRunning === 'wait-only') {
+        return { done: true, value: await result(glue, options.name, crawler, ctx.state.before) };
+      }
+      return start(glue, crawler.LastCrawl?.StartTime?.getTime() ?? ctx.state.before, ctx.log);
+    },
+    async onTimeout(ctx) {
+      if (!ctx.state?.ours) return;
+      try {
+        await ctx.aws.glue.send(new StopCrawlerCommand({ Name: options.name }));
+        ctx.log.warn(`stopped Glue crawler ${options.name}`);
+      } catch (error) {
+        ctx.log.warn(`could not stop Glue crawler ${options.name}: ${(error as Error).message}`);
+      }
     },
   };
 }
