@@ -13,13 +13,23 @@ import {
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { redshiftCopy, redshiftSql, redshiftUnload } from '../operators/index.ts';
 import { statementRequest } from '../operators/redshift/statement.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
+import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
 const credentials = { accessKeyId: 'AKIATEST', secretAccessKey: 'test-secret' };
+let localS3: LocalS3;
+beforeAll(async () => {
+  localS3 = await startLocalS3();
+  await localS3.createBucket('lake-curated');
+  aws.s3 = localS3.client;
+});
+afterAll(async () => localS3?.close());
+
 const aws = {
   s3: new S3Client({ region: 'eu-west-1', credentials }),
   redshiftData: new RedshiftDataClient({ region: 'eu-west-1', credentials }),
@@ -212,7 +222,18 @@ describe('redshiftCopy', () => {
 });
 
 describe('redshiftUnload', () => {
-  it('unloads a templated query, escaped, and reports the prefix and manifest', async () => {
+  it('unloads a templated query, escaped, and reports the prefix, the manifest and the files it lists', async () => {
+    const files = [
+      's3://lake-curated/orders_daily/ds=2026-03-01/0000_part_00.parquet',
+      's3://lake-curated/orders_daily/ds=2026-03-01/0001_part_00.parquet',
+    ];
+    await localS3.client.send(
+      new PutObjectCommand({
+        Bucket: 'lake-curated',
+        Key: 'orders_daily/ds=2026-03-01/manifest',
+        Body: JSON.stringify({ entries: files.map((url) => ({ url, meta: { content_length: 1024 } })) }),
+      }),
+    );
     redshift.on(ExecuteStatementCommand).resolves({ Id: 'stmt-6' });
     redshift.on(DescribeStatementCommand).resolves({ Id: 'stmt-6', Status: 'FINISHED', ResultRows: 3 });
     const unload = redshiftUnload({
@@ -230,6 +251,7 @@ describe('redshiftUnload', () => {
       statementId: 'stmt-6',
       prefix: 's3://lake-curated/orders_daily/ds=2026-03-01/',
       manifest: 's3://lake-curated/orders_daily/ds=2026-03-01/manifest',
+      files,
       rowsUnloaded: 3,
       durationMs: null,
     });

@@ -3,7 +3,14 @@
  * try (a worker slot is held while Redshift works), or in reschedule mode, where the statement id
  * is kept in the sensor state between pokes and no worker slot is held. Shared by COPY and UNLOAD.
  */
-import { durationMs, type Duration, type Operator, type RunInfo, type Sensor } from '../../runner/index.ts';
+import {
+  durationMs,
+  type Duration,
+  type Operator,
+  type RunInfo,
+  type Sensor,
+  type TaskContext,
+} from '../../runner/index.ts';
 import {
   cancelStatement,
   checkStatement,
@@ -42,7 +49,7 @@ export function statementTask<Output>(
   config: unknown,
   options: StatementTaskOptions,
   sqlFor: (run: RunInfo) => string[],
-  outputOf: (result: StatementResult, run: RunInfo) => Output,
+  outputOf: (result: StatementResult, ctx: TaskContext) => Output | Promise<Output>,
 ): StatementOperator<Output> {
   const render = (run: RunInfo) => {
     const sql = sqlFor(run);
@@ -63,7 +70,7 @@ export function statementTask<Output>(
           signal: ctx.signal,
           log: ctx.log,
         });
-        return outputOf(result, ctx);
+        return await outputOf(result, ctx);
       },
     };
   }
@@ -82,7 +89,7 @@ export function statementTask<Output>(
         return { done: false, pokeAgainInMs: pollMs, state: { statementId } };
       }
       const state = await checkStatement(ctx.aws.redshiftData, ctx.state.statementId, sql);
-      if (state.done) return { done: true, value: outputOf(state.result, ctx) };
+      if (state.done) return { done: true, value: await outputOf(state.result, ctx) };
       return { done: false, pokeAgainInMs: pollMs, state: ctx.state };
     },
     async onTimeout(ctx) {

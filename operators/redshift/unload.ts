@@ -1,4 +1,5 @@
 /** `redshiftUnload()`: writes a query's result to S3 with UNLOAD. */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { resolveTemplated, type RunInfo, type Templated } from '../../runner/index.ts';
 import { parseOptions, statementTaskShape, templated } from './options.ts';
@@ -18,8 +19,18 @@ export interface RedshiftUnloadOutput {
   prefix: string;
   /** With `manifest: true`, the manifest listing every file written. */
   manifest: string | null;
+  /** With `manifest: true`, the files written, read from the manifest. */
+  files: string[] | null;
   rowsUnloaded: number | null;
   durationMs: number | null;
+}
+
+/** The file URLs an UNLOAD manifest lists. */
+async function manifestFiles(s3: Pick<S3Client, 'send'>, manifestUri: string): Promise<string[]> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(manifestUri)!;
+  const response = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  const manifest = JSON.parse(await response.Body!.transformToString()) as { entries?: { url: string }[] };
+  return (manifest.entries ?? []).map((entry) => entry.url);
 }
 
 const schema = z.looseObject({
@@ -57,12 +68,14 @@ export function redshiftUnload(options: RedshiftUnloadOptions): StatementOperato
     { target, format, reschedule },
     options,
     (run) => [renderUnload(specFor(run))],
-    (result, run) => {
-      const prefix = specFor(run).to;
+    async (result, ctx) => {
+      const prefix = specFor(ctx).to;
+      const manifest = options.manifest ? `${prefix}manifest` : null;
       return {
         statementId: result.statementId,
         prefix,
-        manifest: options.manifest ? `${prefix}manifest` : null,
+        manifest,
+        files: manifest ? await manifestFiles(ctx.aws.s3, manifest) : null,
         rowsUnloaded: result.rows[0] ?? null,
         durationMs: result.durationMs ?? null,
       };
