@@ -110,12 +110,16 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
     throw error;
   }
+  // If this process ends any other way than stop() (a crash, an EPIPE), take redis-server with it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   return {
     url,
     port,
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
+        process.off('exit', killOnExit);
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
