@@ -6,6 +6,8 @@ export default defineConfig({
     globalSetup: ['./test/global-redis.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test.ts'], tsconfig: './tsconfig.json' },
     reporters: ['default', './test/count-reporter.ts'],
+    // s3rver builds its listing continuation tokens with a cipher Node 17+ only has behind this flag.
+    execArgv: ['--openssl-legacy-provider'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -1,0 +1,310 @@
+/**
+ * `aws s3 sync` semantics between a local folder and an S3 prefix, comparing content, not times.
+ * Single-part objects are compared by ETag (their MD5); every object Runway uploads also carries
+ * its MD5 in metadata (`x-amz-meta-runway-md5`), which is what multipart objects are compared by.
+ * Uploads finish before deletes start, and a failed upload cancels the deletes.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  type ServerSideEncryption,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import mime from 'mime-types';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../runner/index.ts';
+import { planSync, safeRelativePath, SyncRefusedError, type SyncEntry, type SyncPlanOptions } from './sync-plan.ts';
+
+export type S3Api = Pick<S3Client, 'send'>;
+
+export interface S3Location {
+  bucket: string;
+  /** '' for the whole bucket, otherwise ending with '/'. */
+  prefix: string;
+}
+
+export interface S3SyncOptions extends SyncPlanOptions {
+  /** Print the plan; change nothing. @defaultValue false */
+  dryRun?: boolean;
+  /** Transfers at once. @defaultValue 16 */
+  concurrency?: number;
+  /** Files this large or larger are uploaded in parts. @defaultValue 16 MiB */
+  multipartThresholdBytes?: number;
+  /** @defaultValue 8 MiB */
+  partSizeBytes?: number;
+  storageClass?: StorageClass;
+  serverSideEncryption?: ServerSideEncryption;
+  sseKmsKeyId?: string;
+  log?: Logger;
+  signal?: AbortSignal;
+  /** Called after each transfer with how many of the planned ones are done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface S3SyncResult {
+  direction: 'upload' | 'download';
+  dryRun: boolean;
+  copied: { count: number; bytes: number; keys: string[] };
+  deleted: { count: number; keys: string[] };
+  unchanged: { count: number; bytes: number };
+}
+
+const MD5_METADATA = 'runway-md5';
+
+export function parseS3Uri(uri: string): S3Location {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
+  if (!match) throw new SyncRefusedError(`${JSON.stringify(uri)} is not an s3://bucket/prefix URI`);
+  const raw = match[2] ?? '';
+  return { bucket: match[1]!, prefix: raw === '' || raw.endsWith('/') ? raw : `${raw}/` };
+}
+
+/** Runs `work` over `items`, at most `limit` at once; the first failure stops new work. */
+async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (failed === undefined && next < items.length) {
+        const item = items[next++]!;
+        try {
+          await work(item);
+        } catch (error) {
+          failed ??= error;
+        }
+      }
+    }),
+  );
+  if (failed !== undefined) throw failed;
+}
+
+async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash('md5');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** Regular files under `root`, with sizes and MD5s. */
+export async function listLocal(root: string, concurrency = 16): Promise<SyncEntry[]> {
+  const files: { path: string; absolute: string; size: number }[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const absolute = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(absolute);
+      else if (entry.isFile()) {
+        files.push({
+          path: relative(root, absolute).split(sep).join('/'),
+          absolute,
+          size: (await stat(absolute)).size,
+        });
+      }
+    }
+  };
+  await walk(root);
+  const entries: SyncEntry[] = [];
+  await eachLimit(files, concurrency, async (file) => {
+    entries.push({ path: file.path, size: file.size, md5: await md5OfFile(file.absolute) });
+  });
+  return entries.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Objects under the prefix; the MD5 is the ETag for single-part objects, unknown for multipart ones. */
+export async function listS3(s3: S3Api, location: S3Location): Promise<(SyncEntry & { key: string })[]> {
+  const entries: (SyncEntry & { key: string })[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const key = object.Key!;
+      if (!key.startsWith(location.prefix) || key.endsWith('/')) continue;
+      const etag = (object.ETag ?? '').replaceAll('"', '');
+      entries.push({
+        key,
+        path: key.slice(location.prefix.length),
+        size: object.Size ?? 0,
+        ...(/^[0-9a-f]{32}$/.test(etag) ? { md5: etag } : {}),
+      });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return entries;
+}
+
+/** Fills in the MD5 of multipart objects that may match a source file, from Runway's metadata. */
+async function resolveMultipartMd5(
+  s3: S3Api,
+  bucket: string,
+  remote: (SyncEntry & { key: string })[],
+  other: readonly SyncEntry[],
+  concurrency: number,
+): Promise<void> {
+  const sizes = new Map(other.map((e) => [e.path, e.size]));
+  const unknown = remote.filter((e) => e.md5 === undefined && sizes.get(e.path) === e.size);
+  await eachLimit(unknown, concurrency, async (entry) => {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: entry.key }));
+    const md5 = head.Metadata?.[MD5_METADATA];
+    if (md5) entry.md5 = md5;
+  });
+}
+
+function emptyResult(direction: S3SyncResult['direction'], dryRun: boolean): S3SyncResult {
+  return {
+    direction,
+    dryRun,
+    copied: { count: 0, bytes: 0, keys: [] },
+    deleted: { count: 0, keys: [] },
+    unchanged: { count: 0, bytes: 0 },
+  };
+}
+
+/** Local folder -> S3 prefix. */
+export async function syncFolderToS3(
+  s3: S3Api,
+  folder: string,
+  target: string,
+  options: S3SyncOptions = {},
+): Promise<S3SyncResult> {
+  const location = parseS3Uri(target);
+  const root = resolve(folder);
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new SyncRefusedError(`source folder ${folder} does not exist`);
+  const concurrency = options.concurrency ?? 16;
+  const [local, remote] = await Promise.all([listLocal(root, concurrency), listS3(s3, location)]);
+  await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
+  const plan = planSync(local, remote, options);
+  const result = emptyResult('upload', options.dryRun ?? false);
+  result.unchanged = { count: plan.unchanged.length, bytes: plan.unchanged.reduce((n, e) => n + e.size, 0) };
+  const keyOf = (path: string) => `${location.prefix}${path}`;
+  result.copied = {
+    count: plan.copy.length,
+    bytes: plan.copy.reduce((n, e) => n + e.size, 0),
+    keys: plan.copy.map((e) => keyOf(e.path)),
+  };
+  result.deleted = { count: plan.delete.length, keys: plan.delete.map((e) => keyOf(e.path)) };
+  if (options.dryRun) return result;
+
+  let done = 0;
+  const total = plan.copy.length + plan.delete.length;
+  const threshold = options.multipartThresholdBytes ?? 16 * 1024 * 1024;
+  await eachLimit(plan.copy, concurrency, async (entry) => {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const params = {
+      Bucket: location.bucket,
+      Key: keyOf(entry.path),
+      ContentType: mime.lookup(entry.path) || 'application/octet-stream',
+      Metadata: { [MD5_METADATA]: entry.md5! },
+      ...(options.storageClass ? { StorageClass: options.storageClass } : {}),
+      ...(options.serverSideEncryption ? { ServerSideEncryption: options.serverSideEncryption } : {}),
+      ...(options.sseKmsKeyId ? { SSEKMSKeyId: options.sseKmsKeyId } : {}),
+    };
+    const file = join(root, ...entry.path.split('/'));
+    if (entry.size >= threshold) {
+      const upload = new Upload({
+        client: s3 as S3Client,
+        params: { ...params, Body: createReadStream(file) },
+        partSize: options.partSizeBytes ?? 8 * 1024 * 1024,
+        queueSize: 4,
+      });
+      await upload.done();
+    } else {
+      const body = await readFile(file);
+      await s3.send(
+        new PutObjectCommand({ ...params, Body: body, ContentMD5: Buffer.from(entry.md5!, 'hex').toString('base64') }),
+      );
+    }
+    options.onProgress?.(++done, total);
+  });
+  // Only after every upload succeeded: a failed upload above has thrown, and nothing is deleted.
+  for (let i = 0; i < result.deleted.keys.length; i += 1_000) {
+    const batch = result.deleted.keys.slice(i, i + 1_000);
+    const response = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: location.bucket,
+        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+    if (response.Errors?.length) {
+      throw new Error(
+        `could not delete ${response.Errors.length} object(s), first ${response.Errors[0]!.Key}: ${response.Errors[0]!.Message}`,
+      );
+    }
+    done += batch.length;
+    options.onProgress?.(done, total);
+  }
+  options.log?.info(
+    `synced ${folder} -> ${target}: ${result.copied.count} uploaded, ${result.deleted.count} deleted, ${result.unchanged.count} unchanged`,
+  );
+  return result;
+}
+
+/** S3 prefix -> local folder. Never writes outside the folder: hostile keys are refused. */
+export async function syncS3ToFolder(
+  s3: S3Api,
+  source: string,
+  folder: string,
+  options: S3SyncOptions = {},
+): Promise<S3SyncResult> {
+  const location = parseS3Uri(source);
+  const root = resolve(folder);
+  const concurrency = options.concurrency ?? 16;
+  const remote = await listS3(s3, location);
+  for (const entry of remote) safeRelativePath(entry.path);
+  await mkdir(root, { recursive: true });
+  const local = await listLocal(root, concurrency);
+  await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
+  const plan = planSync(remote, local, options);
+  const result = emptyResult('download', options.dryRun ?? false);
+  result.unchanged = { count: plan.unchanged.length, bytes: plan.unchanged.reduce((n, e) => n + e.size, 0) };
+  result.copied = {
+    count: plan.copy.length,
+    bytes: plan.copy.reduce((n, e) => n + e.size, 0),
+    keys: plan.copy.map((e) => `${location.prefix}${e.path}`),
+  };
+  result.deleted = { count: plan.delete.length, keys: plan.delete.map((e) => e.path) };
+  if (options.dryRun) return result;
+
+  let done = 0;
+  const total = plan.copy.length + plan.delete.length;
+  const inside = (path: string) => {
+    const target = resolve(root, ...safeRelativePath(path).split('/'));
+    if (!target.startsWith(root + sep)) throw new SyncRefusedError(`${path} would be written outside ${folder}`);
+    return target;
+  };
+  await eachLimit(plan.copy, concurrency, async (entry) => {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const target = inside(entry.path);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.runway-${randomUUID().slice(0, 8)}.part`;
+    try {
+      const object = await s3.send(
+        new GetObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}${entry.path}` }),
+      );
+      await pipeline(object.Body as Readable, createWriteStream(temp));
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    options.onProgress?.(++done, total);
+  });
+  for (const entry of plan.delete) {
+    await unlink(inside(entry.path));
+    options.onProgress?.(++done, total);
+  }
+  options.log?.info(
+    `synced ${source} -> ${folder}: ${result.copied.count} downloaded, ${result.deleted.count} deleted, ${result.unchanged.count} unchanged`,
+  );
+  return result;
+}
