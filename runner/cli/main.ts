@@ -13,6 +13,7 @@ import { OperationError } from '../operations.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 import { RedisUrlError } from '../redis/connect.ts';
 import { addRunCommands } from './run-commands.ts';
+import { addS3Commands } from './s3-commands.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -106,6 +107,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
 
   addRunCommands(program, dags, io, setExit);
+  addS3Commands(program, io, setExit);
   return program;
 }
 
