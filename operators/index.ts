@@ -12,3 +12,10 @@ export {
 export { redshiftSql, type RedshiftSqlOptions, type RedshiftSqlOutput } from './redshift/sql-statement.ts';
 export { s3Sync, type S3SyncTaskOptions } from './s3/s3-sync.ts';
 export type { S3SyncResult } from './s3/sync.ts';
+export {
+  streamQuiescence,
+  type StreamQuiescenceOptions,
+  type QuiescenceOutput,
+  type QuiescenceSource,
+} from './stream/stream-quiescence.ts';
+export { pollStrategies, type Observation } from './stream/quiescence.ts';

@@ -1,0 +1,150 @@
+/**
+ * `streamQuiescence()`: a sensor that waits until the data a stream lands (Firehose objects under a
+ * prefix, or anything an `observe` function can count) has stopped arriving, so downstream tasks
+ * never run on half a day. It pokes in reschedule mode: between looks it is a delayed job, and its
+ * state (last observation, last change, listing cursor) survives worker restarts.
+ */
+import { z } from 'zod';
+import {
+  durationMs,
+  failNow,
+  resolveTemplated,
+  type Duration,
+  type Sensor,
+  type TaskContext,
+  type Templated,
+} from '../../runner/index.ts';
+import { parseOptions, templated } from '../redshift/options.ts';
+import { observeS3Prefix, type S3Cursor, type S3ObserveOptions } from './s3-observer.ts';
+import {
+  observe as decide,
+  pollStrategies,
+  type Observation,
+  type PollStrategy,
+  type QuiescenceState,
+} from './quiescence.ts';
+
+export type QuiescenceSource =
+  | ({ s3: Templated<string> } & S3ObserveOptions)
+  /** Any count: a DynamoDB counter, Kafka consumer lag, Kinesis metrics. */
+  | { observe: (ctx: TaskContext) => Promise<Observation> };
+
+export interface StreamQuiescenceOptions {
+  source: QuiescenceSource;
+  /** Quiet after this long without a new, changed or removed object. */
+  window: Duration;
+  /** @defaultValue 1 */
+  minObjects?: number;
+  expectedCount?: number;
+  /** @defaultValue 'allow' */
+  deletes?: 'allow' | 'fail';
+  /** How long to wait between looks. @defaultValue adaptive: at last change + window, between 5 s and 5 min */
+  poll?:
+    | { strategy: 'adaptive'; min?: Duration; max?: Duration }
+    | { strategy: 'fixed' | 'divided' | 'decaying'; every: Duration };
+  /** Give up after this long since the first poke. */
+  timeout: Duration;
+  /** On timeout, end skipped instead of failed. @defaultValue false */
+  softFail?: boolean;
+}
+
+export interface QuiescenceOutput {
+  count: number;
+  bytes: number;
+  newestKey: string | null;
+  newestAt: string | null;
+  polls: number;
+}
+
+export interface QuiescenceSensorState {
+  quiescence: QuiescenceState;
+  cursor?: S3Cursor;
+}
+
+const duration = z.string();
+const schema = z.looseObject({
+  source: z.union([
+    z.looseObject({
+      s3: templated(z.string()),
+      timeOrderedKeys: z.boolean().optional(),
+      fullListEvery: z.int().min(1).optional(),
+    }),
+    z.looseObject({ observe: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function') }),
+  ]),
+  window: duration,
+  minObjects: z.int().min(0).optional(),
+  expectedCount: z.int().min(0).optional(),
+  deletes: z.enum(['allow', 'fail']).optional(),
+  timeout: duration,
+  softFail: z.boolean().optional(),
+});
+
+export function strategyOf(options: StreamQuiescenceOptions): PollStrategy {
+  const poll = options.poll ?? { strategy: 'adaptive' };
+  if (poll.strategy === 'adaptive') {
+    return pollStrategies.adaptive(durationMs(options.window), {
+      minMs: durationMs(poll.min ?? '5s'),
+      maxMs: durationMs(poll.max ?? '5m'),
+    });
+  }
+  return pollStrategies[poll.strategy](durationMs(poll.every));
+}
+
+/**
+ * @example
+ * streamQuiescence({
+ *   source: { s3: (run) => `s3://lake-raw/events/dt=${run.ds}/`, timeOrderedKeys: true },
+ *   window: '10m', minObjects: 1, timeout: '6h',
+ * })
+ */
+export function streamQuiescence(options: StreamQuiescenceOptions): Sensor<QuiescenceOutput, QuiescenceSensorState> {
+  parseOptions(schema, options, 'streamQuiescence');
+  const rule = {
+    windowMs: durationMs(options.window),
+    ...(options.minObjects !== undefined ? { minObjects: options.minObjects } : {}),
+    ...(options.expectedCount !== undefined ? { expectedCount: options.expectedCount } : {}),
+    ...(options.deletes ? { deletes: options.deletes } : {}),
+  };
+  const strategy = strategyOf(options);
+  return {
+    kind: 'stream-quiescence',
+    config: {
+      window: options.window,
+      minObjects: options.minObjects,
+      timeout: options.timeout,
+      source: 's3' in options.source ? 's3' : 'function',
+    },
+    sensor: { timeoutMs: durationMs(options.timeout), softFail: options.softFail ?? false },
+    async poke(ctx) {
+      const source = options.source;
+      let observation: Observation;
+      let cursor: S3Cursor | undefined;
+      if ('s3' in source) {
+        const result = await observeS3Prefix(ctx.aws.s3, resolveTemplated(source.s3, ctx), ctx.state?.cursor, source);
+        observation = result.observation;
+        cursor = result.cursor;
+      } else {
+        observation = await source.observe(ctx);
+      }
+      const now = Date.now();
+      const verdict = decide(ctx.state?.quiescence, observation, now, rule);
+      if (verdict.kind === 'deleted') throw failNow(`stream source changed under the sensor: ${verdict.reason}`);
+      if (verdict.kind === 'quiet') {
+        ctx.log.info(`quiet: ${observation.count} objects, unchanged for ${now - verdict.state.lastChangeAt} ms`);
+        return {
+          done: true,
+          value: {
+            count: observation.count,
+            bytes: observation.bytes,
+            newestKey: observation.newestKey ?? null,
+            newestAt: observation.newestAt ? new Date(observation.newestAt).toISOString() : null,
+            polls: verdict.state.polls,
+          },
+        };
+      }
+      const wait = strategy(verdict.state, now);
+      ctx.log.info(`${verdict.reason}; looking again in ${wait} ms`);
+      return { done: false, pokeAgainInMs: wait, state: { quiescence: verdict.state, ...(cursor ? { cursor } : {}) } };
+    },
+  };
+}
