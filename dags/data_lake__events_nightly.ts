@@ -3,7 +3,7 @@
  * Redshift, unload the daily aggregates to the curated lake and refresh the Glue catalog.
  */
 import { dag } from 'runway';
-import { glueCrawler, redshiftCopy, redshiftUnload } from 'runway/operators';
+import { glueCrawler, redshiftCopy, redshiftUnload, streamQuiescence } from 'runway/operators';
 
 const warehouse = { workgroupName: 'analytics', database: 'dev' };
 const role = 'arn:aws:iam::123456789012:role/redshift-lake';
@@ -22,10 +22,16 @@ export default dag({
   defaultArgs: { retries: 2, retryDelay: '5m', retryBackoff: 'exponential', maxRetryDelay: '30m' },
   notifications: [{ type: 'slack', webhookUrlEnv: 'SLACK_DATA_PLATFORM_WEBHOOK', on: ['failure'] }],
 })
-  // Stand-in until the stream-quiescence sensor lands: it names the partition the day's events are in.
-  .task('wait_for_events', { doc: 'The partition of the day' }, async (ctx) => ({
-    prefix: `s3://lake-raw/events/dt=${ctx.ds}/`,
-  }))
+  .task(
+    'wait_for_events',
+    { doc: 'Until Firehose has stopped delivering the day' },
+    streamQuiescence({
+      source: { s3: (run) => `s3://lake-raw/events/dt=${run.ds}/`, timeOrderedKeys: true },
+      window: '15m',
+      minObjects: 1,
+      timeout: '6h',
+    }),
+  )
   .task(
     'load_events',
     { upstream: ['wait_for_events'], pool: 'redshift', executionTimeout: '2h' },
