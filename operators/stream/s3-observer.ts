@@ -31,6 +31,8 @@ export interface S3ObserveOptions {
 export interface S3ObserveResult {
   observation: Observation;
   cursor: S3Cursor;
+  /** Whether this poll listed only keys after the last one seen. */
+  incremental: boolean;
   /** ListObjectsV2 calls this poll made. */
   listCalls: number;
 }
@@ -48,10 +50,11 @@ export async function observeS3Prefix(
   s3: Pick<S3Client, 'send'>,
   uri: string,
   previous: S3Cursor | undefined,
-  options: S3ObserveOptions = {},
+  options: S3ObserveOptions & { fullList?: boolean } = {},
 ): Promise<S3ObserveResult> {
   const { bucket, prefix } = parseS3Uri(uri);
   const incremental =
+    options.fullList !== true &&
     options.timeOrderedKeys === true &&
     previous !== undefined &&
     previous.pollsSinceFullList + 1 < (options.fullListEvery ?? 10);
@@ -90,6 +93,7 @@ export async function observeS3Prefix(
   } while (token);
   return {
     cursor,
+    incremental,
     listCalls,
     observation: {
       count: cursor.count,

@@ -38,7 +38,7 @@ export interface StreamQuiescenceOptions {
   expectedCount?: number;
   /** @defaultValue 'allow' */
   deletes?: 'allow' | 'fail';
-  /** How long to wait between looks. @defaultValue adaptive: at last change + window, between 5 s and 5 min */
+  /** How long to wait between looks. @defaultValue adaptive: at last change + window, between 5 s and one window */
   poll?:
     | { strategy: 'adaptive'; min?: Duration; max?: Duration }
     | { strategy: 'fixed' | 'divided' | 'decaying'; every: Duration };
@@ -84,7 +84,7 @@ export function strategyOf(options: StreamQuiescenceOptions): PollStrategy {
   if (poll.strategy === 'adaptive') {
     return pollStrategies.adaptive(durationMs(options.window), {
       minMs: durationMs(poll.min ?? '5s'),
-      maxMs: durationMs(poll.max ?? '5m'),
+      maxMs: poll.max ? durationMs(poll.max) : durationMs(options.window),
     });
   }
   return pollStrategies[poll.strategy](durationMs(poll.every));
@@ -119,15 +119,23 @@ export function streamQuiescence(options: StreamQuiescenceOptions): Sensor<Quies
       const source = options.source;
       let observation: Observation;
       let cursor: S3Cursor | undefined;
+      let verdict;
       if ('s3' in source) {
-        const result = await observeS3Prefix(ctx.aws.s3, resolveTemplated(source.s3, ctx), ctx.state?.cursor, source);
+        const uri = resolveTemplated(source.s3, ctx);
+        let result = await observeS3Prefix(ctx.aws.s3, uri, ctx.state?.cursor, source);
+        verdict = decide(ctx.state?.quiescence, result.observation, Date.now(), rule);
+        if (verdict.kind === 'quiet' && result.incremental) {
+          // An incremental poll cannot see overwrites or deletions: confirm with a full list.
+          result = await observeS3Prefix(ctx.aws.s3, uri, ctx.state?.cursor, { ...source, fullList: true });
+          verdict = decide(ctx.state?.quiescence, result.observation, Date.now(), rule);
+        }
         observation = result.observation;
         cursor = result.cursor;
       } else {
         observation = await source.observe(ctx);
+        verdict = decide(ctx.state?.quiescence, observation, Date.now(), rule);
       }
       const now = Date.now();
-      const verdict = decide(ctx.state?.quiescence, observation, now, rule);
       if (verdict.kind === 'deleted') throw failNow(`stream source changed under the sensor: ${verdict.reason}`);
       if (verdict.kind === 'quiet') {
         ctx.log.info(`quiet: ${observation.count} objects, unchanged for ${now - verdict.state.lastChangeAt} ms`);
