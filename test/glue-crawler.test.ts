@@ -10,20 +10,14 @@ import {
   UpdateCrawlerCommand,
   type Crawler,
 } from '@aws-sdk/client-glue';
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { glueCrawler, type GlueCrawlerOptions } from '../operators/index.ts';
+import { testAwsClients } from './helpers/aws-clients.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
-const credentials = { accessKeyId: 'AKIATEST', secretAccessKey: 'test-secret' };
-const aws = {
-  s3: new S3Client({ region: 'eu-west-1', credentials }),
-  redshiftData: new RedshiftDataClient({ region: 'eu-west-1', credentials }),
-  glue: new GlueClient({ region: 'eu-west-1', credentials }),
-};
+const aws = testAwsClients();
 const glue = mockClient(GlueClient);
 let runway: TestRunway;
 beforeEach(() => glue.reset());

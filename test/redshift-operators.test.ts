@@ -10,18 +10,16 @@ import {
   RedshiftDataClient,
   RedshiftDataServiceException,
 } from '@aws-sdk/client-redshift-data';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { redshiftCopy, redshiftSql, redshiftUnload } from '../operators/index.ts';
 import { statementRequest } from '../operators/redshift/statement.ts';
+import { testAwsClients } from './helpers/aws-clients.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
-const credentials = { accessKeyId: 'AKIATEST', secretAccessKey: 'test-secret' };
 let localS3: LocalS3;
 beforeAll(async () => {
   localS3 = await startLocalS3();
@@ -30,11 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => localS3?.close());
 
-const aws = {
-  s3: new S3Client({ region: 'eu-west-1', credentials }),
-  redshiftData: new RedshiftDataClient({ region: 'eu-west-1', credentials }),
-  glue: new GlueClient({ region: 'eu-west-1', credentials }),
-};
+const aws = testAwsClients();
 const redshift = mockClient(RedshiftDataClient);
 const ROLE = 'arn:aws:iam::123456789012:role/redshift-loader';
 const target = { workgroupName: 'analytics', database: 'dev' };

@@ -2,12 +2,11 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { s3Sync } from '../operators/index.ts';
 import { runCli } from './helpers/run-cli.ts';
+import { testAwsClients } from './helpers/aws-clients.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
@@ -33,14 +32,7 @@ describe('s3Sync operator', () => {
         seen = { count: ctx.upstream.publish.copied.count, keys: ctx.upstream.publish.copied.keys };
       });
     runway = testRunway([d]);
-    const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-    runway.worker({
-      aws: {
-        s3: s3.client,
-        redshiftData: new RedshiftDataClient({ region: 'us-east-1', credentials }),
-        glue: new GlueClient({ region: 'us-east-1', credentials }),
-      },
-    });
+    runway.worker({ aws: testAwsClients({ s3: s3.client }) });
     const run = await runway.trigger('data_lake__publish', {}, new Date('2026-03-01T00:00:00Z'));
     expect((await runway.waitForRun('data_lake__publish', run.runId)).state).toBe('success');
     expect(seen).toEqual({

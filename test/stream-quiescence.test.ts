@@ -1,11 +1,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { streamQuiescence } from '../operators/index.ts';
 import { observe, pollStrategies, type QuiescenceState } from '../operators/stream/quiescence.ts';
 import { observeS3Prefix } from '../operators/stream/s3-observer.ts';
+import { testAwsClients } from './helpers/aws-clients.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
@@ -131,14 +130,7 @@ describe('streamQuiescence under a real worker', () => {
         return ctx.upstream.wait_for_events.count;
       });
     runway = testRunway([d]);
-    const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-    runway.worker({
-      aws: {
-        s3: s3.client,
-        redshiftData: new RedshiftDataClient({ region: 'us-east-1', credentials }),
-        glue: new GlueClient({ region: 'us-east-1', credentials }),
-      },
-    });
+    runway.worker({ aws: testAwsClients({ s3: s3.client }) });
     const producer = (async () => {
       let n = 0;
       for (const burst of [4, 3, 5]) {

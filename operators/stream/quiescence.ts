@@ -113,20 +113,8 @@ export const pollStrategies = {
     },
 };
 
-/** An order-independent fingerprint of (key, etag) pairs, kept as two 32-bit words in hex. */
-export function fingerprintOf(entries: Iterable<{ key: string; etag: string }>): string {
-  let sum = 0;
-  let xor = 0;
-  for (const { key, etag } of entries) {
-    const h = hash32(`${key}\u0000${etag}`);
-    sum = (sum + h) >>> 0;
-    xor = (xor ^ h) >>> 0;
-  }
-  return `${sum.toString(16)}.${xor.toString(16)}`;
-}
-
-/** FNV-1a. */
-function hash32(text: string): number {
+/** FNV-1a, for order-independent fingerprints of (key, etag) pairs (summed and xor-ed). */
+export function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -8,7 +8,7 @@
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from '../s3/sync.ts';
-import type { Observation } from './quiescence.ts';
+import { hash32, type Observation } from './quiescence.ts';
 
 export interface S3Cursor {
   lastKey: string;
@@ -35,15 +35,6 @@ export interface S3ObserveResult {
   incremental: boolean;
   /** ListObjectsV2 calls this poll made. */
   listCalls: number;
-}
-
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
 
 export async function observeS3Prefix(
