@@ -12,6 +12,8 @@ export interface AwsClientOptions {
   region?: string;
   /** An S3-compatible endpoint (standalone's local S3). */
   s3Endpoint?: string;
+  /** Credentials for that endpoint; AWS's default chain otherwise. */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
   /** @defaultValue $AWS_MAX_ATTEMPTS, else 5 */
   maxAttempts?: number;
   /** @defaultValue $AWS_RETRY_MODE, else 'adaptive' */
@@ -32,6 +34,7 @@ export function lazyAwsClients(options: AwsClientOptions = {}): AwsClients {
       return (s3 ??= new S3Client({
         ...common,
         ...(options.s3Endpoint ? { endpoint: options.s3Endpoint, forcePathStyle: true } : {}),
+        ...(options.s3Credentials ? { credentials: options.s3Credentials, region: options.region ?? 'us-east-1' } : {}),
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }));

@@ -1,34 +1,94 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 
-it('standalone starts redis-server, runs a DAG, and leaves no process behind on Ctrl-C', async () => {
+/** Starts `runway standalone`, waits until `until` shows in its output, then sends Ctrl-C. */
+async function standalone(args: string[], until: RegExp, env: NodeJS.ProcessEnv = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'runway-standalone-'));
   const child = spawn(
     process.execPath,
-    ['bin/runway.js', 'standalone', '--dags', 'test/fixtures/standalone-dags', '--data-dir', dataDir],
-    { cwd: REPO_ROOT, env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--openssl-legacy-provider', 'bin/runway.js', 'standalone', '--data-dir', dataDir, ...args],
+    { cwd: REPO_ROOT, env: { ...process.env, REDIS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const deadline = Date.now() + 20_000;
-  while (!/DAG run demo__every_minute scheduled__\S+ ended: success/.test(out)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`standalone did not run the DAG:\n${out}`);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 40_000;
+  while (!until.test(out)) {
+    if (child.exitCode !== null) {
+      const code = await exited;
+      return { out, code };
+    }
+    if (Date.now() > deadline) throw new Error(`standalone never printed ${until}:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  expect(out).toMatch(/redis-server on redis:\/\/127\.0\.0\.1:(\d+) \(data in .*redis, hz 100\)/);
-  const port = /redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
-  expect(out).toMatch(/demo__every_minute\s+\* \* \* \* \*\s+active/);
-  expect(out).toMatch(/INFO hello from scheduled__/);
-
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.kill('SIGINT');
-  expect(await exited).toBe(0);
-  expect(out).toContain('stopping: scheduler, worker, then redis-server');
-  const left = spawnSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' });
-  expect(left.stdout.trim()).toBe('');
-}, 40_000);
+  const code = await exited;
+  return { out, code };
+}
+
+describe('runway standalone', () => {
+  it('starts redis-server and a local S3, runs a DAG, and leaves no process behind on Ctrl-C', async () => {
+    const { out, code } = await standalone(
+      ['--dags', 'test/fixtures/standalone-dags'],
+      /DAG run demo__every_minute scheduled__\S+ ended: success/,
+    );
+    expect(code).toBe(0);
+    expect(out).toMatch(/redis-server on redis:\/\/127\.0\.0\.1:(\d+) \(data in .*redis, hz 100\)/);
+    expect(out).toMatch(/local S3 on http:\/\/127\.0\.0\.1:\d+ \(data in .*s3, bucket runway-demo\)/);
+    expect(out).toMatch(/demo__every_minute\s+\* \* \* \* \*\s+active/);
+    expect(out).toContain('stopping: scheduler, worker, local S3, then redis-server');
+    const port = /redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+    expect(spawnSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
+  }, 60_000);
+
+  it('runs the local Firehose demo: deliveries in bursts, quiet, aggregated, published', async () => {
+    const { out, code } = await standalone(
+      ['--dags', 'dags'],
+      /DAG run demo__firehose_local scheduled__\S+ ended: success/,
+      {
+        AWS_PROFILE: '',
+        AWS_ACCESS_KEY_ID: '',
+        HOME: await mkdtemp(join(tmpdir(), 'runway-home-')),
+      },
+    );
+    expect(code).toBe(0);
+    expect(out).toMatch(/data_lake__events_nightly\s+0 2 \* \* \*\s+paused: needs AWS credentials/);
+    expect(out).toContain('delivered burst 3 of 3');
+    expect(out).toMatch(/INFO quiet: 30 objects, unchanged for \d+ ms/);
+    expect(out).toMatch(/synced \.runway\/demo-output\/\S+ -> s3:\/\/runway-demo\/aggregates\/\S+: 1 uploaded/);
+    // The aggregate ran only once the deliveries had stopped.
+    expect(out.indexOf('delivered burst 3 of 3')).toBeLessThan(out.indexOf('INFO quiet: 30 objects'));
+  }, 60_000);
+
+  it('says how to install redis-server when it is missing and cannot be installed', async () => {
+    const { out, code } = await standalone(['--dags', 'test/fixtures/standalone-dags'], /never/, {
+      PATH: dirname(process.execPath),
+    });
+    expect(code).toBe(1);
+    expect(out).toContain(
+      'runway: redis-server is not installed. On Debian or Ubuntu: sudo apt-get install -y redis-server (or set REDIS_URL to a Redis you run)',
+    );
+  }, 60_000);
+
+  it('says the Redis port is in use', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const { out, code } = await standalone(
+        ['--dags', 'test/fixtures/standalone-dags', '--redis-port', String(port)],
+        /never/,
+      );
+      expect(code).toBe(1);
+      expect(out).toContain(`runway: port ${port} is already in use: pick another with --redis-port, or set REDIS_URL`);
+    } finally {
+      busy.close();
+    }
+  }, 60_000);
+});

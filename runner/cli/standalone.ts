@@ -16,6 +16,8 @@ import { startWorker } from '../worker.ts';
 import { table } from './dags-commands.ts';
 import type { CliIo } from './io.ts';
 import { consoleLogger, openRedis } from './runtime.ts';
+import { lazyAwsClients } from '../aws-clients.ts';
+import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from './local-s3.ts';
 
 export interface StandaloneOptions {
   dags: string;
@@ -24,10 +26,15 @@ export interface StandaloneOptions {
   dataDir: string;
   concurrency: number;
   prefix: string;
+  /** @defaultValue 30_000 */
+  statusEveryMs?: number;
 }
 
-/** Operator kinds that call AWS. */
-const AWS_OPERATORS = /^(redshift|glue|s3)-/;
+/** Operator kinds that call AWS beyond S3 (standalone's S3 is local). */
+const AWS_OPERATORS = /^(redshift|glue)-/;
+
+/** The bucket the local demo pipeline writes to. */
+export const DEMO_BUCKET = 'runway-demo';
 
 /** Whether the AWS SDK's default credential chain has anything to find here. */
 export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env, home = homedir()): boolean {
@@ -65,40 +72,69 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
     url = server.url;
     io.out(`redis-server on ${url} (data in ${dir}, hz 100)`);
   }
+  const s3Dir = `${options.dataDir}/s3`;
+  const localS3 = await startLocalS3Server(s3Dir, [DEMO_BUCKET]);
+  io.out(`local S3 on ${localS3.endpoint} (data in ${s3Dir}, bucket ${DEMO_BUCKET})`);
   const redis = await openRedis(url, true);
   const connection = await openRedis(url, true);
   const engine = new Engine({ redis, registry, prefix: options.prefix, log: consoleLogger });
   const scheduler = new Scheduler(engine);
-  const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: consoleLogger });
+  const aws = lazyAwsClients({ s3Endpoint: localS3.endpoint, s3Credentials: LOCAL_S3_CREDENTIALS });
+  const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: consoleLogger, aws });
   scheduler.start();
 
-  const rows = await Promise.all(
-    [...registry.list(), ...held].map(async (loaded) => {
-      if (held.includes(loaded)) {
-        return [loaded.summary.dagId, loaded.summary.schedule ?? 'manual', 'paused: needs AWS credentials', '-'];
-      }
-      const paused = await engine.store.isPaused(loaded.summary.dagId, loaded.summary.pausedOnCreation);
-      const next = nextRunDueAt(loaded.schedule, await engine.store.lastScheduled(loaded.summary.dagId));
-      return [
-        loaded.summary.dagId,
-        loaded.summary.schedule ?? 'manual',
-        paused ? 'paused' : 'active',
-        next === undefined ? '-' : next.getTime() <= Date.now() ? 'now' : next.toISOString(),
-      ];
-    }),
-  );
-  io.out(table(['dag_id', 'schedule', 'state', 'next run due'], rows));
+  const printStatus = async () => io.out(table(...(await statusTable(engine, registry, held))));
+  await printStatus();
   if (held.length > 0) {
-    io.out('DAGs that call AWS stay paused: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or configure ~/.aws) to run them.');
+    io.out(
+      'DAGs that call Redshift or Glue stay paused: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or configure ~/.aws) to run them.',
+    );
   }
-  io.out('Runway is running: scheduler and worker in this process. Ctrl-C stops everything.');
+  io.out('Runway is running: scheduler and worker in this process; status every 30 s. Ctrl-C stops everything.');
+  const status = setInterval(() => void printStatus().catch(() => undefined), options.statusEveryMs ?? 30_000);
 
   await stop;
-  io.out('stopping: scheduler, worker, then redis-server');
+  clearInterval(status);
+  io.out('stopping: scheduler, worker, local S3, then redis-server');
   await scheduler.stop();
   await worker.close(10_000);
   await engine.close();
   connection.disconnect();
   redis.disconnect();
+  await localS3.close();
   await server?.stop();
+}
+
+/** DAG, schedule, state, its last run, running task instances, next run due. */
+async function statusTable(
+  engine: Engine,
+  registry: DagRegistry,
+  held: readonly LoadedDag[],
+): Promise<[string[], string[][]]> {
+  const rows = await Promise.all(
+    [...registry.list(), ...held].map(async (dag) => {
+      const dagId = dag.summary.dagId;
+      const schedule = dag.summary.schedule ?? 'manual';
+      if (held.includes(dag)) return [dagId, schedule, 'paused: needs AWS credentials', '-', '-', '-'];
+      const paused = await engine.store.isPaused(dagId, dag.summary.pausedOnCreation);
+      const next = nextRunDueAt(dag.schedule, await engine.store.lastScheduled(dagId));
+      const last = (await engine.store.listRuns(dagId, 1))[0];
+      const running: string[] = [];
+      for (const runId of await engine.store.activeRunIds(dagId)) {
+        const snapshot = await engine.store.snapshot(dagId, runId);
+        for (const [taskId, ti] of Object.entries(snapshot)) {
+          if (ti.state === 'running' || ti.state === 'up_for_reschedule') running.push(`${taskId} (${ti.state})`);
+        }
+      }
+      return [
+        dagId,
+        schedule,
+        paused ? 'paused' : 'active',
+        last ? `${last.state} ${last.runId}` : '-',
+        running.join(', ') || '-',
+        next === undefined ? '-' : next.getTime() <= Date.now() ? 'now' : next.toISOString(),
+      ];
+    }),
+  );
+  return [['dag_id', 'schedule', 'state', 'last run', 'running', 'next run due'], rows];
 }

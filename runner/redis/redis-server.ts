@@ -133,7 +133,14 @@ async function waitForPing(url: string, child: ChildProcess, output: () => strin
     if (child.exitCode !== null) {
       throw new RedisSetupError(`redis-server exited at start (code ${child.exitCode}): ${output().trim()}`);
     }
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // Timeouts: whatever else listens on the port (not Redis) must not hold this process open.
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1_000,
+      commandTimeout: 1_000,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
