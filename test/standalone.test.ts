@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 
@@ -67,9 +67,10 @@ describe('runway standalone', () => {
   }, 60_000);
 
   it('says how to install redis-server when it is missing and cannot be installed', async () => {
-    const { out, code } = await standalone(['--dags', 'test/fixtures/standalone-dags'], /never/, {
-      PATH: dirname(process.execPath),
-    });
+    // A PATH with node and nothing else: no redis-server, no sh, no apt-get.
+    const bin = await mkdtemp(join(tmpdir(), 'runway-path-'));
+    await symlink(process.execPath, join(bin, 'node'));
+    const { out, code } = await standalone(['--dags', 'test/fixtures/standalone-dags'], /never/, { PATH: bin });
     expect(code).toBe(1);
     expect(out).toContain(
       'runway: redis-server is not installed. On Debian or Ubuntu: sudo apt-get install -y redis-server (or set REDIS_URL to a Redis you run)',

@@ -56,7 +56,7 @@ export function ensureRedisServer(log: (message: string) => void = () => undefin
 
 export function findRedisServer(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  const path = found.stdout.trim();
+  const path = (found.stdout ?? '').trim();
   return found.status === 0 && path ? path : undefined;
 }
 
