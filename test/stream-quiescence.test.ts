@@ -147,3 +147,40 @@ describe('streamQuiescence under a real worker', () => {
     expect(await runway.engine.store.outputs('data_lake__quiet', run.runId, ['transform'])).toEqual({ transform: 12 });
   });
 });
+
+describe('streamQuiescence with a manifest', () => {
+  it('stays waiting, although quiet, until every object the manifest lists exists', async () => {
+    await put(
+      'batch/manifest',
+      JSON.stringify({ entries: [{ url: 's3://lake-raw/batch/a.json' }, { url: 's3://lake-raw/batch/b.json' }] }),
+    );
+    await put('batch/a.json', '{}');
+    let finishedAt = 0;
+    const d = dag({ ...manualDag, id: 'data_lake__manifest' })
+      .task(
+        'wait',
+        {},
+        streamQuiescence({
+          // Quiet from the first look: only the manifest can hold it back.
+          source: { observe: async () => ({ count: 2, bytes: 4, newestAt: 0 }) },
+          window: '1s',
+          manifest: 's3://lake-raw/batch/manifest',
+          poll: { strategy: 'fixed', every: '100ms' },
+          timeout: '1m',
+        }),
+      )
+      .task('after', { upstream: ['wait'] }, async () => void (finishedAt = Date.now()));
+    runway = testRunway([d]);
+    runway.worker({ aws: testAwsClients({ s3: s3.client }) });
+    const run = await runway.trigger('data_lake__manifest');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(finishedAt).toBe(0);
+    const writtenAt = Date.now();
+    await put('batch/b.json', '{}');
+    expect((await runway.waitForRun('data_lake__manifest', run.runId, 15_000)).state).toBe('success');
+    expect(finishedAt).toBeGreaterThanOrEqual(writtenAt);
+    expect((await runway.engine.store.logs('data_lake__manifest', run.runId, 'wait', 1)).join('\n')).toContain(
+      'quiet, but the manifest lists 1 object(s) not there yet (first s3://lake-raw/batch/b.json)',
+    );
+  });
+});

@@ -4,6 +4,7 @@
  * never run on half a day. It pokes in reschedule mode: between looks it is a delayed job, and its
  * state (last observation, last change, listing cursor) survives worker restarts.
  */
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
   durationMs,
@@ -15,6 +16,7 @@ import {
   type Templated,
 } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
+import { parseS3Uri } from '../s3/sync.ts';
 import { observeS3Prefix, type S3Cursor, type S3ObserveOptions } from './s3-observer.ts';
 import {
   observe as decide,
@@ -36,6 +38,11 @@ export interface StreamQuiescenceOptions {
   /** @defaultValue 1 */
   minObjects?: number;
   expectedCount?: number;
+  /**
+   * An S3 manifest (`{ "entries": [{ "url": "s3://…" }] }`, as COPY and UNLOAD write them): not
+   * quiet until every object it lists exists. A missing manifest counts as nothing listed yet.
+   */
+  manifest?: Templated<string>;
   /** @defaultValue 'allow' */
   deletes?: 'allow' | 'fail';
   /** How long to wait between looks. @defaultValue adaptive: at last change + window, between 5 s and one window */
@@ -78,6 +85,31 @@ const schema = z.looseObject({
   timeout: duration,
   softFail: z.boolean().optional(),
 });
+
+/** The objects a manifest lists that do not exist (yet); every entry when the manifest itself is missing. */
+async function missingFromManifest(s3: Pick<S3Client, 'send'>, uri: string): Promise<string[]> {
+  const { bucket, prefix } = parseS3Uri(uri);
+  let entries: { url: string }[];
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix.replace(/\/$/, '') }));
+    entries = (JSON.parse(await response.Body!.transformToString()) as { entries?: { url: string }[] }).entries ?? [];
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return [uri];
+    throw error;
+  }
+  const missing: string[] = [];
+  for (const { url } of entries) {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+    if (!match) throw failNow(`manifest ${uri} lists ${JSON.stringify(url)}, which is not an s3:// URI`);
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: match[1], Key: match[2] }));
+    } catch (error) {
+      if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') missing.push(url);
+      else throw error;
+    }
+  }
+  return missing;
+}
 
 export function strategyOf(options: StreamQuiescenceOptions): PollStrategy {
   const poll = options.poll ?? { strategy: 'adaptive' };
@@ -137,6 +169,20 @@ export function streamQuiescence(options: StreamQuiescenceOptions): Sensor<Quies
       }
       const now = Date.now();
       if (verdict.kind === 'deleted') throw failNow(`stream source changed under the sensor: ${verdict.reason}`);
+      if (verdict.kind === 'quiet' && options.manifest !== undefined) {
+        const missing = await missingFromManifest(ctx.aws.s3, resolveTemplated(options.manifest, ctx));
+        if (missing.length > 0) {
+          const wait = strategy(verdict.state, now);
+          ctx.log.info(
+            `quiet, but the manifest lists ${missing.length} object(s) not there yet (first ${missing[0]}); looking again in ${wait} ms`,
+          );
+          return {
+            done: false,
+            pokeAgainInMs: wait,
+            state: { quiescence: verdict.state, ...(cursor ? { cursor } : {}) },
+          };
+        }
+      }
       if (verdict.kind === 'quiet') {
         ctx.log.info(`quiet: ${observation.count} objects, unchanged for ${now - verdict.state.lastChangeAt} ms`);
         return {
