@@ -138,7 +138,6 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           concurrency: flags.concurrency,
           queues: flags.queues.split(',').map((q) => q.trim()),
           lockDurationMs: flags.lockDuration,
-          stalledIntervalMs: flags.lockDuration,
           maxStalledCount: flags.maxStalled,
           echo: consoleLogger,
         });
