@@ -20,6 +20,26 @@ export interface AwsClientOptions {
   retryMode?: 'standard' | 'adaptive' | 'legacy';
 }
 
+/** An S3 client; with an endpoint (a local S3), path-style, as S3-compatible servers expect. */
+export function makeS3Client(
+  options: {
+    endpoint?: string;
+    region?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  } & Pick<AwsClientOptions, 'maxAttempts' | 'retryMode'> = {},
+): S3Client {
+  return new S3Client({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.retryMode ? { retryMode: options.retryMode } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+    ...(options.credentials ? { credentials: options.credentials, region: options.region ?? 'us-east-1' } : {}),
+    // Without these, streamed uploads reach S3-compatible servers with aws-chunked framing.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 export function lazyAwsClients(options: AwsClientOptions = {}): AwsClients {
   const common = {
     ...(options.region ? { region: options.region } : {}),
@@ -31,12 +51,10 @@ export function lazyAwsClients(options: AwsClientOptions = {}): AwsClients {
   let glue: GlueClient | undefined;
   return {
     get s3() {
-      return (s3 ??= new S3Client({
+      return (s3 ??= makeS3Client({
         ...common,
-        ...(options.s3Endpoint ? { endpoint: options.s3Endpoint, forcePathStyle: true } : {}),
-        ...(options.s3Credentials ? { credentials: options.s3Credentials, region: options.region ?? 'us-east-1' } : {}),
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...(options.s3Endpoint ? { endpoint: options.s3Endpoint } : {}),
+        ...(options.s3Credentials ? { credentials: options.s3Credentials } : {}),
       }));
     },
     get redshiftData() {

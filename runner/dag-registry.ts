@@ -31,23 +31,37 @@ export interface LoadedDag {
 
 export class DagRegistry {
   private readonly byId: Map<string, LoadedDag>;
+  /** DAGs taken out of a deployment: not scheduled any more, but their running runs still finish. */
+  private readonly retiredIds = new Set<string>();
 
   constructor(dags: readonly LoadedDag[] = []) {
     this.byId = new Map(dags.map((d) => [d.summary.dagId, d]));
   }
 
+  /** The DAG's current version, retired or not: a task always runs the version loaded last. */
   get(dagId: string): LoadedDag | undefined {
     return this.byId.get(dagId);
   }
 
+  /** The DAGs to schedule. */
   list(): LoadedDag[] {
-    return [...this.byId.values()];
+    return [...this.byId.values()].filter((d) => !this.retiredIds.has(d.summary.dagId));
   }
 
-  /** Replaces the set of DAGs (hot reload); runs in flight keep using what they started with. */
-  replace(dags: readonly LoadedDag[]): void {
-    this.byId.clear();
-    for (const d of dags) this.byId.set(d.summary.dagId, d);
+  /** Retired DAGs, whose running runs still need reconciling. */
+  retired(): LoadedDag[] {
+    return [...this.retiredIds].flatMap((id) => this.byId.get(id) ?? []);
+  }
+
+  /** Adds or replaces one DAG (hot reload): its next task runs the new version. */
+  put(loaded: LoadedDag): void {
+    this.byId.set(loaded.summary.dagId, loaded);
+    this.retiredIds.delete(loaded.summary.dagId);
+  }
+
+  /** Stops scheduling a DAG; runs in flight keep the definition they need to finish. */
+  retire(dagId: string): void {
+    if (this.byId.has(dagId)) this.retiredIds.add(dagId);
   }
 }
 
@@ -97,13 +111,13 @@ export interface LoadRegistryResult {
  * applied (CI enforces them); import errors and structural problems keep a DAG from running.
  */
 export async function loadDagRegistry(
-  folder: string,
+  paths: string | readonly string[],
   options: LoadDagsOptions & { policy?: Policy } = {},
 ): Promise<LoadRegistryResult> {
   const structural: Policy = structuredClone(options.policy ?? DEFAULT_POLICY);
   for (const rule of Object.values(structural.rules)) rule.enabled = false;
   structural.rules.imports.enabled = true;
-  const report = await validate([folder], { ...options, policy: structural });
+  const report = await validate(typeof paths === 'string' ? [paths] : paths, { ...options, policy: structural });
   const bad = new Set(report.problems.map((p) => p.file));
   const loaded: LoadedDag[] = [];
   const problems = [...report.problems];

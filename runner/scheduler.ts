@@ -49,6 +49,14 @@ export class Scheduler {
         this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
       }
     }
+    // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
+    for (const loaded of this.engine.registry.retired()) {
+      try {
+        await this.reconcile(loaded);
+      } catch (error) {
+        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Deletes the DAG's finished runs older than the retention period. */

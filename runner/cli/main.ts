@@ -12,8 +12,10 @@ import { DagPathError } from '../loader/find-dag-files.ts';
 import { OperationError } from '../operations.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 import { RedisUrlError } from '../redis/connect.ts';
+import { DagSourceError } from '../deploy/s3-dag-source.ts';
 import { addRunCommands } from './run-commands.ts';
 import { addS3Commands } from './s3-commands.ts';
+import { addDeployCommand } from './deploy-command.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -108,6 +110,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   addRunCommands(program, dags, io, setExit);
   addS3Commands(program, io, setExit);
+  addDeployCommand(program, io, setExit);
   return program;
 }
 
@@ -133,7 +136,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.err(`runway: ${error.message}`);
       return EXIT.usage;
     }
-    if (error instanceof RedisSetupError) {
+    if (error instanceof RedisSetupError || error instanceof DagSourceError) {
       io.err(`runway: ${error.message}`);
       return EXIT.failure;
     }

@@ -33,7 +33,14 @@ const jsonObject = (value: string) => {
 
 function withRuntimeFlags(command: Command): Command {
   return command
-    .option('--dags <folder>', 'DAG folder', 'dags')
+    .option('--dags <folder|s3-uri>', 'DAG folder, or a deployment: s3://bucket/prefix', 'dags')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint of an s3:// --dags (a local S3)')
+    .option(
+      '--reload-interval <seconds>',
+      'seconds between checks of an s3:// --dags for a new deployment',
+      positiveInt('--reload-interval'),
+      30,
+    )
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option(
       '--prefix <prefix>',

@@ -1,6 +1,8 @@
 /** What runner commands share: a Redis connection, the loaded DAGs and an engine over them. */
 import type { Redis } from 'ioredis';
-import { loadDagRegistry, type DagRegistry } from '../dag-registry.ts';
+import { makeS3Client } from '../aws-clients.ts';
+import { DagRegistry, loadDagRegistry } from '../dag-registry.ts';
+import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
 import { Engine } from '../engine.ts';
 import type { Logger } from '../operator.ts';
 import type { Problem } from '../problem.ts';
@@ -8,7 +10,12 @@ import { connectRedis, redact } from '../redis/connect.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 
 export interface RuntimeFlags {
+  /** A DAG folder, or a deployment: s3://bucket/prefix. */
   dags: string;
+  /** The S3 endpoint for an s3:// `dags` (a local S3). */
+  s3Endpoint?: string;
+  /** Seconds between polls of a deployment's manifest, in services. */
+  reloadInterval?: number;
   redisUrl?: string;
   prefix: string;
 }
@@ -58,7 +65,14 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const redisUrl = redisUrlOf(flags);
   const redis = await openRedis(redisUrl, options.service ?? false, options.log);
-  const { registry, problems } = await loadDagRegistry(flags.dags);
+  let dags: LoadedDags;
+  try {
+    dags = await openDags(flags, options);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  const { registry, problems } = dags;
   const engine = new Engine({ redis, registry, prefix: flags.prefix, ...(options.log ? { log: options.log } : {}) });
   return {
     redis,
@@ -67,8 +81,49 @@ export async function openRuntime(
     problems,
     redisUrl,
     async close() {
+      await dags.close();
       await engine.close();
       redis.disconnect();
     },
   };
+}
+
+interface LoadedDags {
+  registry: DagRegistry;
+  problems: Problem[];
+  close(): Promise<void>;
+}
+
+/**
+ * The DAGs of a local folder, or of a deployment in S3; a service keeps polling a deployment and
+ * hot-reloads what changes.
+ */
+export async function openDags(
+  flags: Pick<RuntimeFlags, 'dags' | 's3Endpoint' | 'reloadInterval'>,
+  options: { service?: boolean; log?: Logger } = {},
+): Promise<LoadedDags> {
+  if (!flags.dags.startsWith('s3://')) {
+    const { registry, problems } = await loadDagRegistry(flags.dags);
+    return { registry, problems, close: async () => {} };
+  }
+  const log = options.log ?? consoleLogger;
+  const s3 = makeS3Client(flags.s3Endpoint ? { endpoint: flags.s3Endpoint } : {});
+  const registry = new DagRegistry();
+  const source = new S3DagSource(s3, flags.dags, registry, { log });
+  try {
+    const result = await source.refresh();
+    if (options.service) logRefresh(log, flags.dags, result);
+    if (options.service) source.start((flags.reloadInterval ?? 30) * 1_000);
+    return {
+      registry,
+      problems: result.problems,
+      async close() {
+        await source.stop();
+        s3.destroy();
+      },
+    };
+  } catch (error) {
+    s3.destroy();
+    throw new DagSourceError(`cannot read the DAGs of ${flags.dags}: ${(error as Error).message}`);
+  }
 }

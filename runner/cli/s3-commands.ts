@@ -1,5 +1,5 @@
 /** `runway s3 sync <source> <destination>`: the same sync the s3Sync operator runs, from a shell. */
-import { S3Client } from '@aws-sdk/client-s3';
+import { makeS3Client } from '../aws-clients.ts';
 import { InvalidArgumentError, type Command } from 'commander';
 import { syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../../operators/s3/sync.ts';
 import { SyncRefusedError } from '../../operators/s3/sync-plan.ts';
@@ -79,11 +79,9 @@ export function addS3Commands(program: Command, io: CliIo, setExit: (code: numbe
       const up = !source.startsWith('s3://') && destination.startsWith('s3://');
       const down = source.startsWith('s3://') && !destination.startsWith('s3://');
       if (!up && !down) throw new UsageError('one side must be a local folder and the other an s3://bucket/prefix');
-      const client = new S3Client({
+      const client = makeS3Client({
         ...(flags.region ? { region: flags.region } : {}),
-        ...(flags.endpoint ? { endpoint: flags.endpoint, forcePathStyle: true } : {}),
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
       });
       const tty = process.stdout.isTTY;
       const options = {

@@ -1,0 +1,227 @@
+/**
+ * DAGs read from a deployment in S3 (`--dags s3://bucket/prefix`), like MWAA's DAG folder. The
+ * manifest is polled by ETag; on a change, new and changed bundles are fetched, checked against
+ * their SHA-256, validated in isolation like local DAG files and put in the registry; DAGs gone from
+ * the manifest are retired. Whatever fails to fetch, verify or load leaves the version already
+ * running in place, and is reported.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { parseS3Uri, type S3Api, type S3Location } from '../../operators/s3/sync.ts';
+import { loadDagRegistry, type DagRegistry } from '../dag-registry.ts';
+import type { LoadDagsOptions } from '../loader/load-dags.ts';
+import type { Logger } from '../operator.ts';
+import type { Problem } from '../problem.ts';
+import { runwayVersion } from './bundle.ts';
+import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from './manifest.ts';
+
+/**
+ * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
+ * (Node's package self-reference) and its other imports to Runway's node_modules.
+ */
+const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
+
+/** A deployment could not be read at start-up. */
+export class DagSourceError extends Error {
+  override readonly name = 'DagSourceError';
+}
+
+export interface S3DagSourceOptions extends LoadDagsOptions {
+  log: Logger;
+  /** Where verified bundles are kept, named by their SHA-256. */
+  cacheDir?: string;
+}
+
+export interface RefreshResult {
+  /** False when the manifest had not changed since the last refresh. */
+  changed: boolean;
+  added: string[];
+  updated: string[];
+  removed: string[];
+  problems: Problem[];
+}
+
+export class S3DagSource {
+  readonly location: S3Location;
+  private etag: string | undefined;
+  /** dagId -> SHA-256 of the bundle running now. */
+  private readonly running = new Map<string, string>();
+  private readonly cacheDir: string;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: Promise<unknown> | undefined;
+  private versionWarned = false;
+
+  constructor(
+    private readonly s3: S3Api,
+    readonly uri: string,
+    private readonly registry: DagRegistry,
+    private readonly options: S3DagSourceOptions,
+  ) {
+    this.location = parseS3Uri(uri);
+    this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+  }
+
+  private get manifestUri(): string {
+    return `s3://${this.location.bucket}/${this.location.prefix}${MANIFEST_KEY}`;
+  }
+
+  /** Reads the manifest and applies what changed. S3 errors are thrown: the DAGs loaded stay. */
+  async refresh(): Promise<RefreshResult> {
+    const result: RefreshResult = { changed: false, added: [], updated: [], removed: [], problems: [] };
+    const Bucket = this.location.bucket;
+    const Key = `${this.location.prefix}${MANIFEST_KEY}`;
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket, Key }));
+      if (head.ETag !== undefined && head.ETag === this.etag) return result;
+    } catch (error) {
+      if ((error as Error).name !== 'NotFound') throw error;
+      if (this.etag !== 'missing') {
+        this.etag = 'missing';
+        result.problems.push({
+          file: this.manifestUri,
+          rule: 'deploy',
+          message: `no manifest: deploy with \`runway deploy --to ${this.uri}\` (the DAGs loaded stay)`,
+        });
+      }
+      return result;
+    }
+    const response = await this.s3.send(new GetObjectCommand({ Bucket, Key }));
+    const text = await response.Body!.transformToString();
+    this.etag = response.ETag;
+    result.changed = true;
+    let entries: ManifestEntry[];
+    try {
+      const manifest = parseManifest(text, this.manifestUri);
+      entries = manifest.dags;
+      await this.warnOnVersion(manifest.runwayVersion);
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      result.problems.push({
+        file: this.manifestUri,
+        rule: 'deploy',
+        message: `${error.message}; the DAGs loaded stay`,
+      });
+      return result;
+    }
+
+    const fetched = await Promise.all(
+      entries.filter((e) => this.running.get(e.dagId) !== e.sha256).map((e) => this.fetchBundle(e, result.problems)),
+    );
+    const ready = fetched.flatMap((f) => f ?? []);
+    if (ready.length > 0) await this.load(ready, result);
+
+    const listed = new Set(entries.map((e) => e.dagId));
+    for (const dagId of [...this.running.keys()]) {
+      if (listed.has(dagId)) continue;
+      this.registry.retire(dagId);
+      this.running.delete(dagId);
+      result.removed.push(dagId);
+    }
+    return result;
+  }
+
+  /** Downloads and verifies one bundle; undefined (and a problem) when it cannot be used. */
+  private async fetchBundle(
+    entry: ManifestEntry,
+    problems: Problem[],
+  ): Promise<{ entry: ManifestEntry; path: string } | undefined> {
+    const path = join(this.cacheDir, `${entry.sha256}.mjs`);
+    if (await stat(path).catch(() => undefined)) return { entry, path };
+    const uri = `s3://${this.location.bucket}/${this.location.prefix}${entry.bundle}`;
+    const keep = this.running.has(entry.dagId) ? '; the previous version keeps running' : '';
+    let bytes: Uint8Array;
+    try {
+      const response = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.location.bucket, Key: `${this.location.prefix}${entry.bundle}` }),
+      );
+      bytes = await response.Body!.transformToByteArray();
+    } catch (error) {
+      problems.push(this.problem(entry, `cannot fetch ${uri}: ${(error as Error).message}${keep}`));
+      return undefined;
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== entry.sha256) {
+      problems.push(this.problem(entry, `${uri} has SHA-256 ${sha256}, the manifest says ${entry.sha256}${keep}`));
+      return undefined;
+    }
+    await mkdir(this.cacheDir, { recursive: true });
+    // Written whole, then renamed: another process never imports half a bundle.
+    const partial = `${path}.${randomUUID()}.partial`;
+    await writeFile(partial, bytes);
+    await rename(partial, path);
+    return { entry, path };
+  }
+
+  private async load(ready: { entry: ManifestEntry; path: string }[], result: RefreshResult): Promise<void> {
+    const { log: _log, cacheDir: _cacheDir, ...loadOptions } = this.options;
+    const loaded = await loadDagRegistry(
+      ready.map((r) => r.path),
+      { ...loadOptions, cwd: this.cacheDir },
+    );
+    const byFile = new Map(ready.map((r) => [`${r.entry.sha256}.mjs`, r.entry]));
+    for (const problem of loaded.problems) {
+      const entry = byFile.get(problem.file);
+      const keep = entry && this.running.has(entry.dagId) ? '; the previous version keeps running' : '';
+      result.problems.push(entry ? this.problem(entry, `${problem.message}${keep}`) : problem);
+    }
+    for (const dag of loaded.registry.list()) {
+      const entry = byFile.get(dag.file ?? '');
+      if (!entry) continue;
+      if (dag.summary.dagId !== entry.dagId) {
+        result.problems.push(
+          this.problem(entry, `the bundle declares DAG "${dag.summary.dagId}", not "${entry.dagId}"`),
+        );
+        continue;
+      }
+      (this.running.has(entry.dagId) ? result.updated : result.added).push(entry.dagId);
+      this.registry.put({ ...dag, file: `${entry.source} (${this.uri})` });
+      this.running.set(entry.dagId, entry.sha256);
+    }
+  }
+
+  private problem(entry: ManifestEntry, message: string): Problem {
+    return { file: entry.source, dagId: entry.dagId, rule: 'deploy', message };
+  }
+
+  private async warnOnVersion(deployedWith: string): Promise<void> {
+    const own = await runwayVersion();
+    if (deployedWith === own || this.versionWarned) return;
+    this.versionWarned = true;
+    this.options.log.warn(`${this.manifestUri} was deployed with Runway ${deployedWith}; this is Runway ${own}`);
+  }
+
+  /** Refreshes every `intervalMs`, logging what changed; a failed poll is logged and retried. */
+  start(intervalMs: number): void {
+    const poll = () => {
+      this.pending = this.refresh()
+        .then((result) => logRefresh(this.options.log, this.uri, result))
+        .catch((error: Error) =>
+          this.options.log.warn(`cannot read ${this.manifestUri}: ${error.message}; the DAGs loaded stay`),
+        )
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(poll, intervalMs);
+        });
+    };
+    this.timer = setTimeout(poll, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.pending;
+  }
+}
+
+export function logRefresh(log: Logger, uri: string, result: RefreshResult): void {
+  for (const p of result.problems) log.error(`${p.file}${p.dagId ? ` (DAG ${p.dagId})` : ''}: ${p.message}`);
+  if (!result.changed) return;
+  const parts = [
+    result.added.length > 0 ? `added ${result.added.join(', ')}` : '',
+    result.updated.length > 0 ? `updated ${result.updated.join(', ')} (from their next task)` : '',
+    result.removed.length > 0 ? `removed ${result.removed.join(', ')} (running runs finish, no new ones)` : '',
+  ].filter(Boolean);
+  log.info(`DAGs from ${uri}: ${parts.length > 0 ? parts.join('; ') : 'no change'}`);
+}
