@@ -57,7 +57,7 @@ export function addDeployCommand(program: Command, io: CliIo, setExit: (code: nu
       const tty = process.stdout.isTTY;
       try {
         const result = await deployDags(s3, {
-          dags: [flags.dags],
+          dags: flags.dags,
           to: flags.to,
           policy,
           delete: flags.delete ?? false,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLES_FOLDER } from './manifest.ts';
 
@@ -40,13 +40,14 @@ export async function runwayVersion(): Promise<string> {
 }
 
 /**
- * Bundles each `{ dagId, file }` into `outDir/<bundle name>`. Output depends only on the sources:
- * the same DAGs give byte-identical bundles, so a re-deploy uploads nothing.
+ * Bundles each `{ dagId, file }` into `outDir/<bundle name>`. Output depends only on the sources
+ * and their paths inside `root` (the DAG folder): the same DAGs give byte-identical bundles from
+ * any checkout, so a re-deploy uploads nothing.
  */
 export async function bundleDags(
   dags: readonly { dagId: string; file: string; absolutePath: string }[],
   outDir: string,
-  cwd: string,
+  root: string,
 ): Promise<DagBundle[]> {
   const external = await providedModules();
   return Promise.all(
@@ -61,8 +62,9 @@ export async function bundleDags(
           platform: 'node',
           target: 'node20',
           external,
-          // Paths in the source map are relative to this fixed folder, not a temporary one.
-          outdir: resolve(cwd, '.runway', 'bundle-out'),
+          // Paths in comments and the source map are relative to the DAG folder, wherever it is.
+          absWorkingDir: root,
+          outdir: join(root, '.bundle-out'),
           sourcemap: 'inline',
           sourcesContent: false,
           logLevel: 'silent',

@@ -5,9 +5,9 @@
  * only after it, so a scheduler reading either the old or the new manifest finds every bundle.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, syncFolderToS3, type S3Api, type S3Location } from '../../operators/s3/sync.ts';
@@ -26,8 +26,8 @@ import {
 } from './manifest.ts';
 
 export interface DeployOptions extends LoadDagsOptions {
-  /** DAG files or folders. */
-  dags: readonly string[];
+  /** The DAG folder. */
+  dags: string;
   /** `s3://bucket/prefix`. */
   to: string;
   policy: Policy;
@@ -58,16 +58,18 @@ export class DeployError extends Error {
 export async function deployDags(s3: S3Api, options: DeployOptions): Promise<DeployResult> {
   const target = parseS3Uri(options.to);
   const cwd = options.cwd ?? process.cwd();
-  const report = await validate(options.dags, options);
+  const report = await validate([options.dags], options);
   if (report.problems.length > 0) return { deployed: false, problems: report.problems };
   const dags = report.files.flatMap((f) =>
     f.dag ? [{ dagId: f.dag.dagId, file: f.file, absolutePath: f.absolutePath }] : [],
   );
-  if (dags.length === 0) throw new DeployError(`no DAG files in ${options.dags.join(', ')}: nothing to deploy`);
+  if (dags.length === 0) throw new DeployError(`no DAG files in ${options.dags}`);
 
   const staging = await mkdtemp(join(tmpdir(), 'runway-deploy-'));
   try {
-    const bundles = await bundleDags(dags, staging, cwd);
+    const folder = resolve(cwd, options.dags);
+    const root = (await stat(folder)).isDirectory() ? folder : dirname(folder);
+    const bundles = await bundleDags(dags, staging, root);
     const manifest: DeployManifest = {
       format: 1,
       runwayVersion: await runwayVersion(),

@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, type S3Api, type S3Location } from '../../operators/s3/sync.ts';
 import { loadDagRegistry, type DagRegistry } from '../dag-registry.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
@@ -53,6 +53,7 @@ export class S3DagSource {
   private timer: NodeJS.Timeout | undefined;
   private pending: Promise<unknown> | undefined;
   private versionWarned = false;
+  private missingReported = false;
 
   constructor(
     private readonly s3: S3Api,
@@ -73,13 +74,20 @@ export class S3DagSource {
     const result: RefreshResult = { changed: false, added: [], updated: [], removed: [], problems: [] };
     const Bucket = this.location.bucket;
     const Key = `${this.location.prefix}${MANIFEST_KEY}`;
+    let text: string;
+    let response;
     try {
-      const head = await this.s3.send(new HeadObjectCommand({ Bucket, Key }));
-      if (head.ETag !== undefined && head.ETag === this.etag) return result;
+      // Conditional on the ETag: an unchanged deployment costs one request and no body.
+      response = await this.s3.send(
+        new GetObjectCommand({ Bucket, Key, ...(this.etag ? { IfNoneMatch: this.etag } : {}) }),
+      );
+      text = await response.Body!.transformToString();
     } catch (error) {
-      if ((error as Error).name !== 'NotFound') throw error;
-      if (this.etag !== 'missing') {
-        this.etag = 'missing';
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304) return result;
+      if ((error as Error).name !== 'NoSuchKey') throw error;
+      this.etag = undefined;
+      if (!this.missingReported) {
+        this.missingReported = true;
         result.problems.push({
           file: this.manifestUri,
           rule: 'deploy',
@@ -88,9 +96,8 @@ export class S3DagSource {
       }
       return result;
     }
-    const response = await this.s3.send(new GetObjectCommand({ Bucket, Key }));
-    const text = await response.Body!.transformToString();
     this.etag = response.ETag;
+    this.missingReported = false;
     result.changed = true;
     let entries: ManifestEntry[];
     try {
