@@ -1,0 +1,157 @@
+/**
+ * The deploy loop end to end, with real processes on s3rver and Redis: `runway deploy` the example
+ * DAGs; a `runway scheduler` and a `runway worker` reading them from S3 run one to success; deploy
+ * again with that DAG changed and another removed; the same processes, never restarted, pick up both.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DagRegistry } from '../runner/dag-registry.ts';
+import { Engine } from '../runner/engine.ts';
+import { isRunFinished } from '../runner/model.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
+import { redisUrl } from './helpers/runway.ts';
+import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
+
+const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+const prefix = `{deploy-e2e-${randomUUID().slice(0, 8)}}`;
+const checkout = join(REPO_ROOT, '.runway', `e2e-${randomUUID().slice(0, 8)}`);
+const children: ChildProcess[] = [];
+let s3: LocalS3;
+let to: string;
+
+interface Service {
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+function startService(verb: 'scheduler' | 'worker'): Service {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/runway.js',
+      verb,
+      '--dags',
+      to,
+      '--s3-endpoint',
+      s3.endpoint,
+      '--reload-interval',
+      '1',
+      '--redis-url',
+      redisUrl(),
+      '--prefix',
+      prefix,
+      ...(verb === 'scheduler' ? ['--tick', '200'] : []),
+    ],
+    { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return {
+    output: () => out,
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      until(`${verb} to print ${pattern}`, async () => (pattern.test(out) ? true : undefined), timeoutMs).then(
+        () => undefined,
+      ),
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  s3 = await startLocalS3();
+  await s3.createBucket('mwaa-dags');
+  to = `s3://mwaa-dags/${randomUUID().slice(0, 8)}`;
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await s3?.close();
+  await rm(checkout, { recursive: true, force: true });
+});
+
+describe('deploying DAGs to a running scheduler', () => {
+  it('runs the deployed DAGs, then picks up a changed and a removed DAG without a restart', async () => {
+    const first = await runCli(['deploy', '--to', to, '--endpoint', s3.endpoint], { env });
+    expect(first.stderr).not.toMatch(/runway:/);
+    expect(first.code).toBe(0);
+
+    // Only the local demo may run here: the others need AWS.
+    const redis = connectRedis(redisUrl());
+    const engine = new Engine({ redis, registry: new DagRegistry(), prefix, env: {} });
+    for (const dagId of ['data_lake__events_nightly', 'redshift_demo__orders_daily', 'demo__firehose_local'])
+      await engine.store.setPaused(dagId, true);
+
+    const scheduler = startService('scheduler');
+    const worker = startService('worker');
+    await scheduler.waitFor(/scheduler started: 4 DAG\(s\)/);
+    await worker.waitFor(/worker started/);
+
+    const runOnce = async (): Promise<number> => {
+      const trigger = await runCli(
+        [
+          'dags',
+          'trigger',
+          'demo__local_pipeline',
+          '--dags',
+          to,
+          '--s3-endpoint',
+          s3.endpoint,
+          '--redis-url',
+          redisUrl(),
+          '--prefix',
+          prefix,
+        ],
+        { env },
+      );
+      expect(trigger.stderr).not.toMatch(/runway:/);
+      const runId = /manual__\S+/.exec(trigger.stdout)![0];
+      const run = await until('the run to finish', async () => {
+        const r = await engine.store.getRun('demo__local_pipeline', runId);
+        return r && isRunFinished(r.state) ? r : undefined;
+      });
+      expect(run.state).toBe('success');
+      const outputs = await engine.store.outputs('demo__local_pipeline', runId, ['generate_orders']);
+      return (outputs.generate_orders as unknown[]).length;
+    };
+    expect(await runOnce()).toBe(20);
+
+    // A second commit: the demo makes 30 orders, and the Firehose demo is gone.
+    await cp(join(REPO_ROOT, 'dags'), join(checkout, 'dags'), { recursive: true });
+    const changed = join(checkout, 'dags', 'demo__local_pipeline.ts');
+    const source = await readFile(changed, 'utf8');
+    expect(source).toContain('length: 20');
+    await writeFile(changed, source.replace('length: 20', 'length: 30'));
+    await rm(join(checkout, 'dags', 'demo__firehose_local.ts'));
+    const second = await runCli(
+      ['deploy', '--dags', join(checkout, 'dags'), '--to', to, '--endpoint', s3.endpoint, '--delete'],
+      { env },
+    );
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/changed: +demo__local_pipeline\n/);
+    expect(second.stdout).toMatch(/removed: +demo__firehose_local\n/);
+    expect(second.stdout).toMatch(/unchanged: 2\n/);
+
+    const reloaded =
+      /updated demo__local_pipeline \(from their next task\); removed demo__firehose_local \(running runs finish, no new ones\)/;
+    await scheduler.waitFor(reloaded);
+    await worker.waitFor(reloaded);
+    expect(await runOnce()).toBe(30);
+    expect(scheduler.output()).not.toMatch(/ERROR/);
+
+    await engine.close();
+    redis.disconnect();
+  }, 90_000);
+});
