@@ -25,6 +25,7 @@ import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 const V1 = 'test/fixtures/deploy-dags/v1';
 const V2 = 'test/fixtures/deploy-dags/v2';
 const policy = await loadPolicy('runway.policy.json', { required: true });
+const s3Env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
 let s3: LocalS3;
@@ -197,11 +198,31 @@ describe('a scheduler and a worker on a deployment', () => {
   }, 30_000);
 });
 
+describe('runway dags list-import-errors on a deployment', () => {
+  it('says which deployed bundles a scheduler could not use, and exits 1; 0 when all load', async () => {
+    const { to, prefix } = freshSource();
+    await deployDags(s3.client, { dags: V1, to, policy });
+    const args = ['dags', 'list-import-errors', '--dags', to, '--s3-endpoint', s3.endpoint];
+    const clean = await runCli(args, { env: s3Env });
+    expect(clean.stdout).toContain('No import errors');
+    expect(clean.code).toBe(0);
+
+    const manifest = (await readManifest(s3.client, { bucket: 'deploys', prefix: `${prefix}/` }))!;
+    const claimed = sha256(randomUUID());
+    const dags = manifest.dags.map((d) => (d.dagId === 'data_lake__deploy_gone' ? { ...d, sha256: claimed } : d));
+    await put(`${prefix}/manifest.json`, JSON.stringify({ ...manifest, dags }));
+    const broken = await runCli(args, { env: s3Env });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`${V1}/data_lake__deploy_gone.ts (DAG data_lake__deploy_gone)`);
+    expect(broken.stdout).toMatch(new RegExp(`has SHA-256 [0-9a-f]{64}, the manifest says ${claimed}`));
+  }, 30_000);
+});
+
 describe('services started on a deployment', () => {
   it('exit 1 saying which deployment could not be read', async () => {
     const result = await runCli(
       ['scheduler', '--dags', 's3://no-such-bucket/dags', '--s3-endpoint', s3.endpoint, '--redis-url', redisUrl()],
-      { env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' } },
+      { env: s3Env },
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^runway: cannot read the DAGs of s3:\/\/no-such-bucket\/dags: /m);

@@ -16,6 +16,7 @@ import { DagSourceError } from '../deploy/s3-dag-source.ts';
 import { addRunCommands } from './run-commands.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
+import { openDags } from './runtime.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -80,15 +81,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     io.out(table(['dag_id', 'file', 'owner', 'schedule', 'tags'], rows));
   });
 
-  dagsCommand('list-import-errors', 'list the DAG files that fail to import').action(async (flags) => {
-    const errors = await listImportErrors(dagsOptions(flags));
-    const rows = errors.map((f) => [
-      f.error?.line === undefined ? f.file : `${f.file}:${f.error.line}`,
-      f.error!.message,
-    ]);
-    io.out(errors.length === 0 ? 'No import errors' : table(['file', 'error'], rows));
-    setExit(errors.length === 0 ? EXIT.ok : EXIT.failure);
-  });
+  dagsCommand('list-import-errors', 'list the DAG files, or deployed bundles, that fail to import')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint of an s3:// --dags (a local S3)')
+    .action(async (flags: LoadFlags & { dags: string; s3Endpoint?: string }) => {
+      // A deployment is read as a scheduler reads it: what fails to fetch, verify or import.
+      const errors = flags.dags.startsWith('s3://')
+        ? await deployedBundleErrors(flags)
+        : await listImportErrors(dagsOptions(flags));
+      const rows = errors.map((f) => [
+        f.error?.line === undefined ? f.file : `${f.file}:${f.error.line}`,
+        f.error!.message,
+      ]);
+      io.out(errors.length === 0 ? 'No import errors' : table(['file', 'error'], rows));
+      setExit(errors.length === 0 ? EXIT.ok : EXIT.failure);
+    });
 
   dagsCommand('report', 'import time of each DAG file, slowest first').action(async (flags) => {
     const rows = (await reportImportTimes(dagsOptions(flags))).map((r) => [
@@ -112,6 +118,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addS3Commands(program, io, setExit);
   addDeployCommand(program, io, setExit);
   return program;
+}
+
+async function deployedBundleErrors(flags: {
+  dags: string;
+  s3Endpoint?: string;
+}): Promise<{ file: string; error?: { message: string; line?: number } }[]> {
+  const dags = await openDags(flags, { log: { info: () => {}, warn: () => {}, error: () => {} } });
+  await dags.close();
+  return dags.problems.map((p) => ({
+    file: p.dagId ? `${p.file} (DAG ${p.dagId})` : p.file,
+    error: { message: p.message },
+  }));
 }
 
 /** Runs the CLI on `argv` (without `node runway`) and returns the exit code. */

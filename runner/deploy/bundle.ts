@@ -66,7 +66,8 @@ export async function bundleDags(
           absWorkingDir: root,
           outdir: join(root, '.bundle-out'),
           sourcemap: 'inline',
-          sourcesContent: false,
+          // With the sources inside, stack traces point at DAG file lines wherever the bundle runs.
+          sourcesContent: true,
           logLevel: 'silent',
           legalComments: 'none',
         });
