@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'test/fixtures/import-errors/**', 'bench/out/**', '.runway/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'test/fixtures/import-errors/**',
+      'test/fixtures/hostile-dags/**',
+      'bench/out/**',
+      '.runway/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // `npm run test:reliability` runs these: minutes of chaos, printed figures.
+    exclude: ['test/reliability/**', 'node_modules/**'],
     globalSetup: ['./test/global-redis.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test.ts'], tsconfig: './tsconfig.json' },
     reporters: ['default', './test/count-reporter.ts'],

@@ -4,11 +4,11 @@
  * Target on a 2-core machine: <= 5 s. Run: `npm run bench:validate [-- --files N]`.
  */
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeRss } from '../test/helpers/process-tree.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filesFlag = process.argv.indexOf('--files');
@@ -35,31 +35,6 @@ function dagSource(n: number): string {
     ...tasks,
     '',
   ].join('\n');
-}
-
-/** Resident memory of a process and all its descendants, in bytes. */
-function treeRss(pid: number): number {
-  try {
-    const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' });
-    const rows = out
-      .trim()
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/).map(Number));
-    const inTree = new Set([pid]);
-    let grew = true;
-    while (grew) {
-      grew = false;
-      for (const [p, pp] of rows) {
-        if (!inTree.has(p!) && inTree.has(pp!)) {
-          inTree.add(p!);
-          grew = true;
-        }
-      }
-    }
-    return rows.filter(([p]) => inTree.has(p!)).reduce((sum, [, , rss]) => sum + rss! * 1024, 0);
-  } catch {
-    return 0;
-  }
 }
 
 await rm(folder, { recursive: true, force: true });

@@ -39,6 +39,12 @@ type TaskOperator<Upstream, Output, Params> =
   | Sensor<Output, unknown>
   | ((ctx: TaskContext<Upstream, Params>) => Output | Promise<Output>);
 
+/**
+ * Tasks one DAG may have. Past this a DAG is a generated graph nobody can read in the UI or the
+ * logs, and every run writes a task instance per task: split it.
+ */
+export const MAX_TASKS = 2_000;
+
 export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params = Record<string, never>> {
   readonly [DAG_BRAND] = true;
 
@@ -67,6 +73,12 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     operator: TaskOperator<Pick<Outputs, Upstream>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
     const where = `DAG "${this.options.id}", task "${String(id)}"`;
+    if (this.tasks.length >= MAX_TASKS) {
+      throw new DagDefinitionError(
+        `DAG "${this.options.id}" has more than ${MAX_TASKS} tasks: split it into several DAGs`,
+        this.options.id,
+      );
+    }
     if (typeof id !== 'string' || id.length === 0) {
       throw new DagDefinitionError(`DAG "${this.options.id}": a task id must be a non-empty string`, this.options.id);
     }

@@ -58,9 +58,34 @@ const crash = (error: unknown) => {
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
-const guardedPrototypes = [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype];
-const snapshot = () => guardedPrototypes.map((proto) => Reflect.ownKeys(proto).length);
+/**
+ * Built-ins a DAG file must not change: what the runner, the SDKs and every other DAG rely on. A
+ * key added, removed or redefined (`Array.prototype.includes = …`) taints this child.
+ */
+const guarded: object[] = [
+  ...[Object, Array, Function, String, Number, Boolean, Symbol, Promise, Map, Set, RegExp, Date, Error].flatMap(
+    (constructor) => [constructor, constructor.prototype as object],
+  ),
+  JSON,
+  Math,
+  Reflect,
+];
+const describeOwn = (target: object) =>
+  Reflect.ownKeys(target).map((key) => {
+    const d = Reflect.getOwnPropertyDescriptor(target, key)!;
+    return [key, d.value, d.get, d.set] as const;
+  });
+const snapshot = () => guarded.map(describeOwn);
 const baseline = snapshot();
+const builtInsChanged = () =>
+  snapshot().some(
+    (now, i) =>
+      now.length !== baseline[i]!.length ||
+      now.some(([key, value, get, set], j) => {
+        const [k, v, g, st] = baseline[i]![j]!;
+        return key !== k || !Object.is(value, v) || get !== g || set !== st;
+      }),
+  );
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return `threw a non-error value: ${String(error)}`;
@@ -120,9 +145,12 @@ process.on('message', (request: ImportRequest) => {
     const started = performance.now();
     let outcome = await importOne(request.file);
     const importMs = performance.now() - started;
-    const polluted = snapshot().some((count, i) => count !== baseline[i]);
+    const polluted = builtInsChanged();
     if (polluted) {
-      outcome = { ok: false, message: 'changed a built-in prototype (Object, Array, Function, …) at import time' };
+      outcome = {
+        ok: false,
+        message: 'changed a built-in prototype or global (Object, Array, JSON, …) at import time',
+      };
     }
     if (outcome.ok && printed.bytes > OUTPUT_LIMIT) {
       outcome = { ok: false, message: `printed ${printed.bytes} bytes at import time (limit ${OUTPUT_LIMIT})` };
