@@ -5,6 +5,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { logDistinctErrors } from './redis/connect.ts';
 import type { LoadedDag, DagRegistry } from './dag-registry.ts';
 import type { Callback, CallbackContext } from './dag-options.ts';
 import { dsOf } from './data-interval.ts';
@@ -87,6 +88,10 @@ export class Engine {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue<TaskJobData>(Engine.queueName(name), { connection: this.redis, prefix: this.prefix });
+      queue.on(
+        'error',
+        logDistinctErrors((m) => this.log.warn(m), `queue ${name}`),
+      );
       this.queues.set(name, queue);
     }
     return queue;

@@ -105,6 +105,9 @@ export class TaskExecutor {
       const candidates = new Set(downstreamOf(loaded.graph, data.taskId));
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
       const watch = withUpstream(loaded.graph, candidates);
+      // Logs first: a worker killed between the two leaves a try with its log and no result (it
+      // runs again), never a result without its log.
+      await store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
       const outcome = await store.transition(
         data.dagId,
         data.runId,
@@ -121,7 +124,6 @@ export class TaskExecutor {
         ],
         { watch },
       );
-      await store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
       }

@@ -7,6 +7,7 @@
  */
 import { Worker, type MinimalJob } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { logDistinctErrors } from './redis/connect.ts';
 import { lazyAwsClients } from './aws-clients.ts';
 import { Engine, type TaskJobData } from './engine.ts';
 import type { AwsClients, Logger } from './operator.ts';
@@ -62,7 +63,10 @@ export function startWorker(engine: Engine, connection: Redis, options: WorkerOp
         },
       },
     });
-    worker.on('error', (error) => engine.log.error(`worker (${queue}): ${error.message}`));
+    worker.on(
+      'error',
+      logDistinctErrors((m) => engine.log.warn(m), `worker (${queue})`),
+    );
     return worker;
   });
   return {

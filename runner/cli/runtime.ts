@@ -50,6 +50,10 @@ export async function openRedis(url: string, service: boolean, log: Logger = con
     if (service && error.message !== lastError) log.warn(`Redis at ${redact(url)}: ${error.message}; retrying`);
     lastError = error.message;
   });
+  redis.on('ready', () => {
+    if (service && lastError) log.info(`Redis at ${redact(url)}: connected again`);
+    lastError = '';
+  });
   try {
     await redis.connect();
   } catch (error) {

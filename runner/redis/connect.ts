@@ -6,6 +6,19 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
+/**
+ * An 'error' listener that logs a message once, until a different one arrives: a Redis outage is
+ * one line per cause in the log, not one per retry (and never an unhandled error dump).
+ */
+export function logDistinctErrors(log: (message: string) => void, what: string): (error: Error) => void {
+  let last = '';
+  return (error) => {
+    if (error.message === last) return;
+    last = error.message;
+    log(`${what}: ${error.message}`);
+  };
+}
+
 export class RedisUrlError extends Error {
   override readonly name = 'RedisUrlError';
 }
