@@ -7,7 +7,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/reliability/**/*.test.ts'],
+    // s3-sync: hostile keys on S3 -> local, and the delete guards.
+    include: ['test/reliability/**/*.test.ts', 'test/s3-sync.test.ts'],
     globalSetup: ['./test/global-redis.ts'],
     reporters: ['default', './test/count-reporter.ts'],
     execArgv: ['--openssl-legacy-provider'],

@@ -100,6 +100,7 @@ describe('test-dags.yml', () => {
         'npm run format:check',
         'node bin/runway.js validate --format github',
         'npm test',
+        'npm run test:reliability',
       ]),
     );
     const setupNode = job.steps!.find((s) => s.uses?.startsWith('actions/setup-node@'));
