@@ -67,7 +67,7 @@ export class Engine {
   readonly log: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fetch: typeof fetch;
-  private readonly redis: Redis;
+  readonly redis: Redis;
   private readonly queues = new Map<string, Queue<TaskJobData>>();
 
   constructor(options: EngineOptions) {

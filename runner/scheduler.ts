@@ -7,6 +7,7 @@
 import type { LoadedDag } from './dag-registry.ts';
 import { dueIntervals, scheduledRunId } from './data-interval.ts';
 import { Engine } from './engine.ts';
+import { schedulerLag } from './metrics.ts';
 import { isTerminal } from './trigger-rule.ts';
 
 export interface SchedulerOptions {
@@ -78,7 +79,10 @@ export class Scheduler {
     let created = 0;
     for (const interval of dueIntervals(loaded.schedule, last, this.now(), room)) {
       const runId = scheduledRunId(interval.start);
-      if (await this.engine.createRun(loaded, { runId, runType: 'scheduled', ...interval })) created++;
+      if (await this.engine.createRun(loaded, { runId, runType: 'scheduled', ...interval })) {
+        created++;
+        schedulerLag.observe({ dag_id: dagId }, Math.max(0, this.now().getTime() - interval.end.getTime()) / 1_000);
+      }
       await store.recordScheduled(dagId, interval.start);
     }
     return created;

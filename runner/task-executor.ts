@@ -9,6 +9,7 @@ import { durationMs } from './duration.ts';
 import { sendNotifications } from './notify.ts';
 import { Engine, type TaskJobData } from './engine.ts';
 import type { LoadedDag } from './dag-registry.ts';
+import { sensorPokes, taskDuration } from './metrics.ts';
 import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from './operator.ts';
 import { downstreamOf, skippedByControlFlow, withUpstream } from './run-advance.ts';
 import type { SlotClaim, TaskTransition } from './run-store.ts';
@@ -102,6 +103,7 @@ export class TaskExecutor {
     ) => {
       const now = Date.now();
       const startedAt = begin.snapshot[data.taskId]?.startedAt ?? now;
+      taskDuration.observe({ dag_id: data.dagId, task_id: data.taskId, state }, (now - startedAt) / 1_000);
       const candidates = new Set(downstreamOf(loaded.graph, data.taskId));
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
       const watch = withUpstream(loaded.graph, candidates);
@@ -143,6 +145,7 @@ export class TaskExecutor {
         const sensor = task.operator;
         const firstPokeAt = data.sensor?.firstPokeAt ?? Date.now();
         const pokes = (data.sensor?.pokes ?? 0) + 1;
+        sensorPokes.inc({ dag_id: data.dagId, task_id: data.taskId });
         const sensorCtx: SensorContext<unknown> = {
           ...ctx,
           state: data.sensor?.state,

@@ -42,6 +42,7 @@ describe('runway standalone', () => {
     expect(out).toMatch(/redis-server on redis:\/\/127\.0\.0\.1:(\d+) \(data in .*redis, hz 100\)/);
     expect(out).toMatch(/local S3 on http:\/\/127\.0\.0\.1:\d+ \(data in .*s3, bucket runway-demo\)/);
     expect(out).toMatch(/demo__every_minute\s+\* \* \* \* \*\s+active/);
+    expect(out).toMatch(/web UI on http:\/\/127\.0\.0\.1:\d+/);
     expect(out).toContain('stopping: scheduler, worker, local S3, then redis-server');
     const port = /redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
     expect(spawnSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).stdout.trim()).toBe('');

@@ -107,6 +107,7 @@ describe('test-dags.yml', () => {
     expect(setupNode?.with).toMatchObject({ 'node-version': 20, cache: 'npm' });
     expect(job.steps!.find((s) => s.run === 'npm test')?.env).toEqual({
       RUNWAY_TEST_REDIS_URL: 'redis://127.0.0.1:6379',
+      CHROMIUM_PATH: '/usr/bin/google-chrome',
     });
   });
 });

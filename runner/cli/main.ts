@@ -17,6 +17,7 @@ import { addRunCommands } from './run-commands.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
 import { openDags } from './runtime.ts';
+import { WebServerConfigError } from '../web/server.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -149,7 +150,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       error instanceof PolicyFileError ||
       error instanceof DagPathError ||
       error instanceof OperationError ||
-      error instanceof RedisUrlError
+      error instanceof RedisUrlError ||
+      error instanceof WebServerConfigError
     ) {
       io.err(`runway: ${error.message}`);
       return EXIT.usage;

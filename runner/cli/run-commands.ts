@@ -9,6 +9,7 @@ import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
 import { runDagTest, runTaskTest } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
+import { startWebServer } from '../web/server.ts';
 import { formatRendered, renderTask } from './render-task.ts';
 
 const isoDate = (name: string) => (value: string) => {
@@ -59,6 +60,28 @@ async function withRuntime<T>(flags: RuntimeFlags, work: (runtime: Runtime) => P
   }
 }
 
+const nonNegativeInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`${name} must be a port, 0 to 65535`);
+  return n;
+};
+
+function withHealthPort(command: Command): Command {
+  return command.option(
+    '--health-port <port>',
+    'serve /healthz, /readyz and /metrics on this port (all interfaces, for probes and Prometheus)',
+    nonNegativeInt('--health-port'),
+  );
+}
+
+/** Health and metrics only: no UI, no actions, so no token; bound to all interfaces for probes. */
+async function startHealth(runtime: Runtime, port: number | undefined) {
+  if (port === undefined) return undefined;
+  const server = await startWebServer(runtime.engine, { host: '0.0.0.0', port, ui: false });
+  consoleLogger.info(`health and metrics on port ${new URL(server.url).port}, all interfaces`);
+  return server;
+}
+
 function whenSignalled(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -67,19 +90,44 @@ function whenSignalled(): Promise<NodeJS.Signals> {
 }
 
 export function addRunCommands(program: Command, dags: Command, io: CliIo, setExit: (code: number) => void): void {
-  withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs'))
+  withRuntimeFlags(program.command('webserver').description('the web UI, its API and Prometheus metrics'))
+    .option('--host <host>', 'address to bind; beyond loopback a token is required', '127.0.0.1')
+    .option('--port <port>', 'port (0: a free one)', nonNegativeInt('--port'), 8080)
+    .option('--token <token>', 'required on every request (default: $RUNWAY_WEB_TOKEN)')
+    .action(async (flags: RuntimeFlags & { host: string; port: number; token?: string }) => {
+      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
+      const token = flags.token ?? process.env.RUNWAY_WEB_TOKEN;
+      const web = await startWebServer(runtime.engine, {
+        host: flags.host,
+        port: flags.port,
+        ...(token ? { token } : {}),
+        problems: () => runtime.problems,
+      }).catch(async (error: unknown) => {
+        await runtime.close();
+        throw error;
+      });
+      consoleLogger.info(`webserver on ${web.url}${token ? ' (token required)' : ''}`);
+      const signal = await whenSignalled();
+      consoleLogger.info(`${signal}: stopping the webserver`);
+      await web.close();
+      await runtime.close();
+    });
+
+  withHealthPort(withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs')))
     .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
     .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
-    .action(async (flags: RuntimeFlags & { tick: number; retentionDays: number }) => {
+    .action(async (flags: RuntimeFlags & { tick: number; retentionDays: number; healthPort?: number }) => {
       const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
       for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not scheduled)`);
       const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick, retentionDays: flags.retentionDays });
+      const health = await startHealth(runtime, flags.healthPort);
       scheduler.start();
       consoleLogger.info(
         `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redisUrlOf(flags).replace(/:[^:@/]*@/, ':***@')}`,
       );
       const signal = await whenSignalled();
       consoleLogger.info(`${signal}: stopping the scheduler`);
+      await health?.close();
       await scheduler.stop();
       await runtime.close();
     });
@@ -107,7 +155,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       );
     });
 
-  withRuntimeFlags(program.command('worker').description('run task instances from the queues'))
+  withHealthPort(withRuntimeFlags(program.command('worker').description('run task instances from the queues')))
     .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
     .option('--queues <names>', 'comma-separated queues', 'default')
     .option('--grace <seconds>', 'seconds running tasks get to finish on SIGTERM', positiveInt('--grace'), 30)
@@ -136,6 +184,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           grace: number;
           lockDuration: number;
           maxStalled: number;
+          healthPort?: number;
         },
       ) => {
         const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
@@ -148,9 +197,11 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           maxStalledCount: flags.maxStalled,
           echo: consoleLogger,
         });
+        const health = await startHealth(runtime, flags.healthPort);
         consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
         const signal = await whenSignalled();
         consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
+        await health?.close();
         const { released } = await worker.close(flags.grace * 1_000);
         // Released tasks must not go on in this process: leave now, and their locks lapse.
         if (released) process.exit(0);

@@ -18,6 +18,8 @@ import type { CliIo } from './io.ts';
 import { consoleLogger, openRedis } from './runtime.ts';
 import { lazyAwsClients } from '../aws-clients.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from './local-s3.ts';
+import type { Problem } from '../problem.ts';
+import { startWebServer, type WebServer } from '../web/server.ts';
 
 export interface StandaloneOptions {
   dags: string;
@@ -28,6 +30,8 @@ export interface StandaloneOptions {
   prefix: string;
   /** @defaultValue 30_000 */
   statusEveryMs?: number;
+  /** The web UI's port; a free one if it is taken. @defaultValue 8080 */
+  webPort?: number;
 }
 
 /** Operator kinds that call AWS beyond S3 (standalone's S3 is local). */
@@ -82,6 +86,8 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   const aws = lazyAwsClients({ s3Endpoint: localS3.endpoint, s3Credentials: LOCAL_S3_CREDENTIALS });
   const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: consoleLogger, aws });
   scheduler.start();
+  const web = await startStandaloneUi(engine, options.webPort ?? 8080, loaded.problems);
+  io.out(`web UI on ${web.url}`);
 
   const printStatus = async () => io.out(table(...(await statusTable(engine, registry, held))));
   await printStatus();
@@ -96,6 +102,7 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   await stop;
   clearInterval(status);
   io.out('stopping: scheduler, worker, local S3, then redis-server');
+  await web.close();
   await scheduler.stop();
   await worker.close(10_000);
   await engine.close();
@@ -103,6 +110,16 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   redis.disconnect();
   await localS3.close();
   await server?.stop();
+}
+
+/** The UI on its usual port, or on a free one when that is taken (a second standalone, say). */
+async function startStandaloneUi(engine: Engine, port: number, problems: readonly Problem[]): Promise<WebServer> {
+  try {
+    return await startWebServer(engine, { port, problems: () => problems });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startWebServer(engine, { port: 0, problems: () => problems });
+  }
 }
 
 /** DAG, schedule, state, its last run, running task instances, next run due. */

@@ -2,7 +2,8 @@
  * Secrets never written: a run under real `runway scheduler` and `runway worker` processes uses AWS
  * keys, a Secrets Manager ARN (sent to a local stand-in of the Redshift Data API), a password-
  * protected Redis and a Slack webhook; then everything written is searched for them: the services'
- * output, the CLI's, and every key and value in Redis (task states, outputs, logs, queue jobs).
+ * output, the CLI's, the web UI's API and metrics, and every key and value in Redis (task states,
+ * outputs, logs, queue jobs).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -145,7 +146,21 @@ describe('secrets', () => {
     await run(['tasks', 'logs', 'data_lake__secrets', runId, 'load_orders']);
     await run(['tasks', 'logs', 'data_lake__secrets', runId, 'prepare']);
 
+    const webserver = startService(['webserver', ...common, '--port', '0'], env);
+    await webserver.waitFor(/webserver on http:\/\/\S+/);
+    const ui = /webserver on (http:\/\/\S+)/.exec(webserver.output())![1]!;
+    const pages = await Promise.all(
+      [
+        '/api/dags',
+        '/api/dags/data_lake__secrets/grid',
+        `/api/dags/data_lake__secrets/runs/${encodeURIComponent(runId)}`,
+        `/api/dags/data_lake__secrets/runs/${encodeURIComponent(runId)}/tasks/load_orders`,
+        `/api/dags/data_lake__secrets/runs/${encodeURIComponent(runId)}/tasks/prepare`,
+        '/metrics',
+      ].map(async (path) => `${path} ${await (await fetch(`${ui}${path}`)).text()}`),
+    );
     const written = {
+      'web UI API and metrics': pages.join('\n'),
       'scheduler output': scheduler.output(),
       'worker output': worker.output(),
       'CLI output': cli.join('\n'),

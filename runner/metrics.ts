@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics (prom-client), one registry per process: what workers observe as tasks end
+ * and sensors poke, what schedulers observe as they create runs, and gauges read from Redis when
+ * scraped (runs by state, queue depth).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Engine } from './engine.ts';
+
+export const metricsRegistry = new Registry();
+
+export const taskDuration = new Histogram({
+  name: 'runway_task_duration_seconds',
+  help: 'Duration of task tries, by DAG, task and the state the try ended in',
+  labelNames: ['dag_id', 'task_id', 'state'] as const,
+  buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+  registers: [metricsRegistry],
+});
+
+export const sensorPokes = new Counter({
+  name: 'runway_sensor_pokes_total',
+  help: 'Sensor pokes, by DAG and task',
+  labelNames: ['dag_id', 'task_id'] as const,
+  registers: [metricsRegistry],
+});
+
+export const schedulerLag = new Histogram({
+  name: 'runway_scheduler_lag_seconds',
+  help: 'How long after its data interval ended a scheduled run was created',
+  labelNames: ['dag_id'] as const,
+  buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+  registers: [metricsRegistry],
+});
+
+/** The engine the state gauges read: the process's one engine (the latest, in tests). */
+let stateSource: Engine | undefined;
+
+/** Adds the gauges read from Redis at scrape time: they describe the whole Runway, not this process. */
+export function registerStateGauges(engine: Engine): void {
+  stateSource = engine;
+  if (metricsRegistry.getSingleMetric('runway_dag_runs')) return;
+  new Gauge({
+    name: 'runway_dag_runs',
+    help: "DAG runs by state, among each DAG's 100 most recent runs",
+    labelNames: ['dag_id', 'state'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      this.reset();
+      const engine = stateSource!;
+      for (const dag of engine.registry.list()) {
+        const dagId = dag.summary.dagId;
+        const counts: Record<string, number> = { queued: 0, running: 0, success: 0, failed: 0 };
+        for (const run of await engine.store.listRuns(dagId, 100)) counts[run.state] = (counts[run.state] ?? 0) + 1;
+        for (const [state, count] of Object.entries(counts)) this.set({ dag_id: dagId, state }, count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'runway_queue_jobs',
+    help: 'Jobs in each task queue, by state (waiting, active, delayed, prioritized)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      this.reset();
+      const engine = stateSource!;
+      const queues = new Set(
+        engine.registry.list().flatMap((d) => [...d.tasks.values()].map((t) => t.spec.queue ?? 'default')),
+      );
+      for (const name of queues.size > 0 ? queues : new Set(['default'])) {
+        const counts = await engine.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        for (const [state, count] of Object.entries(counts)) this.set({ queue: name, state }, count);
+      }
+    },
+  });
+}
