@@ -33,7 +33,8 @@ const orders = dag({
   params: z.object({ region: z.enum(['eu', 'us']).default('eu') }),
 })
   .task('extract', {}, async (ctx) => {
-    await new Promise((r) => setTimeout(r, 800));
+    // Long enough to be seen running: pages refresh every second.
+    await new Promise((r) => setTimeout(r, 2_500));
     ctx.log.info(`extracted 42 orders in ${ctx.params.region}`);
     return { rows: 42 };
   })
@@ -69,9 +70,18 @@ describe('the web UI in Chromium', () => {
     expect(await page.locator('[data-testid="cell-extract"]').getAttribute('data-state')).toBe('success');
 
     await page.locator('[data-testid="cell-extract"]').click();
-    await expect.poll(() => page.locator('#log').textContent()).toContain('extracted 42 orders in us');
+    await expect
+      .poll(() => page.locator('#log').textContent(), { timeout: 10_000 })
+      .toContain('extracted 42 orders in us');
     expect(await page.locator('#task-state').textContent()).toBe('success');
     expect(await page.locator('#output').textContent()).toContain('"rows": 42');
+
+    // The run's page, from its column in the grid.
+    await page.goBack();
+    await page.locator('th a.cell[data-state="success"]').first().click();
+    await expect.poll(() => page.locator('#run-state').textContent(), { timeout: 10_000 }).toBe('success');
+    expect(await page.locator('tr[data-task="load"]').textContent()).toContain('success');
+    expect(await page.locator('main').textContent()).toContain('{"region":"us"}');
 
     const folder = join(REPO_ROOT, '.runway', 'screenshots');
     await mkdir(folder, { recursive: true });
