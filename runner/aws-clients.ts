@@ -5,7 +5,8 @@
  */
 import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { makeS3Client } from './s3-client.ts';
 import type { AwsClients } from './operator.ts';
 
 export interface AwsClientOptions {
@@ -18,26 +19,6 @@ export interface AwsClientOptions {
   maxAttempts?: number;
   /** @defaultValue $AWS_RETRY_MODE, else 'adaptive' */
   retryMode?: 'standard' | 'adaptive' | 'legacy';
-}
-
-/** An S3 client; with an endpoint (a local S3), path-style, as S3-compatible servers expect. */
-export function makeS3Client(
-  options: {
-    endpoint?: string;
-    region?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string };
-  } & Pick<AwsClientOptions, 'maxAttempts' | 'retryMode'> = {},
-): S3Client {
-  return new S3Client({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-    ...(options.retryMode ? { retryMode: options.retryMode } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
-    ...(options.credentials ? { credentials: options.credentials, region: options.region ?? 'us-east-1' } : {}),
-    // Without these, streamed uploads reach S3-compatible servers with aws-chunked framing.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 export function lazyAwsClients(options: AwsClientOptions = {}): AwsClients {

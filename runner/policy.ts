@@ -8,7 +8,8 @@ import { describeIssues } from './dag-options.ts';
 import type { DagSummary } from './dag-summary.ts';
 import type { DagProblem } from './problem.ts';
 
-export const DEFAULT_POLICY_FILE = 'runway.policy.json';
+export { DEFAULT_POLICY_FILE } from './policy-file.ts';
+import { DEFAULT_POLICY_FILE } from './policy-file.ts';
 
 const rule = <Shape extends z.ZodRawShape>(shape: Shape) =>
   z.strictObject({ enabled: z.boolean().default(true), ...shape });

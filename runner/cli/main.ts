@@ -3,21 +3,10 @@
  * the tests call too, and maps the result to output and an exit code (0 ok, 1 failure, 2 usage).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { listDags, listImportErrors, reportImportTimes, showDag, table, type DagsOptions } from './dags-commands.ts';
-import { formatProblems, type ProblemFormat } from './format-problems.ts';
+import type { DagsOptions } from './dags-commands.ts';
+import type { ProblemFormat } from './format-problems.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
-import { DEFAULT_POLICY_FILE, loadPolicy, PolicyFileError } from '../policy.ts';
-import { validate } from '../validate.ts';
-import { DagPathError } from '../loader/find-dag-files.ts';
-import { OperationError } from '../operations.ts';
-import { RedisSetupError } from '../redis/redis-server.ts';
-import { RedisUrlError } from '../redis/connect.ts';
-import { DagSourceError } from '../deploy/s3-dag-source.ts';
-import { addRunCommands } from './run-commands.ts';
-import { addS3Commands } from './s3-commands.ts';
-import { addDeployCommand } from './deploy-command.ts';
-import { openDags } from './runtime.ts';
-import { WebServerConfigError } from '../web/server.ts';
+import { DEFAULT_POLICY_FILE } from '../policy-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -42,7 +31,18 @@ function addLoadFlags(command: Command): Command {
     .option('--memory-limit <MiB>', 'heap limit of the import processes', positiveInt('--memory-limit'));
 }
 
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+/**
+ * The command groups a verb needs. The runner's verbs load BullMQ, ioredis and every AWS SDK client
+ * (hundreds of milliseconds); `validate`, `s3` and `deploy` load only their own, so hooks and
+ * scripts start fast. Any other verb, and bare `--help`, load them all.
+ */
+const GROUPS_OF_VERB: Record<string, readonly ('run' | 's3' | 'deploy')[]> = {
+  validate: [],
+  s3: ['s3'],
+  deploy: ['deploy'],
+};
+
+export async function buildProgram(io: CliIo, setExit: (code: number) => void, verb?: string): Promise<Command> {
   const program = new Command('runway')
     .description('Typed, Airflow-style DAG runner for TypeScript')
     .exitOverride()
@@ -57,6 +57,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .addOption(new Option('--format <format>', 'output format').choices(['human', 'github', 'json']).default('human'))
       .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE),
   ).action(async (paths: string[], flags: LoadFlags & { format: ProblemFormat; policy: string }) => {
+    const [{ loadPolicy }, { validate }, { formatProblems }] = await Promise.all([
+      import('../policy.ts'),
+      import('../validate.ts'),
+      import('./format-problems.ts'),
+    ]);
     const policy = await loadPolicy(flags.policy, { required: flags.policy !== DEFAULT_POLICY_FILE });
     const report = await validate(paths, { policy, ...loadOptions(flags) });
     io.out(formatProblems(report.problems, flags.format, report.files.length));
@@ -72,6 +77,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   });
 
   dagsCommand('list', 'list the DAGs that import cleanly').action(async (flags) => {
+    const { listDags, table } = await import('./dags-commands.ts');
     const rows = (await listDags(dagsOptions(flags))).map(({ file, dag }) => [
       dag.dagId,
       file,
@@ -88,7 +94,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       // A deployment is read as a scheduler reads it: what fails to fetch, verify or import.
       const errors = flags.dags.startsWith('s3://')
         ? await deployedBundleErrors(flags)
-        : await listImportErrors(dagsOptions(flags));
+        : await (await import('./dags-commands.ts')).listImportErrors(dagsOptions(flags));
+      const { table } = await import('./dags-commands.ts');
       const rows = errors.map((f) => [
         f.error?.line === undefined ? f.file : `${f.file}:${f.error.line}`,
         f.error!.message,
@@ -98,6 +105,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
 
   dagsCommand('report', 'import time of each DAG file, slowest first').action(async (flags) => {
+    const { reportImportTimes, table } = await import('./dags-commands.ts');
     const rows = (await reportImportTimes(dagsOptions(flags))).map((r) => [
       r.file,
       `${r.importMs.toFixed(1)} ms`,
@@ -111,13 +119,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   dagsCommand('show', 'show a DAG graph as text and as Mermaid')
     .argument('<dag_id>')
     .action(async (dagId: string, flags) => {
+      const { showDag } = await import('./dags-commands.ts');
       const shown = await showDag(dagId, dagsOptions(flags));
       io.out(`${shown.text}\n\n\`\`\`mermaid\n${shown.mermaid}\n\`\`\``);
     });
 
-  addRunCommands(program, dags, io, setExit);
-  addS3Commands(program, io, setExit);
-  addDeployCommand(program, io, setExit);
+  const groups = (verb !== undefined && GROUPS_OF_VERB[verb]) || ['run', 's3', 'deploy'];
+  if (groups.includes('run')) (await import('./run-commands.ts')).addRunCommands(program, dags, io, setExit);
+  if (groups.includes('s3')) (await import('./s3-commands.ts')).addS3Commands(program, io, setExit);
+  if (groups.includes('deploy')) (await import('./deploy-command.ts')).addDeployCommand(program, io, setExit);
   return program;
 }
 
@@ -125,6 +135,7 @@ async function deployedBundleErrors(flags: {
   dags: string;
   s3Endpoint?: string;
 }): Promise<{ file: string; error?: { message: string; line?: number } }[]> {
+  const { openDags } = await import('./runtime.ts');
   const dags = await openDags(flags, { log: { info: () => {}, warn: () => {}, error: () => {} } });
   await dags.close();
   return dags.problems.map((p) => ({
@@ -133,10 +144,20 @@ async function deployedBundleErrors(flags: {
   }));
 }
 
+/** Errors that mean the command was used wrongly (exit 2), or that a set-up is broken (exit 1). */
+const USAGE_ERRORS = new Set([
+  'PolicyFileError',
+  'DagPathError',
+  'OperationError',
+  'RedisUrlError',
+  'WebServerConfigError',
+]);
+const FAILURE_ERRORS = new Set(['RedisSetupError', 'DagSourceError']);
+
 /** Runs the CLI on `argv` (without `node runway`) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(io, (code) => (exitCode = code));
+  const program = await buildProgram(io, (code) => (exitCode = code), argv[0]);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -145,19 +166,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const shownAlready = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
       return shownAlready && error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (
-      error instanceof UsageError ||
-      error instanceof PolicyFileError ||
-      error instanceof DagPathError ||
-      error instanceof OperationError ||
-      error instanceof RedisUrlError ||
-      error instanceof WebServerConfigError
-    ) {
-      io.err(`runway: ${error.message}`);
+    // By name: the classes live in modules this verb may not have loaded.
+    const name = error instanceof Error ? error.name : '';
+    if (error instanceof UsageError || USAGE_ERRORS.has(name)) {
+      io.err(`runway: ${(error as Error).message}`);
       return EXIT.usage;
     }
-    if (error instanceof RedisSetupError || error instanceof DagSourceError) {
-      io.err(`runway: ${error.message}`);
+    if (FAILURE_ERRORS.has(name)) {
+      io.err(`runway: ${(error as Error).message}`);
       return EXIT.failure;
     }
     io.err(`runway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
