@@ -82,10 +82,29 @@ async function startHealth(runtime: Runtime, port: number | undefined) {
   return server;
 }
 
-function whenSignalled(): Promise<NodeJS.Signals> {
+/**
+ * Resolves on SIGTERM or SIGINT. A clean stop needs Redis; when it is unreachable the stop could
+ * wait forever, so the process exits anyway `stopWithinMs` after the signal, or at a second one.
+ */
+function whenSignalled(stopWithinMs: number): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      const force = (why: string) => {
+        consoleLogger.warn(`${why}: exiting now`);
+        process.exit(1);
+      };
+      process.once('SIGTERM', () => force('second signal'));
+      process.once('SIGINT', () => force('second signal'));
+      setTimeout(
+        () => force(`not stopped ${stopWithinMs / 1_000} s after ${signal} (is Redis reachable?)`),
+        stopWithinMs,
+      ).unref();
+      resolve(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
   });
 }
 
@@ -107,7 +126,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         throw error;
       });
       consoleLogger.info(`webserver on ${web.url}${token ? ' (token required)' : ''}`);
-      const signal = await whenSignalled();
+      const signal = await whenSignalled(10_000);
       consoleLogger.info(`${signal}: stopping the webserver`);
       await web.close();
       await runtime.close();
@@ -125,7 +144,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       consoleLogger.info(
         `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redisUrlOf(flags).replace(/:[^:@/]*@/, ':***@')}`,
       );
-      const signal = await whenSignalled();
+      const signal = await whenSignalled(15_000);
       consoleLogger.info(`${signal}: stopping the scheduler`);
       await health?.close();
       await scheduler.stop();
@@ -151,7 +170,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           prefix: flags.prefix,
         },
         io,
-        whenSignalled(),
+        whenSignalled(30_000),
       );
     });
 
@@ -199,7 +218,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         });
         const health = await startHealth(runtime, flags.healthPort);
         consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
-        const signal = await whenSignalled();
+        const signal = await whenSignalled((flags.grace + 15) * 1_000);
         consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
         await health?.close();
         const { released } = await worker.close(flags.grace * 1_000);

@@ -146,3 +146,34 @@ describe('Redis unreachable for 30 s', () => {
     }
   }, 240_000);
 });
+
+describe('stopping while Redis is unreachable', () => {
+  it('still ends the scheduler and the worker, within their bound, saying why', async () => {
+    const redis = await persistentRedis();
+    const prefix = `{stop-${randomUUID().slice(0, 8)}}`;
+    const args = ['--dags', DAGS, '--redis-url', redis.url, '--prefix', prefix];
+    const scheduler = startService(['scheduler', ...args]);
+    const worker = startService(['worker', ...args, '--grace', '1']);
+    await Promise.all([scheduler.waitFor(/scheduler started/), worker.waitFor(/worker started/)]);
+    await redis.crash();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stoppedAt = Date.now();
+    scheduler.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    const [schedulerCode, workerCode] = await Promise.all([scheduler.exited, worker.exited]);
+    const seconds = (Date.now() - stoppedAt) / 1_000;
+    console.log(
+      `stop while Redis is down: scheduler exit ${schedulerCode}, worker exit ${workerCode}, ${seconds.toFixed(1)} s after SIGTERM`,
+    );
+    // The scheduler's bound is 15 s, the worker's its grace plus 15 s.
+    expect(seconds).toBeLessThan(25);
+    // A service that could not stop cleanly says why it exits anyway.
+    for (const [service, code] of [
+      [scheduler, schedulerCode],
+      [worker, workerCode],
+    ] as const) {
+      if (code !== 0)
+        expect(service.output()).toMatch(/not stopped \d+ s after SIGTERM \(is Redis reachable\?\): exiting now/);
+    }
+  }, 60_000);
+});
