@@ -88,7 +88,14 @@ async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) 
   if (failed !== undefined) throw failed;
 }
 
-async function md5OfFile(path: string): Promise<string> {
+/** Files up to this size are hashed from one read: a stream per small file costs more than the read. */
+const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
+async function md5OfFile(path: string, size: number): Promise<string> {
+  if (size <= WHOLE_READ_BYTES)
+    return createHash('md5')
+      .update(await readFile(path))
+      .digest('hex');
   const hash = createHash('md5');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
@@ -96,26 +103,24 @@ async function md5OfFile(path: string): Promise<string> {
 
 /** Regular files under `root`, with sizes and MD5s. */
 export async function listLocal(root: string, concurrency = 16): Promise<SyncEntry[]> {
-  const files: { path: string; absolute: string; size: number }[] = [];
+  const files: { path: string; absolute: string }[] = [];
   const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const absolute = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(absolute);
-      else if (entry.isFile()) {
-        files.push({
-          path: relative(root, absolute).split(sep).join('/'),
-          absolute,
-          size: (await stat(absolute)).size,
-        });
-      }
-    }
+    const entries = await readdir(dir, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (entry) => {
+        const absolute = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(absolute);
+        else if (entry.isFile()) files.push({ path: relative(root, absolute).split(sep).join('/'), absolute });
+      }),
+    );
   };
   await walk(root);
   const entries: SyncEntry[] = [];
   await eachLimit(files, concurrency, async (file) => {
-    entries.push({ path: file.path, size: file.size, md5: await md5OfFile(file.absolute) });
+    const { size } = await stat(file.absolute);
+    entries.push({ path: file.path, size, md5: await md5OfFile(file.absolute, size) });
   });
-  return entries.sort((a, b) => a.path.localeCompare(b.path));
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Objects under the prefix; the MD5 is the ETag for single-part objects, unknown for multipart ones. */
