@@ -14,6 +14,7 @@ import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/scheduler.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
+import { until } from './helpers/services.ts';
 
 const DAGS = 'test/fixtures/runner-dags';
 const children: ChildProcess[] = [];
@@ -58,16 +59,6 @@ async function engineFor(prefix: string): Promise<Engine> {
     redis.disconnect();
   });
   return engine;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Waits for the crash DAG's task to be running (again, if `after` is given); returns when it started. */

@@ -3,7 +3,6 @@
  * DAGs; a `runway scheduler` and a `runway worker` reading them from S3 run one to success; deploy
  * again with that DAG changed and another removed; the same processes, never restarted, pick up both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,24 +14,17 @@ import { connectRedis } from '../runner/redis/connect.ts';
 import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
+import { killAllServices, startService, until, type Service } from './helpers/services.ts';
 
 const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 const prefix = `{deploy-e2e-${randomUUID().slice(0, 8)}}`;
 const checkout = join(REPO_ROOT, '.runway', `e2e-${randomUUID().slice(0, 8)}`);
-const children: ChildProcess[] = [];
 let s3: LocalS3;
 let to: string;
 
-interface Service {
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
-
-function startService(verb: 'scheduler' | 'worker'): Service {
-  const child = spawn(
-    process.execPath,
+function service(verb: 'scheduler' | 'worker'): Service {
+  return startService(
     [
-      'bin/runway.js',
       verb,
       '--dags',
       to,
@@ -46,29 +38,8 @@ function startService(verb: 'scheduler' | 'worker'): Service {
       prefix,
       ...(verb === 'scheduler' ? ['--tick', '200'] : []),
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    env,
   );
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return {
-    output: () => out,
-    waitFor: (pattern, timeoutMs = 20_000) =>
-      until(`${verb} to print ${pattern}`, async () => (pattern.test(out) ? true : undefined), timeoutMs).then(
-        () => undefined,
-      ),
-  };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {
@@ -77,7 +48,7 @@ beforeAll(async () => {
   to = `s3://mwaa-dags/${randomUUID().slice(0, 8)}`;
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killAllServices();
   await s3?.close();
   await rm(checkout, { recursive: true, force: true });
 });
@@ -94,8 +65,8 @@ describe('deploying DAGs to a running scheduler', () => {
     for (const dagId of ['data_lake__events_nightly', 'redshift_demo__orders_daily', 'demo__firehose_local'])
       await engine.store.setPaused(dagId, true);
 
-    const scheduler = startService('scheduler');
-    const worker = startService('worker');
+    const scheduler = service('scheduler');
+    const worker = service('worker');
     await scheduler.waitFor(/scheduler started: 4 DAG\(s\)/);
     await worker.waitFor(/worker started/);
 

@@ -6,13 +6,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 
-/** Starts `runway standalone`, waits until `until` shows in its output, then sends Ctrl-C. */
+/** Starts `runway standalone`, waits until `until` shows in its output, then presses Ctrl-C. */
 async function standalone(args: string[], until: RegExp, env: NodeJS.ProcessEnv = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'runway-standalone-'));
   const child = spawn(
     process.execPath,
     ['--openssl-legacy-provider', 'bin/runway.js', 'standalone', '--data-dir', dataDir, ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, REDIS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group, so that Ctrl-C can be sent as a terminal sends it: to the whole group.
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, REDIS_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
   );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -27,23 +33,24 @@ async function standalone(args: string[], until: RegExp, env: NodeJS.ProcessEnv 
     if (Date.now() > deadline) throw new Error(`standalone never printed ${until}:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
   const code = await exited;
   return { out, code };
 }
 
 describe('runway standalone', () => {
   it('starts redis-server and a local S3, runs a DAG, and leaves no process behind on Ctrl-C', async () => {
-    const { out, code } = await standalone(
-      ['--dags', 'test/fixtures/standalone-dags'],
-      /DAG run demo__every_minute scheduled__\S+ ended: success/,
-    );
+    const { out, code } = await standalone(['--dags', 'test/fixtures/standalone-dags'], /slow task started/);
     expect(code).toBe(0);
     expect(out).toMatch(/redis-server on redis:\/\/127\.0\.0\.1:(\d+) \(data in .*redis, hz 100\)/);
     expect(out).toMatch(/local S3 on http:\/\/127\.0\.0\.1:\d+ \(data in .*s3, bucket runway-demo\)/);
     expect(out).toMatch(/demo__every_minute\s+\* \* \* \* \*\s+active/);
     expect(out).toMatch(/web UI on http:\/\/127\.0\.0\.1:\d+/);
     expect(out).toContain('stopping: scheduler, worker, local S3, then redis-server');
+    // Ctrl-C reaches the whole process group: Redis must still be there while the worker stops.
+    expect(out).not.toContain('ECONNREFUSED');
+    // The task running at Ctrl-C finished within the grace period, and its end was recorded.
+    expect(out).toMatch(/DAG run demo__slow_minute scheduled__\S+ ended: success/);
     const port = /redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
     expect(spawnSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
   }, 60_000);

@@ -96,7 +96,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ...(options.persistence ? ['--appendfsync', 'everysec'] : []),
     ...(options.dir ? ['--dir', options.dir] : []),
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a terminal's Ctrl-C goes to the whole foreground group, and Redis
+  // must outlive the worker's grace period; Runway stops it last.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
