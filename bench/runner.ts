@@ -170,15 +170,20 @@ async function waitingSensors(n: number): Promise<{ bytesEach: number; slotsHeld
     sensor: { timeoutMs: 86_400_000, softFail: false },
     poke: async (ctx) => ({ done: false, pokeAgainInMs: 3_600_000, state: { polls: (ctx.state?.polls ?? 0) + 1 } }),
   };
-  let d = dag({ ...base, id: 'data_lake__bench_sensors', maxActiveTasks: n }) as ReturnType<typeof dag>;
-  for (let i = 0; i < n; i++) d = d.task(`s${i}`, {}, never) as never;
+  // DAGs of 1,000 sensors each: one DAG may have at most MAX_TASKS (2,000) tasks.
+  const perDag = 1_000;
+  const dags = Array.from({ length: Math.ceil(n / perDag) }, (_, k) => {
+    let d = dag({ ...base, id: `data_lake__bench_sensors_${k}`, maxActiveTasks: perDag }) as ReturnType<typeof dag>;
+    for (let i = 0; i < Math.min(perDag, n - k * perDag); i++) d = d.task(`s${i}`, {}, never) as never;
+    return d;
+  });
   const probe = connect();
   let result = { bytesEach: 0, slotsHeld: 0, delayed: 0 };
   await runway(
-    [d],
+    dags,
     async (engine) => {
       const before = usedMemory(await probe.info('memory'));
-      const runId = await trigger(engine, 'data_lake__bench_sensors');
+      for (const d of dags) await trigger(engine, d.id);
       const queue = engine.queue('default');
       for (;;) {
         const counts = await queue.getJobCounts('delayed', 'active', 'waiting', 'prioritized');
@@ -189,7 +194,6 @@ async function waitingSensors(n: number): Promise<{ bytesEach: number; slotsHeld
         }
         await sleep(100);
       }
-      void runId;
     },
     CONCURRENCY,
   );
