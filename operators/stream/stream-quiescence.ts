@@ -4,7 +4,7 @@
  * never run on half a day. It pokes in reschedule mode: between looks it is a delayed job, and its
  * state (last observation, last change, listing cursor) survives worker restarts.
  */
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
   durationMs,
@@ -16,7 +16,7 @@ import {
   type Templated,
 } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
-import { parseS3Uri } from '../s3/sync.ts';
+import { listS3, parseS3Uri } from '../s3/sync.ts';
 import { observeS3Prefix, type S3Cursor, type S3ObserveOptions } from './s3-observer.ts';
 import {
   observe as decide,
@@ -86,7 +86,10 @@ const schema = z.looseObject({
   softFail: z.boolean().optional(),
 });
 
-/** The objects a manifest lists that do not exist (yet); every entry when the manifest itself is missing. */
+/**
+ * The objects a manifest lists that do not exist (yet); every entry when the manifest itself is
+ * missing. One listing per folder the manifest names (an UNLOAD writes one), not a HEAD per object.
+ */
 async function missingFromManifest(s3: Pick<S3Client, 'send'>, uri: string): Promise<string[]> {
   const { bucket, prefix } = parseS3Uri(uri);
   let entries: { url: string }[];
@@ -97,16 +100,21 @@ async function missingFromManifest(s3: Pick<S3Client, 'send'>, uri: string): Pro
     if ((error as Error).name === 'NoSuchKey') return [uri];
     throw error;
   }
+  const folders = new Map<string, Promise<Set<string>>>();
+  const existing = (folder: string) => {
+    let keys = folders.get(folder);
+    if (!keys) {
+      const location = parseS3Uri(folder);
+      keys = listS3(s3, location).then((objects) => new Set(objects.map((o) => `s3://${location.bucket}/${o.key}`)));
+      folders.set(folder, keys);
+    }
+    return keys;
+  };
   const missing: string[] = [];
   for (const { url } of entries) {
-    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-    if (!match) throw failNow(`manifest ${uri} lists ${JSON.stringify(url)}, which is not an s3:// URI`);
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: match[1], Key: match[2] }));
-    } catch (error) {
-      if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') missing.push(url);
-      else throw error;
-    }
+    const match = /^(s3:\/\/[^/]+\/(?:.*\/)?)[^/]+$/.exec(url);
+    if (!match) throw failNow(`manifest ${uri} lists ${JSON.stringify(url)}, which is not an s3:// object URI`);
+    if (!(await existing(match[1]!)).has(url)) missing.push(url);
   }
   return missing;
 }
