@@ -3,8 +3,9 @@
  * demo pipeline runs with no AWS account. Not for production: it is a test server.
  */
 import { mkdir } from 'node:fs/promises';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { makeS3Client } from '../s3-client.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -18,12 +19,7 @@ export async function startLocalS3Server(directory: string, buckets: readonly st
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
   const { port } = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: LOCAL_S3_CREDENTIALS,
-  });
+  const client = makeS3Client({ endpoint, credentials: LOCAL_S3_CREDENTIALS });
   for (const Bucket of buckets) {
     try {
       await client.send(new CreateBucketCommand({ Bucket }));

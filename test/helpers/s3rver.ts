@@ -2,8 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from '../../runner/cli/local-s3.ts';
+import { makeS3Client } from '../../runner/s3-client.ts';
 
 export interface LocalS3 {
   endpoint: string;
@@ -12,22 +13,13 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
+/** The same server and client set-up as standalone's local S3, in a temporary folder. */
 export async function startLocalS3(): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 'runway-s3rver-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
-  const { port } = (await server.run()) as { port: number };
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    // Without these, streamed uploads are stored with aws-chunked framing by s3rver.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const server = await startLocalS3Server(directory, []);
+  const client = makeS3Client({ endpoint: server.endpoint, credentials: LOCAL_S3_CREDENTIALS });
   return {
-    endpoint,
+    endpoint: server.endpoint,
     client,
     createBucket: async (name) => void (await client.send(new CreateBucketCommand({ Bucket: name }))),
     async close() {
