@@ -19,6 +19,7 @@ import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/scheduler.ts';
 import { startWorker } from '../runner/worker.ts';
 import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
+import { until } from './helpers/services.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
@@ -180,18 +181,26 @@ describe('a scheduler and a worker on a deployment', () => {
     now = new Date('2026-06-01T14:30:00Z');
     await scheduler.tick();
     expect((await engine.store.listRuns('data_lake__deploy_gone')).map((r) => r.runId)).toEqual([running!.runId]);
-    const finished = await until(async () => {
-      await scheduler.tick();
-      const run = await engine.store.getRun('data_lake__deploy_gone', running!.runId);
-      return run && isRunFinished(run.state) ? run : undefined;
-    });
+    const finished = await until(
+      "the retired DAG's run to finish",
+      async () => {
+        await scheduler.tick();
+        const run = await engine.store.getRun('data_lake__deploy_gone', running!.runId);
+        return run && isRunFinished(run.state) ? run : undefined;
+      },
+      15_000,
+    );
     expect(finished.state).toBe('success');
 
     const run = await triggerDag(engine, 'data_lake__deploy_keep');
-    await until(async () => {
-      const r = await engine.store.getRun('data_lake__deploy_keep', run.runId);
-      return r && isRunFinished(r.state) ? r : undefined;
-    });
+    await until(
+      "the changed DAG's run to finish",
+      async () => {
+        const r = await engine.store.getRun('data_lake__deploy_keep', run.runId);
+        return r && isRunFinished(r.state) ? r : undefined;
+      },
+      15_000,
+    );
     expect(await engine.store.outputs('data_lake__deploy_keep', run.runId, ['stamp'])).toEqual({
       stamp: { version: 2 },
     });
@@ -228,13 +237,3 @@ describe('services started on a deployment', () => {
     expect(result.stderr).toMatch(/^runway: cannot read the DAGs of s3:\/\/no-such-bucket\/dags: /m);
   }, 30_000);
 });
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
