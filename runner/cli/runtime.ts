@@ -116,8 +116,10 @@ export async function openDags(
   const source = new S3DagSource(s3, flags.dags, registry, { log });
   try {
     const result = await source.refresh();
-    if (options.service) logRefresh(log, flags.dags, result);
-    if (options.service) source.start((flags.reloadInterval ?? 30) * 1_000);
+    if (options.service) {
+      logRefresh(log, flags.dags, result);
+      source.start((flags.reloadInterval ?? 30) * 1_000);
+    }
     return {
       registry,
       problems: result.problems,
