@@ -8,7 +8,6 @@ import type { Redis } from 'ioredis';
 import { logDistinctErrors } from './redis/connect.ts';
 import type { LoadedDag, DagRegistry } from './dag-registry.ts';
 import type { Callback, CallbackContext } from './dag-options.ts';
-import { dsOf } from './data-interval.ts';
 import type { DagRunRecord, RunType, TaskInstanceRecord } from './model.ts';
 import { sendNotifications } from './notify.ts';
 import type { Logger } from './operator.ts';
@@ -57,6 +56,8 @@ export interface AdvanceHint {
   states?: Record<string, TaskInstanceRecord>;
   progress?: { terminal: number; total: number };
 }
+
+const ENQUEUE_SLICE = 100;
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -178,15 +179,21 @@ export class Engine {
         from: ['none'],
         set: to === 'scheduled' ? { state: to, queuedAt: now } : { state: to, endedAt: now },
       }));
-      const outcome = await this.store.transition(dagId, runId, changes, { requireRunState: 'running', watch: [] });
-      if (outcome.runNotInState) return;
-      progress = outcome;
-      const applied = changes.filter((_, i) => outcome.results[i] === 'ok');
-      await this.enqueueMany(
-        loaded,
-        run,
-        applied.filter((c) => c.set.state === 'scheduled').map((c) => ({ taskId: c.task, ti: states[c.task]! })),
-      );
+      // In slices, so that the first tasks of a wide fan-out run while the rest are being queued.
+      const applied: TaskTransition[] = [];
+      for (let first = 0; first < changes.length; first += ENQUEUE_SLICE) {
+        const slice = changes.slice(first, first + ENQUEUE_SLICE);
+        const outcome = await this.store.transition(dagId, runId, slice, { requireRunState: 'running', watch: [] });
+        if (outcome.runNotInState) return;
+        progress = outcome;
+        const ok = slice.filter((_, i) => outcome.results[i] === 'ok');
+        applied.push(...ok);
+        await this.enqueueMany(
+          loaded,
+          run,
+          ok.filter((c) => c.set.state === 'scheduled').map((c) => ({ taskId: c.task, ti: states[c.task]! })),
+        );
+      }
       // Skips and upstream failures may unblock tasks whose other upstream states were not read.
       const next = new Set<string>();
       for (const change of applied) {
@@ -291,19 +298,6 @@ export class Engine {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
-  }
-
-  /** The run values tasks see, computed from a run record in the DAG's time zone. */
-  static runInfo(loaded: LoadedDag, run: RunInfoData & { runId: string }) {
-    const logicalDate = new Date(run.logicalDate);
-    return {
-      dagId: loaded.summary.dagId,
-      runId: run.runId,
-      logicalDate,
-      dataIntervalStart: new Date(run.dataIntervalStart),
-      dataIntervalEnd: new Date(run.dataIntervalEnd),
-      ...dsOf(logicalDate, loaded.summary.timezone),
-    };
   }
 }
 

@@ -148,6 +148,13 @@ export interface TransitionOutcome {
   total: number;
 }
 
+export interface TransitionOptions {
+  /** Change nothing unless the run is in this state (the outcome says so). */
+  requireRunState?: DagRunState;
+  /** Task instances whose states to return; all of them when left out. */
+  watch?: readonly string[];
+}
+
 export interface RunStoreOptions {
   /** Key prefix; keep the braces so every key hashes to one Redis Cluster slot. @defaultValue '{runway}' */
   prefix?: string;

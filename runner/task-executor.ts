@@ -5,9 +5,10 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { dsOf } from './data-interval.ts';
 import { durationMs } from './duration.ts';
 import { sendNotifications } from './notify.ts';
-import { Engine, type TaskJobData } from './engine.ts';
+import type { Engine, TaskJobData } from './engine.ts';
 import type { LoadedDag } from './dag-registry.ts';
 import { sensorPokes, taskDuration } from './metrics.ts';
 import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from './operator.ts';
@@ -55,6 +56,7 @@ export class TaskExecutor {
     const leaseMs = this.options.slotLeaseMs ?? 30_000;
     const store = this.engine.store;
 
+    const startedAt = Date.now();
     const begin = await store.transition(
       data.dagId,
       data.runId,
@@ -63,26 +65,30 @@ export class TaskExecutor {
           task: data.taskId,
           from: RUNNABLE_FROM,
           generation: data.generation,
-          set: { state: 'running', try: tryNumber, host, startedAt: Date.now() },
+          set: { state: 'running', try: tryNumber, host, startedAt },
           unset: ['endedAt', 'durationMs', 'error'],
           acquire: claims,
           leaseMs,
         },
       ],
-      { requireRunState: 'running', watch: [data.taskId] },
+      { requireRunState: 'running', watch: [] },
     );
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
     if (begin.results[0] === 'no_slot') {
       await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
       throw new DelayedError();
     }
-    // The job carries what the run record holds that a try needs: no read.
+    // The job carries what the run record holds that a try needs: no read. (Literals, not
+    // spreads, on this path: spreading into a wide object costs microseconds per task.)
     const run: DagRunRecord = {
       dagId: data.dagId,
       runId: data.runId,
       state: 'running',
-      ...data.run,
+      runType: data.run.runType,
+      logicalDate: data.run.logicalDate,
       dataIntervalStart: data.run.dataIntervalStart,
+      dataIntervalEnd: data.run.dataIntervalEnd,
+      conf: data.run.conf,
       createdAt: '',
     };
     if (begin.results[0] === 'conflict') {
@@ -102,7 +108,6 @@ export class TaskExecutor {
       more: TaskTransition[] = [],
     ) => {
       const now = Date.now();
-      const startedAt = begin.snapshot[data.taskId]?.startedAt ?? now;
       taskDuration.observe({ dag_id: data.dagId, task_id: data.taskId, state }, (now - startedAt) / 1_000);
       const candidates = new Set(downstreamOf(loaded.graph, data.taskId));
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
@@ -242,13 +247,21 @@ export class TaskExecutor {
     signal: AbortSignal,
     log: Logger,
   ): Promise<TaskContext> {
-    const task = loaded.tasks.get(data.taskId)!;
+    const upstream = loaded.tasks.get(data.taskId)!.spec.upstream ?? [];
+    const logicalDate = new Date(data.run.logicalDate);
+    const { ds, dsNodash } = dsOf(logicalDate, loaded.summary.timezone);
     return {
-      ...Engine.runInfo(loaded, { ...data.run, runId: data.runId }),
+      dagId: data.dagId,
+      runId: data.runId,
       taskId: data.taskId,
       tryNumber,
+      logicalDate,
+      dataIntervalStart: new Date(data.run.dataIntervalStart),
+      dataIntervalEnd: new Date(data.run.dataIntervalEnd),
+      ds,
+      dsNodash,
       params: parseParams(loaded, data.run.conf),
-      upstream: await this.engine.store.outputs(data.dagId, data.runId, task.spec.upstream ?? []),
+      upstream: upstream.length === 0 ? {} : await this.engine.store.outputs(data.dagId, data.runId, upstream),
       log,
       signal,
       aws: this.options.aws,
