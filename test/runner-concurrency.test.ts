@@ -28,6 +28,29 @@ describe('concurrency', () => {
     expect(Object.values(states).every((ti) => ti.state === 'success' && ti.try === 1)).toBe(true);
   });
 
+  it('queues a fan-out wider than one enqueue slice (250 roots) with every task run exactly once', async () => {
+    const runs = new Map<string, number>();
+    let d = dag({ ...base, id: 'data_lake__wide_fan_out', maxActiveTasks: 300 }) as ReturnType<typeof dag>;
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) {
+      const id = `part_${i}`;
+      ids.push(id);
+      d = d.task(id, {}, async () => void runs.set(id, (runs.get(id) ?? 0) + 1)) as never;
+    }
+    d = d.task(
+      'join',
+      { upstream: ids as never[] },
+      async () => void runs.set('join', (runs.get('join') ?? 0) + 1),
+    ) as never;
+    runway = testRunway([d]);
+    runway.worker({ concurrency: 16 });
+    runway.worker({ concurrency: 16 });
+    const run = await runway.trigger('data_lake__wide_fan_out');
+    expect((await runway.waitForRun('data_lake__wide_fan_out', run.runId, 30_000)).state).toBe('success');
+    expect(runs.size).toBe(251);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('parks a waiting sensor as a delayed job: it holds no worker slot, and keeps its state', async () => {
     const pokes: { n: number; state: unknown }[] = [];
     const waitForFile: Sensor<{ found: string }, { seen: number }> = {
