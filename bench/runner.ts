@@ -40,7 +40,7 @@ const pct = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 
-async function runway(dags: AnyDag[], work: (engine: Engine) => Promise<void>, concurrency = CONCURRENCY) {
+function startRunway(dags: AnyDag[], concurrency = CONCURRENCY) {
   const prefix = `{bench-${randomUUID().slice(0, 6)}}`;
   const engine = new Engine({
     redis: connect(),
@@ -49,11 +49,21 @@ async function runway(dags: AnyDag[], work: (engine: Engine) => Promise<void>, c
     env: {},
   });
   const worker = startWorker(engine, connect(), { concurrency });
+  return {
+    engine,
+    async close() {
+      await worker.close(5_000);
+      await engine.close();
+    },
+  };
+}
+
+async function runway(dags: AnyDag[], work: (engine: Engine) => Promise<void>, concurrency = CONCURRENCY) {
+  const { engine, close } = startRunway(dags, concurrency);
   try {
     await work(engine);
   } finally {
-    await worker.close(5_000);
-    await engine.close();
+    await close();
   }
 }
 
@@ -75,10 +85,19 @@ async function waitRun(engine: Engine, dagId: string, runId: string): Promise<vo
   }
 }
 
-// (a) throughput: each side warms up once, then the median of three rounds counts ----------------
+// (a) throughput: both sides warm up (the JIT keeps speeding both up for several rounds), then
+// their rounds alternate, so that a slower spell of this shared machine falls on both ---------
 const median = (values: number[]) => pct(values, 50);
+const WARM_UP_ROUNDS = 5;
+const MEASURED_ROUNDS = 9;
 
-async function rawThroughput(n: number, rounds: number): Promise<number[]> {
+interface ThroughputSide {
+  /** One round: n tasks or jobs from enqueue to the last one done; its wall time in ms. */
+  round(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function rawSide(n: number): Promise<ThroughputSide> {
   const prefix = `{raw-${randomUUID().slice(0, 6)}}`;
   const queue = new Queue('raw-a', { connection: connect(), prefix });
   let done = 0;
@@ -87,34 +106,50 @@ async function rawThroughput(n: number, rounds: number): Promise<number[]> {
   worker.on('completed', () => {
     if (++done === n) onDone();
   });
-  const times: number[] = [];
-  for (let round = 0; round <= rounds; round++) {
-    done = 0;
-    const finished = new Promise<void>((resolve) => (onDone = resolve));
-    const started = performance.now();
-    await queue.addBulk(
-      Array.from({ length: n }, (_, i) => ({ name: `job${i}`, data: {}, opts: { removeOnComplete: true } })),
-    );
-    await finished;
-    if (round > 0) times.push(performance.now() - started);
-  }
-  await worker.close();
-  await queue.close();
-  return times;
+  return {
+    async round() {
+      done = 0;
+      const finished = new Promise<void>((resolve) => (onDone = resolve));
+      const started = performance.now();
+      await queue.addBulk(
+        Array.from({ length: n }, (_, i) => ({ name: `job${i}`, data: {}, opts: { removeOnComplete: true } })),
+      );
+      await finished;
+      return performance.now() - started;
+    },
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
 }
 
-async function runwayThroughput(n: number, rounds: number): Promise<number[]> {
+async function runwaySide(n: number): Promise<ThroughputSide> {
   let d = dag({ ...base, id: 'data_lake__bench_wide', maxActiveTasks: n }) as ReturnType<typeof dag>;
   for (let i = 0; i < n; i++) d = d.task(`t${i}`, {}, async () => null) as never;
-  const times: number[] = [];
-  await runway([d], async (engine) => {
-    for (let round = 0; round <= rounds; round++) {
+  const { engine, close } = startRunway([d]);
+  return {
+    async round() {
       const started = performance.now();
       const runId = await trigger(engine, 'data_lake__bench_wide');
       await waitRun(engine, 'data_lake__bench_wide', runId);
-      if (round > 0) times.push(performance.now() - started);
+      return performance.now() - started;
+    },
+    close,
+  };
+}
+
+async function throughput(n: number): Promise<{ raw: number[]; runway: number[] }> {
+  const sides = { raw: await rawSide(n), runway: await runwaySide(n) };
+  const times = { raw: [] as number[], runway: [] as number[] };
+  for (let round = 0; round < WARM_UP_ROUNDS + MEASURED_ROUNDS; round++) {
+    for (const side of ['raw', 'runway'] as const) {
+      const ms = await sides[side].round();
+      if (round >= WARM_UP_ROUNDS) times[side].push(ms);
     }
-  });
+  }
+  await sides.raw.close();
+  await sides.runway.close();
   return times;
 }
 
@@ -214,11 +249,12 @@ console.log(
   `worker concurrency ${CONCURRENCY} for both; the raw peer is BullMQ ${(await import('bullmq/package.json', { with: { type: 'json' } })).default.version}\n`,
 );
 
-const rawRounds = await rawThroughput(1_000, 3);
-const rwRounds = await runwayThroughput(1_000, 3);
+const { raw: rawRounds, runway: rwRounds } = await throughput(1_000);
 const rawA = median(rawRounds);
 const rwA = median(rwRounds);
-console.log('(a) 1,000 independent no-op tasks (median of 3 rounds after a warm-up round)');
+console.log(
+  `(a) 1,000 independent no-op tasks (median of ${MEASURED_ROUNDS} alternating rounds after ${WARM_UP_ROUNDS} warm-up rounds)`,
+);
 console.log(
   `    rounds: raw ${rawRounds.map((t) => t.toFixed(0)).join(', ')} ms; Runway ${rwRounds.map((t) => t.toFixed(0)).join(', ')} ms`,
 );
