@@ -40,23 +40,45 @@ const orders = dag({
   })
   .task('load', { upstream: ['extract'] }, async (ctx) => ({ loaded: ctx.upstream.extract.rows }));
 
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
 describe('the web UI in Chromium', () => {
+  it('keeps what was chosen in the trigger form while the page refreshes itself', async () => {
+    runway = testRunway([orders]);
+    web = await startWebServer(runway.engine, { port: 0 });
+    browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(`${web.url}#/dags/data_lake__ui_orders`);
+    await page.locator('select[name="region"]').selectOption('us');
+    await page.locator('h1').click(); // the form loses focus, as when the user reads the grid
+
+    // The page re-renders every second; wait for two re-renders after the choice.
+    const rendered = () => page.locator('#updated').textContent();
+    const before = await rendered();
+    await expect.poll(rendered, { timeout: 10_000 }).not.toBe(before);
+    const once = await rendered();
+    await expect.poll(rendered, { timeout: 10_000 }).not.toBe(once);
+    expect(await page.locator('select[name="region"]').inputValue()).toBe('us');
+  }, 60_000);
+
   it('triggers a DAG, shows it turn green in the grid, and opens a task log', async () => {
     runway = testRunway([orders]);
     runway.worker();
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launch();
     const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
 
     await page.goto(web.url);
