@@ -13,15 +13,18 @@ export function renderGraphText(dag: DagSummary): string {
   return lines.join('\n');
 }
 
+/**
+ * Each task declared once, labelled with its id, then the edges, labelled with non-default trigger
+ * rules. Nodes are named by position: Mermaid names allow neither "-" nor ".", and replacing them
+ * would make `load-a` and `load_a` one node.
+ */
 export function renderGraphMermaid(dag: DagSummary): string {
-  const node = (id: string) => `${id.replace(/[^A-Za-z0-9_]/g, '_')}["${id}"]`;
+  const ref = new Map(dag.tasks.map((task, i) => [task.id, `t${i}`]));
   const lines = ['flowchart LR'];
+  for (const task of dag.tasks) lines.push(`  ${ref.get(task.id)}["${task.id}"]`);
   for (const task of dag.tasks) {
-    if (task.upstream.length === 0) lines.push(`  ${node(task.id)}`);
-    for (const up of task.upstream) {
-      const label = task.triggerRule === 'all_success' ? '' : `|${task.triggerRule}|`;
-      lines.push(`  ${node(up)} -->${label} ${node(task.id)}`);
-    }
+    const label = task.triggerRule === 'all_success' ? '' : `|${task.triggerRule}|`;
+    for (const up of task.upstream) lines.push(`  ${ref.get(up)} -->${label} ${ref.get(task.id)}`);
   }
   return lines.join('\n');
 }

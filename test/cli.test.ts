@@ -149,7 +149,18 @@ describe('runway dags', () => {
     expect(run.stdout).toContain('  notify_finance  (function)  <- unload_summary  [all_done]');
     expect(run.stdout).toContain('  stage_orders  (redshift-copy)  (root)');
     expect(run.stdout).toContain(
-      '```mermaid\nflowchart LR\n  stage_orders["stage_orders"]\n  stage_orders["stage_orders"] --> merge_orders["merge_orders"]',
+      [
+        '```mermaid',
+        'flowchart LR',
+        '  t0["stage_orders"]',
+        '  t1["merge_orders"]',
+        '  t2["unload_summary"]',
+        '  t3["notify_finance"]',
+        '  t0 --> t1',
+        '  t1 --> t2',
+        '  t2 -->|all_done| t3',
+        '```',
+      ].join('\n'),
     );
   });
 });
