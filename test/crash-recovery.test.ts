@@ -6,15 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DagRegistry } from '../runner/dag-registry.ts';
-import { loadDagRegistry } from '../runner/dag-registry.ts';
-import { Engine } from '../runner/engine.ts';
+import type { Engine } from '../runner/engine.ts';
 import { triggerDag } from '../runner/operations.ts';
-import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/scheduler.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
-import { until } from './helpers/services.ts';
+import { engineOver, until } from './helpers/services.ts';
 
 const DAGS = 'test/fixtures/runner-dags';
 const children: ChildProcess[] = [];
@@ -51,13 +48,8 @@ function startWorkerProcess(prefix: string, extra: string[] = [], slowMs = 3_000
 }
 
 async function engineFor(prefix: string): Promise<Engine> {
-  const { registry } = await loadDagRegistry(DAGS);
-  const redis = connectRedis(redisUrl());
-  const engine = new Engine({ redis, registry: registry as DagRegistry, prefix, env: {} });
-  cleanups.push(async () => {
-    await engine.close();
-    redis.disconnect();
-  });
+  const { engine, close } = await engineOver(DAGS, prefix);
+  cleanups.push(close);
   return engine;
 }
 

@@ -1,6 +1,10 @@
 /** Runway services (`runway worker`, `runway scheduler`) as real child processes, as in production. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadDagRegistry, type DagRegistry } from '../../runner/dag-registry.ts';
+import { Engine } from '../../runner/engine.ts';
+import { connectRedis } from '../../runner/redis/connect.ts';
 import { REPO_ROOT } from './run-cli.ts';
+import { redisUrl } from './runway.ts';
 
 export interface Service {
   readonly child: ChildProcess;
@@ -52,4 +56,24 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * An engine in the test process over the same DAG folder and key prefix as the services it
+ * watches: to trigger runs and read their state. `close` disconnects it.
+ */
+export async function engineOver(
+  dags: string,
+  prefix: string,
+): Promise<{ engine: Engine; close: () => Promise<void> }> {
+  const { registry } = await loadDagRegistry(dags);
+  const redis = connectRedis(redisUrl());
+  const engine = new Engine({ redis, registry: registry as DagRegistry, prefix, env: {} });
+  return {
+    engine,
+    async close() {
+      await engine.close();
+      redis.disconnect();
+    },
+  };
 }

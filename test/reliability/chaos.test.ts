@@ -6,13 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadDagRegistry, type DagRegistry } from '../../runner/dag-registry.ts';
-import { Engine } from '../../runner/engine.ts';
+import type { Engine } from '../../runner/engine.ts';
 import { isRunFinished } from '../../runner/model.ts';
 import { triggerDag } from '../../runner/operations.ts';
-import { connectRedis } from '../../runner/redis/connect.ts';
 import { redisUrl } from '../helpers/runway.ts';
-import { killAllServices, startService, until, type Service } from '../helpers/services.ts';
+import { engineOver, killAllServices, startService, until, type Service } from '../helpers/services.ts';
 
 const DAGS = 'test/fixtures/reliability-dags';
 const closers: (() => Promise<void>)[] = [];
@@ -22,13 +20,8 @@ afterAll(async () => {
 });
 
 async function engineFor(prefix: string): Promise<Engine> {
-  const { registry } = await loadDagRegistry(DAGS);
-  const redis = connectRedis(redisUrl());
-  const engine = new Engine({ redis, registry: registry as DagRegistry, prefix, env: {} });
-  closers.push(async () => {
-    await engine.close();
-    redis.disconnect();
-  });
+  const { engine, close } = await engineOver(DAGS, prefix);
+  closers.push(close);
   return engine;
 }
 
