@@ -11,7 +11,7 @@ export {
 } from './glue/crawler.ts';
 export { redshiftSql, type RedshiftSqlOptions, type RedshiftSqlOutput } from './redshift/sql-statement.ts';
 export { s3Sync, type S3SyncTaskOptions } from './s3/s3-sync.ts';
-export type { S3SyncResult } from './s3/sync.ts';
+export type { S3SyncResult } from '../runner/s3/sync.ts';
 export {
   streamQuiescence,
   type StreamQuiescenceOptions,

@@ -11,8 +11,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { syncFolderToS3, syncS3ToFolder, type S3Api } from '../operators/s3/sync.ts';
-import { planSync, safeRelativePath, SyncRefusedError } from '../operators/s3/sync-plan.ts';
+import { syncFolderToS3, syncS3ToFolder, type S3Api } from '../runner/s3/sync.ts';
+import { planSync, safeRelativePath, SyncRefusedError } from '../runner/s3/sync-plan.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
 let s3: LocalS3;

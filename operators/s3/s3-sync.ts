@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { resolveTemplated, type Operator, type RunInfo, type Templated } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
-import { syncFolderToS3, syncS3ToFolder, type S3SyncOptions, type S3SyncResult } from './sync.ts';
-import { SyncRefusedError } from './sync-plan.ts';
+import { syncFolderToS3, syncS3ToFolder, type S3SyncOptions, type S3SyncResult } from '../../runner/s3/sync.ts';
+import { SyncRefusedError } from '../../runner/s3/sync-plan.ts';
 
 export interface S3SyncTaskOptions extends Omit<S3SyncOptions, 'log' | 'signal' | 'onProgress'> {
   /** A local folder or an `s3://bucket/prefix/`; one side of the two must be S3. */

@@ -7,7 +7,7 @@
  * sensor's state.
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parseS3Uri } from '../s3/sync.ts';
+import { parseS3Uri } from '../../runner/s3/sync.ts';
 import { hash32, type Observation } from './quiescence.ts';
 
 export interface S3Cursor {

@@ -16,7 +16,7 @@ import {
   type Templated,
 } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
-import { listS3, parseS3Uri } from '../s3/sync.ts';
+import { listS3, parseS3Uri } from '../../runner/s3/sync.ts';
 import { observeS3Prefix, type S3Cursor, type S3ObserveOptions } from './s3-observer.ts';
 import {
   observe as decide,

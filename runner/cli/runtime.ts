@@ -1,6 +1,6 @@
 /** What runner commands share: a Redis connection, the loaded DAGs and an engine over them. */
 import type { Redis } from 'ioredis';
-import { makeS3Client } from '../s3-client.ts';
+import { makeS3Client } from '../s3/client.ts';
 import { DagRegistry, loadDagRegistry } from '../dag-registry.ts';
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
 import { Engine } from '../engine.ts';

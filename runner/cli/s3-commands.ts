@@ -1,8 +1,8 @@
 /** `runway s3 sync <source> <destination>`: the same sync the s3Sync operator runs, from a shell. */
-import { makeS3Client } from '../s3-client.ts';
+import { makeS3Client } from '../s3/client.ts';
 import { InvalidArgumentError, type Command } from 'commander';
-import { syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../../operators/s3/sync.ts';
-import { SyncRefusedError } from '../../operators/s3/sync-plan.ts';
+import { syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../s3/sync.ts';
+import { SyncRefusedError } from '../s3/sync-plan.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 
 interface SyncFlags {

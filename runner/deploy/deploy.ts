@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { parseS3Uri, syncFolderToS3, type S3Api, type S3Location } from '../../operators/s3/sync.ts';
+import { parseS3Uri, syncFolderToS3, type S3Api, type S3Location } from '../s3/sync.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import type { Policy } from '../policy.ts';
 import type { Problem } from '../problem.ts';

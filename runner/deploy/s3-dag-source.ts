@@ -10,7 +10,7 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { parseS3Uri, type S3Api, type S3Location } from '../../operators/s3/sync.ts';
+import { parseS3Uri, type S3Api, type S3Location } from '../s3/sync.ts';
 import { loadDagRegistry, type DagRegistry } from '../dag-registry.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import type { Logger } from '../operator.ts';

@@ -23,7 +23,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import mime from 'mime-types';
 import type { Readable } from 'node:stream';
-import type { Logger } from '../../runner/index.ts';
+import type { Logger } from '../operator.ts';
 import { planSync, safeRelativePath, SyncRefusedError, type SyncEntry, type SyncPlanOptions } from './sync-plan.ts';
 
 export type S3Api = Pick<S3Client, 'send'>;
