@@ -21,4 +21,19 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // Operators build on the runner, never the other way round: the runner stays usable (and
+    // testable) without any AWS operator.
+    files: ['runner/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/operators/**', 'runway/operators'], message: 'runner/ must not import from operators/' },
+          ],
+        },
+      ],
+    },
+  },
 );
