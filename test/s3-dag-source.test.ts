@@ -3,8 +3,8 @@
  * when it changes, and whatever fails to fetch, verify or load leaves the running version in place.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DagRegistry } from '../runner/dag-registry.ts';
@@ -129,6 +129,28 @@ describe('S3DagSource', () => {
       /the warehouse password is not set .*; the previous version keeps running$/,
     );
     expect(registry.get('data_lake__deploy_keep')).toBe(before);
+  });
+
+  it('says the bundle folder must be writable when it is not, and loads nothing half-written', async () => {
+    const to = `s3://deploys/${randomUUID().slice(0, 8)}`;
+    const registry = new DagRegistry();
+    // A folder "inside" a regular file: not creatable, whoever runs the test (root included).
+    const blocker = join(REPO_ROOT, '.runway', `test-blocker-${randomUUID().slice(0, 8)}`);
+    await mkdir(dirname(blocker), { recursive: true });
+    await writeFile(blocker, 'not a folder');
+    cleanups.push(() => rm(blocker, { force: true }));
+    const cacheDir = join(blocker, 'dag-bundles');
+    const source = new S3DagSource(s3.client, to, registry, { log: quiet, cacheDir });
+    await deployDags(s3.client, { dags: V1, to, policy });
+    const result = await source.refresh();
+    expect(result.added).toEqual([]);
+    expect(result.problems.map((p) => p.dagId).sort()).toEqual(['data_lake__deploy_gone', 'data_lake__deploy_keep']);
+    for (const problem of result.problems) {
+      expect(problem.file).toMatch(/^test\/fixtures\/deploy-dags\/v1\/data_lake__deploy_\w+\.ts$/);
+      expect(problem.message).toContain(`cannot write the bundle to ${cacheDir} (`);
+      expect(problem.message).toContain('so it must be writable');
+    }
+    expect(ids(registry)).toEqual([]);
   });
 
   it('keeps every DAG when the manifest is malformed, naming the field', async () => {

@@ -6,7 +6,7 @@
  * running in place, and is reported.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -154,11 +154,22 @@ export class S3DagSource {
       problems.push(this.problem(entry, `${uri} has SHA-256 ${sha256}, the manifest says ${entry.sha256}${keep}`));
       return undefined;
     }
-    await mkdir(this.cacheDir, { recursive: true });
     // Written whole, then renamed: another process never imports half a bundle.
     const partial = `${path}.${randomUUID()}.partial`;
-    await writeFile(partial, bytes);
-    await rename(partial, path);
+    try {
+      await mkdir(this.cacheDir, { recursive: true });
+      await writeFile(partial, bytes);
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true }).catch(() => undefined);
+      problems.push(
+        this.problem(
+          entry,
+          `cannot write the bundle to ${this.cacheDir} (${(error as Error).message}); Runway keeps fetched bundles there, so it must be writable${keep}`,
+        ),
+      );
+      return undefined;
+    }
     return { entry, path };
   }
 
