@@ -32,6 +32,34 @@ describe('COPY (golden)', () => {
     ]);
   });
 
+  it('renders JSON with a jsonpaths file, a quoted CSV, and each compression', () => {
+    expect(
+      renderCopy({
+        table: 'events',
+        from: 's3://bkt/k/',
+        iamRole: 'default',
+        format: { type: 'json', paths: 's3://bkt/jsonpaths/events.json' },
+        compression: 'zstd',
+        timeFormat: 'epochmillisecs',
+      }),
+    ).toBe(
+      [
+        'COPY "events"',
+        "FROM 's3://bkt/k/'",
+        'IAM_ROLE default',
+        "FORMAT AS JSON 's3://bkt/jsonpaths/events.json'",
+        'ZSTD',
+        "TIMEFORMAT 'epochmillisecs'",
+      ].join('\n'),
+    );
+    expect(
+      renderCopy({ ...copy, format: { type: 'csv', quote: '"' }, compression: 'bzip2', dateFormat: undefined }),
+    ).toContain("CSV\nQUOTE '\"'\nBZIP2");
+    expect(() => renderCopy({ ...copy, compression: 'lzop' as never })).toThrow(
+      /compression.*"lzop" is not gzip, bzip2 or zstd/,
+    );
+  });
+
   it('renders JSON with a column list, parquet, and a manifest', () => {
     expect(
       renderCopy({
