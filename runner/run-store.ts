@@ -16,9 +16,10 @@ if ARGV[2] == 'queued' then redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4]) end
 local tasks = cjson.decode(ARGV[5])
 for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
 redis.call('HSET', KEYS[1], 'terminal', 0, 'total', #tasks)
+redis.call('INCR', KEYS[5])
 return 1`;
 
-// KEYS: run, active set, queued index. ARGV: runId, maxActiveRuns, startedAt
+// KEYS: run, active set, queued index, change counter. ARGV: runId, maxActiveRuns, startedAt
 const START_RUN = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
@@ -28,9 +29,10 @@ record.startedAt = ARGV[3]
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', 'running')
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('INCR', KEYS[4])
 return 1`;
 
-// KEYS: run, active set. ARGV: runId, new state, endedAt, allowed current states (json)
+// KEYS: run, active set, change counter. ARGV: runId, new state, endedAt, allowed current states (json)
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
 local allowed = false
@@ -41,9 +43,10 @@ record.state = ARGV[2]
 if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
 if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+redis.call('INCR', KEYS[3])
 return 1`;
 
-// KEYS: ti hash, output hash, run. ARGV: changes (json), now (ms), required run state ('' = any),
+// KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
 // task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
 //           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n }
@@ -110,6 +113,9 @@ for i, c in ipairs(changes) do
   elseif not applied[i] then
     applied[i] = 'conflict'
   end
+end
+for _, result in pairs(applied) do
+  if result == 'ok' then redis.call('INCR', KEYS[4]) break end
 end
 return {cjson.encode(applied), states(), counters()}`;
 
@@ -178,10 +184,10 @@ export class RunStore {
     this.maxLogLines = options.maxLogLines ?? 2_000;
     const scripted = redis as Scripted;
     if (typeof scripted.runwayTransition !== 'function') {
-      redis.defineCommand('runwayCreateRun', { numberOfKeys: 4, lua: CREATE_RUN });
-      redis.defineCommand('runwayStartRun', { numberOfKeys: 3, lua: START_RUN });
-      redis.defineCommand('runwayFinishRun', { numberOfKeys: 2, lua: FINISH_RUN });
-      redis.defineCommand('runwayTransition', { numberOfKeys: 3, lua: TRANSITION });
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 5, lua: CREATE_RUN });
+      redis.defineCommand('runwayStartRun', { numberOfKeys: 4, lua: START_RUN });
+      redis.defineCommand('runwayFinishRun', { numberOfKeys: 3, lua: FINISH_RUN });
+      redis.defineCommand('runwayTransition', { numberOfKeys: 4, lua: TRANSITION });
     }
     this.redis = scripted;
   }
@@ -197,6 +203,15 @@ export class RunStore {
   private activeKey = (dagId: string) => this.key('active', dagId);
   private queuedKey = (dagId: string) => this.key('queued', dagId);
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
+  /** Bumped by every change a person would see (runs, task instances, pauses, pools, retention). */
+  private get changesKey() {
+    return this.key('changes');
+  }
+
+  /** A number that changes whenever runs, task instances, pauses or pools do: pages refresh on it. */
+  async changeCount(): Promise<string> {
+    return (await this.redis.get(this.changesKey)) ?? '0';
+  }
 
   /** Creates the run and its task instances unless a run with that id exists; true if created. */
   async createRun(run: DagRunRecord, taskIds: readonly string[]): Promise<boolean> {
@@ -206,6 +221,7 @@ export class RunStore {
       this.runsKey(run.dagId),
       this.tiKey(run.dagId, run.runId),
       this.queuedKey(run.dagId),
+      this.changesKey,
       JSON.stringify(run),
       run.state,
       Date.parse(run.logicalDate),
@@ -275,7 +291,11 @@ export class RunStore {
   }
 
   async recordScheduled(dagId: string, logicalDate: Date): Promise<void> {
-    await this.redis.zadd(this.key('last-scheduled'), 'GT', String(logicalDate.getTime()), dagId);
+    await this.redis
+      .multi()
+      .zadd(this.key('last-scheduled'), 'GT', String(logicalDate.getTime()), dagId)
+      .incr(this.changesKey)
+      .exec();
   }
 
   async startRun(dagId: string, runId: string, maxActiveRuns: number): Promise<boolean> {
@@ -283,6 +303,7 @@ export class RunStore {
       this.runKey(dagId, runId),
       this.activeKey(dagId),
       this.queuedKey(dagId),
+      this.changesKey,
       runId,
       maxActiveRuns,
       new Date().toISOString(),
@@ -296,6 +317,7 @@ export class RunStore {
     const done = await this.redis.runwayFinishRun(
       this.runKey(dagId, runId),
       this.activeKey(dagId),
+      this.changesKey,
       runId,
       state,
       endedAt,
@@ -321,6 +343,7 @@ export class RunStore {
       this.tiKey(dagId, runId),
       this.outKey(dagId, runId),
       this.runKey(dagId, runId),
+      this.changesKey,
       JSON.stringify(payload),
       Date.now(),
       options.requireRunState ?? '',
@@ -398,7 +421,11 @@ export class RunStore {
   }
 
   async setPaused(dagId: string, paused: boolean): Promise<void> {
-    await this.redis.hset(this.key('dag', dagId), 'paused', paused ? '1' : '0');
+    await this.redis
+      .multi()
+      .hset(this.key('dag', dagId), 'paused', paused ? '1' : '0')
+      .incr(this.changesKey)
+      .exec();
   }
 
   async poolSlots(name: string): Promise<number | undefined> {
@@ -412,7 +439,7 @@ export class RunStore {
   }
 
   async setPool(name: string, slots: number): Promise<void> {
-    await this.redis.hset(this.key('pools'), name, String(slots));
+    await this.redis.multi().hset(this.key('pools'), name, String(slots)).incr(this.changesKey).exec();
   }
 
   async poolUsage(name: string): Promise<number> {
@@ -435,6 +462,7 @@ export class RunStore {
       await this.redis.srem(this.activeKey(dagId), runId);
       await this.redis.zrem(this.queuedKey(dagId), runId);
     }
+    if (deleted > 0) await this.redis.incr(this.changesKey);
     return deleted;
   }
 

@@ -105,6 +105,30 @@ describe('web API', () => {
     expect((await call('/api/dags')).json).toMatchObject({ dags: [{ paused: true }] });
   });
 
+  it('tells open pages to refresh when runs change, and stays quiet while nothing does', async () => {
+    runway = testRunway([reporting]);
+    web = await startWebServer(runway.engine, { port: 0 });
+    const response = await fetch(`${web.url}/api/events`);
+    const reader = response.body!.getReader();
+    let refreshes = 0;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        refreshes += Buffer.from(value).toString().split('event: refresh').length - 1;
+      }
+    })();
+
+    // Quiet: three ticks of the server's one-second poll, and no refresh.
+    await new Promise((r) => setTimeout(r, 3_200));
+    expect(refreshes).toBe(0);
+
+    await runway.trigger('data_lake__web');
+    await until('a refresh after the trigger', async () => (refreshes > 0 ? true : undefined), 5_000);
+    await reader.cancel();
+    await reading;
+  });
+
   it('answers bad requests with a status and a reason', async () => {
     runway = testRunway([reporting]);
     web = await startWebServer(runway.engine, { port: 0 });

@@ -137,9 +137,23 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
       else res.end();
     });
   });
+  // One read a second for all open pages, and a refresh only when something changed: a page left
+  // open on a quiet night costs Redis nothing.
   const streams = new Set<ServerResponse>();
+  let seen = ui ? await engine.store.changeCount().catch(() => undefined) : undefined;
+  let polling = false;
   const ticker = setInterval(() => {
-    for (const stream of streams) stream.write('event: refresh\ndata: {}\n\n');
+    if (streams.size === 0 || polling) return;
+    polling = true;
+    engine.store
+      .changeCount()
+      .then((count) => {
+        if (count === seen) return;
+        seen = count;
+        for (const stream of streams) stream.write('event: refresh\ndata: {}\n\n');
+      })
+      .catch(() => undefined) // Redis away: /readyz says so; pages keep what they show
+      .finally(() => (polling = false));
   }, 1_000);
 
   function events(req: IncomingMessage, res: ServerResponse): void {
