@@ -15,6 +15,13 @@ export class OperationError extends Error {
   override readonly name = 'OperationError';
 }
 
+/** "DAG x has no task y", with the ids it does have, so a typo is fixed without another command. */
+export function noSuchTask(dagId: string, taskIds: Iterable<string>, taskId: string): OperationError {
+  const ids = [...taskIds];
+  const shown = ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, … (${ids.length} in all)` : ids.join(', ');
+  return new OperationError(`DAG "${dagId}" has no task "${taskId}"; its tasks: ${shown}`);
+}
+
 export async function triggerDag(
   engine: Engine,
   dagId: string,
@@ -108,7 +115,7 @@ export async function clearTasks(
   const { loaded, run, snapshot } = await runAndSnapshot(engine, dagId, runId);
   let ids = loaded.graph.map((t) => t.id);
   if (options.task !== undefined) {
-    if (!loaded.tasks.has(options.task)) throw new OperationError(`DAG "${dagId}" has no task "${options.task}"`);
+    if (!loaded.tasks.has(options.task)) throw noSuchTask(dagId, loaded.tasks.keys(), options.task);
     ids = [options.task, ...(options.downstream ? allDownstreamOf(loaded.graph, options.task) : [])];
   }
   if (options.onlyFailed) ids = ids.filter((id) => ['failed', 'upstream_failed'].includes(snapshot[id]?.state ?? ''));

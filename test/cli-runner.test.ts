@@ -70,7 +70,10 @@ describe('runner CLI', () => {
       '--redis-url',
       redisUrl(),
     ]);
-    expect(missing).toMatchObject({ code: 2, stderr: 'runway: DAG "data_lake__ops" has no task "nope"\n' });
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'runway: DAG "data_lake__ops" has no task "nope"; its tasks: extract, load\n',
+    });
   });
 
   it.each([

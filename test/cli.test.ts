@@ -95,7 +95,8 @@ describe('runway tasks render', () => {
     const missing = await runCli(['tasks', 'render', 'redshift_demo__orders_daily', 'nope']);
     expect(missing).toMatchObject({
       code: 2,
-      stderr: 'runway: DAG "redshift_demo__orders_daily" has no task "nope"\n',
+      stderr:
+        'runway: DAG "redshift_demo__orders_daily" has no task "nope"; its tasks: stage_orders, merge_orders, unload_summary, notify_finance\n',
     });
   });
 });

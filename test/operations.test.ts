@@ -126,5 +126,8 @@ describe('clear and mark', () => {
     await expect(markTask(runway.engine, 'data_lake__daily_ops', run.runId, 'nope', 'failed')).rejects.toThrow(
       'has no task "nope"',
     );
+    await expect(clearTasks(runway.engine, 'data_lake__daily_ops', run.runId, { task: 'laod' })).rejects.toThrow(
+      /^DAG "data_lake__daily_ops" has no task "laod"; its tasks: .*\bload\b/,
+    );
   });
 });

@@ -8,7 +8,7 @@ import { Engine } from '../engine.ts';
 import { DagRegistry, loadDagRegistry, prepareDag } from '../dag-registry.ts';
 import { Dag } from '../dag.ts';
 import { isRunFinished, type DagRunState } from '../model.ts';
-import { triggerDag, OperationError } from '../operations.ts';
+import { noSuchTask, triggerDag, OperationError } from '../operations.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
 import { startWorker } from '../worker.ts';
 import type { CliIo } from './io.ts';
@@ -41,7 +41,7 @@ export async function runTaskTest(
   const loaded = registry.get(dagId);
   if (!loaded) throw new OperationError(`no DAG "${dagId}" can run (see \`runway dags list\`)`);
   const task = loaded.tasks.get(taskId);
-  if (!task) throw new OperationError(`DAG "${dagId}" has no task "${taskId}"`);
+  if (!task) throw noSuchTask(dagId, loaded.tasks.keys(), taskId);
   const alone = new Dag(loaded.dag.options, [{ ...task, spec: { ...task.spec, upstream: [] } }]);
   return runInProcess(new DagRegistry([prepareDag(alone, loaded.file)]), dagId, flags, io);
 }

@@ -3,7 +3,7 @@ import { tickAfter } from '../data-interval.ts';
 import { loadDagRegistry } from '../dag-registry.ts';
 import { dsOf } from '../data-interval.ts';
 import { isRenderable, type RunInfo } from '../operator.ts';
-import { OperationError } from '../operations.ts';
+import { noSuchTask, OperationError } from '../operations.ts';
 
 export async function renderTask(
   dagsFolder: string,
@@ -19,7 +19,7 @@ export async function renderTask(
     throw new OperationError(`no DAG "${dagId}" can be loaded${why ? `: ${why}` : ' (see `runway dags list`)'}`);
   }
   const task = loaded.tasks.get(taskId);
-  if (!task) throw new OperationError(`DAG "${dagId}" has no task "${taskId}"`);
+  if (!task) throw noSuchTask(dagId, loaded.tasks.keys(), taskId);
   const schedule = loaded.schedule.schedule;
   const end =
     schedule.kind === 'cron' ? tickAfter(schedule.expression, loaded.summary.timezone, logicalDate) : logicalDate;
