@@ -58,7 +58,10 @@ export async function openRedis(url: string, service: boolean, log: Logger = con
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new RedisSetupError(`cannot reach Redis at ${redact(url)}: ${(error as Error).message || lastError}`);
+    // ioredis rejects with "Connection is closed."; the error event before it says why.
+    const cause = lastError || (error as Error).message;
+    const hint = /certificate/i.test(cause) ? ' (a private CA? point NODE_EXTRA_CA_CERTS at its certificate)' : '';
+    throw new RedisSetupError(`cannot reach Redis at ${redact(url)}: ${cause}${hint}`);
   }
   return redis;
 }
