@@ -9,11 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { dag, type Sensor } from '../runner/index.ts';
 import { DagRegistry, prepareDag, type AnyDag } from '../runner/dag-registry.ts';
 import { Engine } from '../runner/engine.ts';
-import { connectRedis } from '../runner/redis/connect.ts';
+import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer } from '../runner/redis/redis-server.ts';
 import { startWorker } from '../runner/worker.ts';
 
@@ -28,7 +27,7 @@ const base = {
 };
 
 const server = await startRedisServer({ hz: 100 });
-const connections: Redis[] = [];
+const connections: RedisClient[] = [];
 const connect = () => {
   const c = connectRedis(server.url);
   connections.push(c);

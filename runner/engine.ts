@@ -4,8 +4,7 @@
  * and `runway dags test` all act through it, so there is one way a run moves.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { logDistinctErrors } from './redis/connect.ts';
+import { logDistinctErrors, type RedisClient } from './redis/connect.ts';
 import type { LoadedDag, DagRegistry } from './dag-registry.ts';
 import type { Callback, CallbackContext } from './dag-options.ts';
 import type { DagRunRecord, RunType, TaskInstanceRecord } from './model.ts';
@@ -17,7 +16,7 @@ import { RunStore, type TaskTransition } from './run-store.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
 
 export interface EngineOptions {
-  redis: Redis;
+  redis: RedisClient;
   registry: DagRegistry;
   /** Key prefix of Runway's state and BullMQ's queues; keep the braces for Redis Cluster. @defaultValue '{runway}' */
   prefix?: string;
@@ -68,7 +67,7 @@ export class Engine {
   readonly log: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fetch: typeof fetch;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly queues = new Map<string, Queue<TaskJobData>>();
 
   constructor(options: EngineOptions) {

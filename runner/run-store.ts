@@ -4,7 +4,8 @@
  * or finishing the same thing. Keys share one hash tag (`{runway}` by default) so that the scripts
  * also run on Redis Cluster.
  */
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis/connect.ts';
 import type { DagRunRecord, DagRunState, TaskInstanceRecord } from './model.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
 
@@ -168,7 +169,7 @@ export interface RunStoreOptions {
   maxLogLines?: number;
 }
 
-type Scripted = Redis &
+type Scripted = RedisClient &
   Record<
     'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition',
     (...args: (string | number)[]) => Promise<unknown>
@@ -179,7 +180,7 @@ export class RunStore {
   private readonly redis: Scripted;
   private readonly maxLogLines: number;
 
-  constructor(redis: Redis, options: RunStoreOptions = {}) {
+  constructor(redis: RedisClient, options: RunStoreOptions = {}) {
     this.prefix = options.prefix ?? '{runway}';
     this.maxLogLines = options.maxLogLines ?? 2_000;
     const scripted = redis as Scripted;
@@ -467,13 +468,17 @@ export class RunStore {
   }
 
   private async scanKeys(pattern: string): Promise<string[]> {
+    // SCAN walks one server; on a cluster Runway's keys are all in one slot, on one of the masters.
+    const servers = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+    }
     return keys;
   }
 }

@@ -6,8 +6,7 @@
  * check after it lapses, so the interval, not the lock, sets how late recovery can be.
  */
 import { Worker, type MinimalJob } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { logDistinctErrors } from './redis/connect.ts';
+import { logDistinctErrors, type RedisClient } from './redis/connect.ts';
 import { lazyAwsClients } from './aws-clients.ts';
 import { Engine, type TaskJobData } from './engine.ts';
 import type { AwsClients, Logger } from './operator.ts';
@@ -40,7 +39,7 @@ export interface RunwayWorker {
   close(graceMs?: number): Promise<{ released: boolean }>;
 }
 
-export function startWorker(engine: Engine, connection: Redis, options: WorkerOptions = {}): RunwayWorker {
+export function startWorker(engine: Engine, connection: RedisClient, options: WorkerOptions = {}): RunwayWorker {
   const executor = new TaskExecutor(engine, {
     aws: options.aws ?? lazyAwsClients(),
     ...(options.echo ? { echo: options.echo } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRedisUrl, redact } from '../runner/redis/connect.ts';
+import { parseRedisTarget, parseRedisUrl, redact } from '../runner/redis/connect.ts';
 
 describe('parseRedisUrl', () => {
   it('reads host, port, ACL user and password, database, and TLS for rediss://', () => {
@@ -11,6 +11,29 @@ describe('parseRedisUrl', () => {
       password: 'p@ss',
       tls: { servername: 'cache.example.com' },
     });
+  });
+
+  it('reads ?cluster=true as a Redis Cluster node, and refuses what a cluster cannot be', () => {
+    expect(parseRedisTarget('rediss://runway:pw@cfg.cache.example.com:6379?cluster=true')).toEqual({
+      cluster: true,
+      options: {
+        host: 'cfg.cache.example.com',
+        port: 6379,
+        username: 'runway',
+        password: 'pw',
+        tls: { servername: 'cfg.cache.example.com' },
+      },
+    });
+    expect(parseRedisTarget('redis://127.0.0.1:6379/0?cluster=false').cluster).toBe(false);
+    expect(() => parseRedisUrl('redis://h:6379?cluster=yes')).toThrow(
+      'REDIS_URL ?cluster= must be true or false, not "yes"',
+    );
+    expect(() => parseRedisUrl('redis://h:6379?clustr=true')).toThrow(
+      'REDIS_URL has an unknown parameter "clustr"; the only one is ?cluster=true',
+    );
+    expect(() => parseRedisUrl('redis://h:6379/2?cluster=true')).toThrow(
+      'REDIS_URL database 2: a Redis Cluster has only database 0',
+    );
   });
 
   it('rejects a malformed URL without repeating its password', () => {

@@ -142,6 +142,8 @@ describe('managed Redis: TLS, an ACL user confined to the prefix, no default use
     // The ACL does confine: the same user under another prefix is refused.
     const elsewhere = await runCli(['runs', 'list', 'data_lake__ops', '--dags', DAGS, '--prefix', '{other}'], { env });
     expect(elsewhere.code).toBe(1);
-    expect(elsewhere.stderr).toContain('NOPERM');
+    expect(elsewhere.stderr).toMatch(
+      /^runway: Redis answered: NOPERM .*\(the Redis user's ACL does not cover the keys under this --prefix\)\n$/,
+    );
   }, 60_000);
 });

@@ -154,6 +154,15 @@ const USAGE_ERRORS = new Set([
 ]);
 const FAILURE_ERRORS = new Set(['RedisSetupError', 'DagSourceError']);
 
+/** What a Redis refusal usually means for Runway. */
+function replyHint(message: string): string {
+  if (message.startsWith('MOVED ') || message.startsWith('CLUSTERDOWN')) {
+    return ' (this Redis is a node of a Redis Cluster: add ?cluster=true to REDIS_URL)';
+  }
+  if (message.startsWith('NOPERM')) return " (the Redis user's ACL does not cover the keys under this --prefix)";
+  return '';
+}
+
 /** Runs the CLI on `argv` (without `node runway`) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -174,6 +183,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     if (FAILURE_ERRORS.has(name)) {
       io.err(`runway: ${(error as Error).message}`);
+      return EXIT.failure;
+    }
+    if (name === 'ReplyError') {
+      io.err(`runway: Redis answered: ${(error as Error).message}${replyHint((error as Error).message)}`);
       return EXIT.failure;
     }
     io.err(`runway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

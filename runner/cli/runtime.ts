@@ -1,12 +1,11 @@
 /** What runner commands share: a Redis connection, the loaded DAGs and an engine over them. */
-import type { Redis } from 'ioredis';
 import { makeS3Client } from '../s3/client.ts';
 import { DagRegistry, loadDagRegistry } from '../dag-registry.ts';
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
 import { Engine } from '../engine.ts';
 import type { Logger } from '../operator.ts';
 import type { Problem } from '../problem.ts';
-import { connectRedis, redact } from '../redis/connect.ts';
+import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 
 export interface RuntimeFlags {
@@ -21,7 +20,7 @@ export interface RuntimeFlags {
 }
 
 export interface Runtime {
-  redis: Redis;
+  redis: RedisClient;
   engine: Engine;
   registry: DagRegistry;
   problems: Problem[];
@@ -43,7 +42,7 @@ export function redisUrlOf(flags: { redisUrl?: string }): string {
  * Connects to Redis. A one-shot command fails at once with a clear message when Redis cannot be
  * reached; a service (scheduler, worker) keeps retrying with backoff and logs each failure.
  */
-export async function openRedis(url: string, service: boolean, log: Logger = consoleLogger): Promise<Redis> {
+export async function openRedis(url: string, service: boolean, log: Logger = consoleLogger): Promise<RedisClient> {
   const redis = connectRedis(url, service ? { lazyConnect: true } : { lazyConnect: true, retryStrategy: () => null });
   let lastError = '';
   redis.on('error', (error: Error) => {

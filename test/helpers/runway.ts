@@ -1,17 +1,16 @@
 /** A Runway on the test Redis with a fresh key prefix, real engine, workers and scheduler. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import type { Redis } from 'ioredis';
 import { DagRegistry, prepareDag, type AnyDag } from '../../runner/dag-registry.ts';
 import { Engine } from '../../runner/engine.ts';
 import type { DagRunRecord } from '../../runner/model.ts';
-import { connectRedis } from '../../runner/redis/connect.ts';
+import { connectRedis, type RedisClient } from '../../runner/redis/connect.ts';
 import { Scheduler, type SchedulerOptions } from '../../runner/scheduler.ts';
 import { startWorker, type RunwayWorker, type WorkerOptions } from '../../runner/worker.ts';
 import { isRunFinished } from '../../runner/model.ts';
 
 export interface TestRunway {
-  redis: Redis;
+  redis: RedisClient;
   engine: Engine;
   prefix: string;
   worker(options?: WorkerOptions): RunwayWorker;
@@ -40,7 +39,7 @@ export function testRunway(dags: readonly AnyDag[]): TestRunway {
   const redis = connectRedis(redisUrl());
   const engine = new Engine({ redis, registry: new DagRegistry(dags.map((d) => prepareDag(d))), prefix, env: {} });
   const closers: (() => Promise<void>)[] = [];
-  const connections: Redis[] = [redis];
+  const connections: RedisClient[] = [redis];
   return {
     redis,
     engine,

@@ -1,0 +1,108 @@
+/**
+ * A real three-master Redis Cluster (as ElastiCache and MemoryDB run in cluster mode). The URL names
+ * a node that does NOT own the slot of Runway's prefix: a plain connection is answered MOVED, and
+ * `?cluster=true` follows the cluster to the right node. Real `runway` processes trigger a run, a
+ * worker runs it, and retention (which scans for a run's log keys) finds them on their master.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunStore } from '../runner/run-store.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { findRedisServer, freePort } from '../runner/redis/redis-server.ts';
+import { runCli } from './helpers/run-cli.ts';
+import { killAllServices, startService, until } from './helpers/services.ts';
+
+const DAGS = 'test/fixtures/runner-dags';
+const PREFIX = '{runway-cluster}';
+let folder: string;
+const nodes: ChildProcess[] = [];
+let ports: number[] = [];
+let elsewhere: number;
+
+const cli = (port: number, ...args: string[]) =>
+  spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'runway-cluster-'));
+  ports = [await freePort(), await freePort(), await freePort()];
+  for (const port of ports) {
+    const node = spawn(
+      findRedisServer() ?? 'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'].concat([
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--dir',
+        folder,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ]),
+      { stdio: 'ignore' },
+    );
+    nodes.push(node);
+  }
+  await until('three cluster nodes', async () => (ports.every((p) => cli(p, 'ping') === 'PONG') ? true : undefined));
+  const create = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
+  expect(create.status, create.stdout + create.stderr).toBe(0);
+  await until('the cluster to be ok', async () =>
+    ports.every((p) => cli(p, 'cluster', 'info').includes('cluster_state:ok')) ? true : undefined,
+  );
+  // A node that does not own the prefix's slot: a plain client there is sent elsewhere.
+  elsewhere = ports.find((p) => cli(p, 'set', `${PREFIX}probe`, '1').startsWith('MOVED'))!;
+  expect(elsewhere).toBeDefined();
+}, 60_000);
+
+afterAll(async () => {
+  killAllServices();
+  for (const node of nodes) node.kill('SIGKILL');
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+describe('Redis Cluster', () => {
+  it('is refused as a plain Redis, and runs a DAG with ?cluster=true', async () => {
+    const common = ['--dags', DAGS, '--prefix', PREFIX];
+    const plain = await runCli(['dags', 'trigger', 'data_lake__ops', ...common], {
+      env: { REDIS_URL: `redis://127.0.0.1:${elsewhere}` },
+    });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(
+      /^runway: Redis answered: MOVED \d+ 127\.0\.0\.1:\d+ \(this Redis is a node of a Redis Cluster: add \?cluster=true to REDIS_URL\)\n$/,
+    );
+
+    const env = { REDIS_URL: `redis://127.0.0.1:${elsewhere}?cluster=true` };
+    const trigger = await runCli(['dags', 'trigger', 'data_lake__ops', ...common], { env });
+    expect(trigger.stderr).toBe('');
+    expect(trigger.code).toBe(0);
+    startService(['worker', ...common], env);
+    const runs = await until(
+      'the run to succeed',
+      async () => {
+        const list = await runCli(['runs', 'list', 'data_lake__ops', ...common], { env });
+        return /\bsuccess\b/.test(list.stdout) ? list.stdout : undefined;
+      },
+      30_000,
+    );
+    const runId = /(manual__\S+)/.exec(runs)![1]!;
+    const logs = await runCli(['tasks', 'logs', 'data_lake__ops', runId, 'extract', ...common], { env });
+    expect(logs.stdout).toContain('extracting events');
+
+    // Retention scans for the run's log keys: they are on one master, and all are deleted.
+    const redis = connectRedis(env.REDIS_URL);
+    try {
+      const store = new RunStore(redis, { prefix: PREFIX });
+      expect(await store.deleteRunsBefore('data_lake__ops', new Date(Date.now() + 86_400_000))).toBe(1);
+      expect(await store.logs('data_lake__ops', runId, 'extract', 1)).toEqual([]);
+      expect(await store.listRuns('data_lake__ops')).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 60_000);
+});
