@@ -204,7 +204,7 @@ export class RunStore {
   private activeKey = (dagId: string) => this.key('active', dagId);
   private queuedKey = (dagId: string) => this.key('queued', dagId);
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
-  /** Bumped by every change a person would see (runs, task instances, pauses, pools, retention). */
+  /** Bumped by every change a person would see (runs, task instances, log lines, pauses, pools, retention). */
   private get changesKey() {
     return this.key('changes');
   }
@@ -409,6 +409,7 @@ export class RunStore {
       .multi()
       .rpush(key, ...lines.map((l) => (l.length > 4_000 ? `${l.slice(0, 4_000)}… (line cut at 4000 characters)` : l)))
       .ltrim(key, -this.maxLogLines, -1)
+      .incr(this.changesKey)
       .exec();
   }
 

@@ -29,6 +29,8 @@ export interface ExecutorOptions {
   echo?: Logger;
 }
 
+/** How often a running try's new log lines are written to Redis. */
+const LOG_FLUSH_MS = 2_000;
 const RUNNABLE_FROM: TaskInstanceState[] = ['scheduled', 'up_for_retry', 'up_for_reschedule', 'running'];
 const host = hostname();
 
@@ -99,6 +101,13 @@ export class TaskExecutor {
     }
 
     const logs = new TryLog(this.options.echo);
+    const writeLogs = () => store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
+    // Lines reach Redis while the try runs, so a long statement's progress can be read; the writes
+    // are chained so that lines keep their order.
+    let logWrites = Promise.resolve();
+    const logFlush = setInterval(() => {
+      logWrites = logWrites.then(writeLogs).catch(() => undefined);
+    }, LOG_FLUSH_MS);
     const where = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber };
     const renew = setInterval(() => void store.renewSlots(claims, leaseMs).catch(() => undefined), leaseMs / 3);
     const release = claims.map(({ key, member }) => ({ key, member }));
@@ -114,7 +123,9 @@ export class TaskExecutor {
       const watch = withUpstream(loaded.graph, candidates);
       // Logs first: a worker killed between the two leaves a try with its log and no result (it
       // runs again), never a result without its log.
-      await store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
+      clearInterval(logFlush);
+      await logWrites;
+      await writeLogs();
       const outcome = await store.transition(
         data.dagId,
         data.runId,
@@ -213,6 +224,7 @@ export class TaskExecutor {
       throw new UnrecoverableError(message);
     } finally {
       clearInterval(renew);
+      clearInterval(logFlush);
       if (timer) clearTimeout(timer);
     }
   };
@@ -301,7 +313,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** A try's log lines, buffered and written to Redis when the try ends. */
+/** A try's log lines, buffered between writes to Redis (every LOG_FLUSH_MS, and when the try ends). */
 class TryLog {
   private lines: string[] = [];
   readonly logger: Logger;

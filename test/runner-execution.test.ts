@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { dag, failNow, skip } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
+import { until } from './helpers/services.ts';
 
 const base = manualDag;
 
@@ -35,6 +36,36 @@ describe('executing a DAG run on BullMQ', () => {
       extract: { day: '2026-03-01', rows: 10 },
       join: { total: 50 },
     });
+  });
+
+  it("shows a running try's log lines before the try ends, in order, and the rest when it ends", async () => {
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const long = dag({ ...base, id: 'data_lake__long_copy' }).task('copy', {}, async (ctx) => {
+      ctx.log.info('COPY submitted: statement 42');
+      ctx.log.info('COPY running');
+      await released;
+      ctx.log.info('COPY finished: 1000 rows');
+      return null;
+    });
+    runway = testRunway([long]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__long_copy');
+    const read = () => runway.engine.store.logs('data_lake__long_copy', run.runId, 'copy', 1);
+    onTestFinished(() => release()); // a failed expectation must not leave the task waiting
+    await until(
+      'the running try to have its first lines in Redis',
+      async () => ((await read()).length === 2 ? true : undefined),
+      5_000,
+    );
+    expect((await runway.engine.store.getRun('data_lake__long_copy', run.runId))?.state).toBe('running');
+    release();
+    expect((await runway.waitForRun('data_lake__long_copy', run.runId)).state).toBe('success');
+    expect((await read()).map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      'INFO COPY submitted: statement 42',
+      'INFO COPY running',
+      'INFO COPY finished: 1000 rows',
+    ]);
   });
 
   it('retries a failing task with its retry policy, then succeeds', async () => {
