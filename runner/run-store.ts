@@ -4,7 +4,6 @@
  * or finishing the same thing. Keys share one hash tag (`{runway}` by default) so that the scripts
  * also run on Redis Cluster.
  */
-import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis/connect.ts';
 import type { DagRunRecord, DagRunState, TaskInstanceRecord } from './model.ts';
 import type { TaskInstanceState } from './trigger-rule.ts';
@@ -209,7 +208,7 @@ export class RunStore {
     return this.key('changes');
   }
 
-  /** A number that changes whenever runs, task instances, pauses or pools do: pages refresh on it. */
+  /** A number that moves with every change `changesKey` counts: open pages refresh on it. */
   async changeCount(): Promise<string> {
     return (await this.redis.get(this.changesKey)) ?? '0';
   }
@@ -457,30 +456,21 @@ export class RunStore {
     for (const runId of ids) {
       const state = await this.redis.hget(this.runKey(dagId, runId), 'state');
       if (state !== 'success' && state !== 'failed') continue;
+      // Each try's log key follows from its task instance's try count: no scan of the keyspace.
+      const logKeys = Object.entries(await this.snapshot(dagId, runId)).flatMap(([taskId, ti]) =>
+        Array.from({ length: ti.try }, (_, i) => this.logKey(dagId, runId, taskId, i + 1)),
+      );
+      await this.redis
+        .multi()
+        .del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys)
+        .zrem(this.runsKey(dagId), runId)
+        .srem(this.activeKey(dagId), runId)
+        .zrem(this.queuedKey(dagId), runId)
+        .exec();
       deleted++;
-      const logKeys = await this.scanKeys(this.key('log', dagId, runId, '*'));
-      await this.redis.del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys);
-      await this.redis.zrem(this.runsKey(dagId), runId);
-      await this.redis.srem(this.activeKey(dagId), runId);
-      await this.redis.zrem(this.queuedKey(dagId), runId);
     }
     if (deleted > 0) await this.redis.incr(this.changesKey);
     return deleted;
-  }
-
-  private async scanKeys(pattern: string): Promise<string[]> {
-    // SCAN walks one server; on a cluster Runway's keys are all in one slot, on one of the masters.
-    const servers = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
-    const keys: string[] = [];
-    for (const server of servers) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        keys.push(...batch);
-      } while (cursor !== '0');
-    }
-    return keys;
   }
 }
 

@@ -2,7 +2,7 @@
  * A real three-master Redis Cluster (as ElastiCache and MemoryDB run in cluster mode). The URL names
  * a node that does NOT own the slot of Runway's prefix: a plain connection is answered MOVED, and
  * `?cluster=true` follows the cluster to the right node. Real `runway` processes trigger a run, a
- * worker runs it, and retention (which scans for a run's log keys) finds them on their master.
+ * worker runs it, and retention deletes the run with its log keys.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -94,7 +94,7 @@ describe('Redis Cluster', () => {
     const logs = await runCli(['tasks', 'logs', 'data_lake__ops', runId, 'extract', ...common], { env });
     expect(logs.stdout).toContain('extracting events');
 
-    // Retention scans for the run's log keys: they are on one master, and all are deleted.
+    // Retention deletes the run, its task instances and its log keys, wherever the cluster keeps them.
     const redis = connectRedis(env.REDIS_URL);
     try {
       const store = new RunStore(redis, { prefix: PREFIX });
