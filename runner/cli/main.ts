@@ -91,11 +91,11 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
   dagsCommand('list-import-errors', 'list the DAG files, or deployed bundles, that fail to import')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint of an s3:// --dags (a local S3)')
     .action(async (flags: LoadFlags & { dags: string; s3Endpoint?: string }) => {
+      const { listImportErrors, table } = await import('./dags-commands.ts');
       // A deployment is read as a scheduler reads it: what fails to fetch, verify or import.
       const errors = flags.dags.startsWith('s3://')
         ? await deployedBundleErrors(flags)
-        : await (await import('./dags-commands.ts')).listImportErrors(dagsOptions(flags));
-      const { table } = await import('./dags-commands.ts');
+        : await listImportErrors(dagsOptions(flags));
       const rows = errors.map((f) => [
         f.error?.line === undefined ? f.file : `${f.file}:${f.error.line}`,
         f.error!.message,

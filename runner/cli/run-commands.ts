@@ -10,6 +10,7 @@ import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type R
 import { runDagTest, runTaskTest } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
 import { startWebServer } from '../web/server.ts';
+import { redact } from '../redis/connect.ts';
 import { formatRendered, renderTask } from './render-task.ts';
 
 const isoDate = (name: string) => (value: string) => {
@@ -60,7 +61,7 @@ async function withRuntime<T>(flags: RuntimeFlags, work: (runtime: Runtime) => P
   }
 }
 
-const nonNegativeInt = (name: string) => (value: string) => {
+const portNumber = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`${name} must be a port, 0 to 65535`);
   return n;
@@ -70,7 +71,7 @@ function withHealthPort(command: Command): Command {
   return command.option(
     '--health-port <port>',
     'serve /healthz, /readyz and /metrics on this port (all interfaces, for probes and Prometheus)',
-    nonNegativeInt('--health-port'),
+    portNumber('--health-port'),
   );
 }
 
@@ -111,7 +112,7 @@ function whenSignalled(stopWithinMs: number): Promise<NodeJS.Signals> {
 export function addRunCommands(program: Command, dags: Command, io: CliIo, setExit: (code: number) => void): void {
   withRuntimeFlags(program.command('webserver').description('the web UI, its API and Prometheus metrics'))
     .option('--host <host>', 'address to bind; beyond loopback a token is required', '127.0.0.1')
-    .option('--port <port>', 'port (0: a free one)', nonNegativeInt('--port'), 8080)
+    .option('--port <port>', 'port (0: a free one)', portNumber('--port'), 8080)
     .option('--token <token>', 'required on every request (default: $RUNWAY_WEB_TOKEN)')
     .action(async (flags: RuntimeFlags & { host: string; port: number; token?: string }) => {
       const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
@@ -142,7 +143,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       const health = await startHealth(runtime, flags.healthPort);
       scheduler.start();
       consoleLogger.info(
-        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redisUrlOf(flags).replace(/:[^:@/]*@/, ':***@')}`,
+        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(redisUrlOf(flags))}`,
       );
       const signal = await whenSignalled(15_000);
       consoleLogger.info(`${signal}: stopping the scheduler`);
