@@ -24,7 +24,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import mime from 'mime-types';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../operator.ts';
-import { planSync, safeRelativePath, SyncRefusedError, type SyncEntry, type SyncPlanOptions } from './sync-plan.ts';
+import {
+  planSync,
+  safeRelativePath,
+  SyncRefusedError,
+  type SyncEntry,
+  type SyncPlan,
+  type SyncPlanOptions,
+} from './sync-plan.ts';
 
 export type S3Api = Pick<S3Client, 'send'>;
 
@@ -164,13 +171,21 @@ async function resolveMultipartMd5(
   });
 }
 
-function emptyResult(direction: S3SyncResult['direction'], dryRun: boolean): S3SyncResult {
+/** What a plan does, as the result reports it; the copied and deleted entries named by `copiedName`/`deletedName`. */
+function resultOf(
+  direction: S3SyncResult['direction'],
+  dryRun: boolean,
+  plan: SyncPlan,
+  copiedName: (path: string) => string,
+  deletedName: (path: string) => string,
+): S3SyncResult {
+  const bytes = (entries: readonly SyncEntry[]) => entries.reduce((n, e) => n + e.size, 0);
   return {
     direction,
     dryRun,
-    copied: { count: 0, bytes: 0, keys: [] },
-    deleted: { count: 0, keys: [] },
-    unchanged: { count: 0, bytes: 0 },
+    copied: { count: plan.copy.length, bytes: bytes(plan.copy), keys: plan.copy.map((e) => copiedName(e.path)) },
+    deleted: { count: plan.delete.length, keys: plan.delete.map((e) => deletedName(e.path)) },
+    unchanged: { count: plan.unchanged.length, bytes: bytes(plan.unchanged) },
   };
 }
 
@@ -189,15 +204,8 @@ export async function syncFolderToS3(
   const [local, remote] = await Promise.all([listLocal(root, concurrency), listS3(s3, location)]);
   await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
   const plan = planSync(local, remote, options);
-  const result = emptyResult('upload', options.dryRun ?? false);
-  result.unchanged = { count: plan.unchanged.length, bytes: plan.unchanged.reduce((n, e) => n + e.size, 0) };
   const keyOf = (path: string) => `${location.prefix}${path}`;
-  result.copied = {
-    count: plan.copy.length,
-    bytes: plan.copy.reduce((n, e) => n + e.size, 0),
-    keys: plan.copy.map((e) => keyOf(e.path)),
-  };
-  result.deleted = { count: plan.delete.length, keys: plan.delete.map((e) => keyOf(e.path)) };
+  const result = resultOf('upload', options.dryRun ?? false, plan, keyOf, keyOf);
   if (options.dryRun) return result;
 
   let done = 0;
@@ -270,14 +278,13 @@ export async function syncS3ToFolder(
   const local = await listLocal(root, concurrency);
   await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
   const plan = planSync(remote, local, options);
-  const result = emptyResult('download', options.dryRun ?? false);
-  result.unchanged = { count: plan.unchanged.length, bytes: plan.unchanged.reduce((n, e) => n + e.size, 0) };
-  result.copied = {
-    count: plan.copy.length,
-    bytes: plan.copy.reduce((n, e) => n + e.size, 0),
-    keys: plan.copy.map((e) => `${location.prefix}${e.path}`),
-  };
-  result.deleted = { count: plan.delete.length, keys: plan.delete.map((e) => e.path) };
+  const result = resultOf(
+    'download',
+    options.dryRun ?? false,
+    plan,
+    (path) => `${location.prefix}${path}`,
+    (path) => path,
+  );
   if (options.dryRun) return result;
 
   let done = 0;
