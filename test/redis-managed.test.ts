@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, findRedisServer } from '../runner/redis/redis-server.ts';
+import { ensureCommand } from './helpers/debian.ts';
 import { runCli } from './helpers/run-cli.ts';
 import { killAllServices, startService, until } from './helpers/services.ts';
 
@@ -24,6 +25,7 @@ beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'runway-tls-'));
   const cert = join(folder, 'cert.pem');
   const key = join(folder, 'key.pem');
+  ensureCommand('openssl');
   const made = spawnSync(
     'openssl',
     [
@@ -46,9 +48,7 @@ beforeAll(async () => {
     { encoding: 'utf8' },
   );
   if (made.error || made.status !== 0) {
-    throw new Error(
-      `openssl could not make a test certificate (apt-get install openssl): ${made.error ?? made.stderr}`,
-    );
+    throw new Error(`openssl could not make a test certificate: ${made.error ?? made.stderr}`);
   }
   const port = await freePort();
   redis = spawn(

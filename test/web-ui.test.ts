@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
-import { ensureChromium } from './helpers/chromium.ts';
+import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
