@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { dag, type Sensor } from '../runner/index.ts';
-import { DagRegistry, prepareDag, type AnyDag } from '../runner/dag-registry.ts';
-import { Engine } from '../runner/engine.ts';
+import { DagRegistry, prepareDag, type AnyDag } from '../runner/loader/dag-registry.ts';
+import { Engine } from '../runner/state/engine.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer } from '../runner/redis/redis-server.ts';
-import { startWorker } from '../runner/worker.ts';
+import { startWorker } from '../runner/services/worker.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const base = {

@@ -1,10 +1,18 @@
 /** Runway's public API for DAG authors and operator writers. */
-export { dag, isDag, Dag, DagDefinitionError, type DagOutputs, type OutputOf, type TaskDefinition } from './dag.ts';
-export type { DagOptions, TaskSpec, TaskArgs, Notification, NotifyEvent } from './dag-options.ts';
-export type { Duration } from './duration.ts';
-export { durationMs } from './duration.ts';
-export type { TriggerRule } from './trigger-rule.ts';
-export { TRIGGER_RULES } from './trigger-rule.ts';
+export {
+  dag,
+  isDag,
+  Dag,
+  DagDefinitionError,
+  type DagOutputs,
+  type OutputOf,
+  type TaskDefinition,
+} from './core/dag.ts';
+export type { DagOptions, TaskSpec, TaskArgs, Notification, NotifyEvent } from './core/dag-options.ts';
+export type { Duration } from './core/duration.ts';
+export { durationMs } from './core/duration.ts';
+export type { TriggerRule } from './core/trigger-rule.ts';
+export { TRIGGER_RULES } from './core/trigger-rule.ts';
 export {
   resolveTemplated,
   isSensor,
@@ -21,5 +29,5 @@ export {
   type SensorSettings,
   type TaskContext,
   type Templated,
-} from './operator.ts';
-export { TaskError, failNow, skip, isTaskError, type TaskErrorCode } from './task-error.ts';
+} from './core/operator.ts';
+export { TaskError, failNow, skip, isTaskError, type TaskErrorCode } from './core/task-error.ts';

@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine } from '../runner/engine.ts';
-import { triggerDag } from '../runner/operations.ts';
-import { Scheduler } from '../runner/scheduler.ts';
+import type { Engine } from '../runner/state/engine.ts';
+import { triggerDag } from '../runner/state/operations.ts';
+import { Scheduler } from '../runner/services/scheduler.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { engineOver, until } from './helpers/services.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDag, findCycle } from '../runner/dag-checks.ts';
+import { checkDag, findCycle } from '../runner/core/dag-checks.ts';
 import { summary, task } from './helpers/summary.ts';
 
 const rules = (s = summary()) => checkDag(s).map((p) => [p.rule, p.taskId ?? null]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dag } from 'runway';
-import { summarizeDag } from '../runner/dag-summary.ts';
-import { renderGraphMermaid } from '../runner/graph-render.ts';
+import { summarizeDag } from '../runner/core/dag-summary.ts';
+import { renderGraphMermaid } from '../runner/core/graph-render.ts';
 import { manualDag } from './helpers/runway.ts';
 
 describe('renderGraphMermaid', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noSuchTask } from '../runner/operations.ts';
+import { noSuchTask } from '../runner/state/operations.ts';
 
 describe('noSuchTask', () => {
   it("lists at most 20 of the DAG's task ids, and says how many there are", () => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag, type Logger } from 'runway';
-import type { CallbackContext } from '../runner/dag-options.ts';
+import type { CallbackContext } from '../runner/core/dag-options.ts';
 import { testRunway, type TestRunway } from './helpers/runway.ts';
 
 let runway: TestRunway;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { z } from 'zod';
-import { backfillDag, clearTasks, markTask, OperationError, triggerDag } from '../runner/operations.ts';
+import { backfillDag, clearTasks, markTask, OperationError, triggerDag } from '../runner/state/operations.ts';
 import { testRunway, type TestRunway } from './helpers/runway.ts';
 
 const daily = dag({

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunStore } from '../runner/run-store.ts';
+import { RunStore } from '../runner/state/run-store.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
 import { findRedisServer, freePort } from '../runner/redis/redis-server.ts';
 import { runCli } from './helpers/run-cli.ts';

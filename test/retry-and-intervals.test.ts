@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dueIntervals, dsOf, intervalsBetween, nextRunDueAt } from '../runner/data-interval.ts';
-import { retryDelayMs, retryPolicyOf } from '../runner/retry-policy.ts';
+import { dueIntervals, dsOf, intervalsBetween, nextRunDueAt } from '../runner/core/data-interval.ts';
+import { retryDelayMs, retryPolicyOf } from '../runner/core/retry-policy.ts';
 
 describe('retryDelayMs', () => {
   it('waits the fixed delay, or doubles with equal jitter up to the cap', () => {

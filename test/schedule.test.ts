@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDagDate, parseSchedule, SCHEDULE_PRESETS } from '../runner/schedule.ts';
+import { parseDagDate, parseSchedule, SCHEDULE_PRESETS } from '../runner/core/schedule.ts';
 
 describe('parseSchedule', () => {
   it('reads null as manual, @once, every preset and five-field cron', () => {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
-import { Engine } from '../runner/engine.ts';
+import { Engine } from '../runner/state/engine.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
-import { Scheduler } from '../runner/scheduler.ts';
+import { Scheduler } from '../runner/services/scheduler.ts';
 import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
 
 const hourly = (id: string, extra: object = {}) =>

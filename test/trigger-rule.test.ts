@@ -6,8 +6,8 @@ import {
   type TaskInstanceState,
   type TriggerDecision,
   type TriggerRule,
-} from '../runner/trigger-rule.ts';
-import { decideTransitions, runOutcome, skippedByControlFlow } from '../runner/run-advance.ts';
+} from '../runner/core/trigger-rule.ts';
+import { decideTransitions, runOutcome, skippedByControlFlow } from '../runner/core/run-advance.ts';
 
 const UPSTREAMS: [string, TaskInstanceState[]][] = [
   ['success+success', ['success', 'success']],

@@ -4,9 +4,9 @@
  * rule, while a good DAG in the same folder still loads.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicy } from '../runner/policy.ts';
-import type { Problem } from '../runner/problem.ts';
-import { validate, type ValidateReport } from '../runner/validate.ts';
+import { loadPolicy } from '../runner/core/policy.ts';
+import type { Problem } from '../runner/core/problem.ts';
+import { validate, type ValidateReport } from '../runner/loader/validate.ts';
 
 let report: ValidateReport;
 const problemsOf = (file: string): Problem[] => report.problems.filter((p) => p.file === `test/fixtures/${file}`);

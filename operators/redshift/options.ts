@@ -1,6 +1,6 @@
 /** zod schemas shared by the Redshift operators: what their options must look like at the boundary. */
 import { z } from 'zod';
-import { isDuration } from '../../runner/duration.ts';
+import { isDuration } from '../../runner/core/duration.ts';
 
 const duration = z.string().refine(isDuration, { message: 'must be a number and a unit, like "30s" or "2h"' });
 

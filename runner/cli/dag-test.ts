@@ -4,13 +4,13 @@
  * on a private redis-server (or REDIS_URL) under its own key prefix, so no deployed worker takes
  * its tasks.
  */
-import { Engine } from '../engine.ts';
-import { DagRegistry, loadDagRegistry, prepareDag } from '../dag-registry.ts';
-import { Dag } from '../dag.ts';
-import { isRunFinished, type DagRunState } from '../model.ts';
-import { noSuchTask, triggerDag, OperationError } from '../operations.ts';
+import { Engine } from '../state/engine.ts';
+import { DagRegistry, loadDagRegistry, prepareDag } from '../loader/dag-registry.ts';
+import { Dag } from '../core/dag.ts';
+import { isRunFinished, type DagRunState } from '../core/model.ts';
+import { noSuchTask, triggerDag, OperationError } from '../state/operations.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
-import { startWorker } from '../worker.ts';
+import { startWorker } from '../services/worker.ts';
 import type { CliIo } from './io.ts';
 import { openRedis, type RuntimeFlags } from './runtime.ts';
 

@@ -1,6 +1,6 @@
 /** `runway dags list | list-import-errors | report | show`: what the DAG folder holds, read in isolation. */
-import type { DagSummary } from '../dag-summary.ts';
-import { renderGraphMermaid, renderGraphText } from '../graph-render.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
+import { renderGraphMermaid, renderGraphText } from '../core/graph-render.ts';
 import { loadDags, type DagFileResult, type LoadDagsOptions } from '../loader/load-dags.ts';
 import { UsageError } from './io.ts';
 

@@ -1,9 +1,9 @@
 /** `runway deploy --to s3://bucket/prefix`: validate, bundle and publish the DAGs a scheduler reads. */
 import type { Command } from 'commander';
-import { makeS3Client } from '../s3/client.ts';
+import { makeS3Client } from '../aws/s3-client.ts';
 import { BundleError } from '../deploy/bundle.ts';
 import { deployDags, DeployError, type DeployResult } from '../deploy/deploy.ts';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy.ts';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '../core/policy.ts';
 import { parseS3Uri } from '../s3/sync.ts';
 import { formatHuman } from './format-problems.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';

@@ -1,5 +1,5 @@
 /** How `runway validate` shows problems: for people, for GitHub's PR annotations, or as JSON. */
-import type { Problem } from '../problem.ts';
+import type { Problem } from '../core/problem.ts';
 
 export type ProblemFormat = 'human' | 'github' | 'json';
 

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { makeS3Client } from '../s3/client.ts';
+import { makeS3Client } from '../aws/s3-client.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

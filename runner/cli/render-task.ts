@@ -1,9 +1,9 @@
 /** `runway tasks render <dag> <task>`: what the task would send, with nothing sent and no Redis. */
-import { tickAfter } from '../data-interval.ts';
-import { loadDagRegistry } from '../dag-registry.ts';
-import { dsOf } from '../data-interval.ts';
-import { isRenderable, type RunInfo } from '../operator.ts';
-import { noSuchTask, OperationError } from '../operations.ts';
+import { tickAfter } from '../core/data-interval.ts';
+import { loadDagRegistry } from '../loader/dag-registry.ts';
+import { dsOf } from '../core/data-interval.ts';
+import { isRenderable, type RunInfo } from '../core/operator.ts';
+import { noSuchTask, OperationError } from '../state/operations.ts';
 
 export async function renderTask(
   dagsFolder: string,

@@ -1,9 +1,9 @@
 /** The runner's verbs: services (scheduler, worker), runs and task instances, pools, `dags test`. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { backfillDag, clearTasks, markTask, triggerDag, type Reprocess } from '../operations.ts';
-import { Scheduler } from '../scheduler.ts';
-import { startWorker } from '../worker.ts';
+import { backfillDag, clearTasks, markTask, triggerDag, type Reprocess } from '../state/operations.ts';
+import { Scheduler } from '../services/scheduler.ts';
+import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';

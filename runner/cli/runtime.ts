@@ -1,10 +1,10 @@
 /** What runner commands share: a Redis connection, the loaded DAGs and an engine over them. */
-import { makeS3Client } from '../s3/client.ts';
-import { DagRegistry, loadDagRegistry } from '../dag-registry.ts';
+import { makeS3Client } from '../aws/s3-client.ts';
+import { DagRegistry, loadDagRegistry } from '../loader/dag-registry.ts';
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
-import { Engine } from '../engine.ts';
-import type { Logger } from '../operator.ts';
-import type { Problem } from '../problem.ts';
+import { Engine } from '../state/engine.ts';
+import type { Logger } from '../core/operator.ts';
+import type { Problem } from '../core/problem.ts';
 import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 

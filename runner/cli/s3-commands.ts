@@ -1,5 +1,5 @@
 /** `runway s3 sync <source> <destination>`: the same sync the s3Sync operator runs, from a shell. */
-import { makeS3Client } from '../s3/client.ts';
+import { makeS3Client } from '../aws/s3-client.ts';
 import { InvalidArgumentError, type Command } from 'commander';
 import { syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../s3/sync.ts';
 import { SyncRefusedError } from '../s3/sync-plan.ts';

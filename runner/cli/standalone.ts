@@ -4,21 +4,21 @@
  * scheduler and a worker over `dags/`. Ctrl-C stops all of it, redis-server included.
  */
 import { mkdir } from 'node:fs/promises';
-import { nextRunDueAt } from '../data-interval.ts';
+import { nextRunDueAt } from '../core/data-interval.ts';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DagRegistry, loadDagRegistry, type LoadedDag } from '../dag-registry.ts';
-import { Engine } from '../engine.ts';
+import { DagRegistry, loadDagRegistry, type LoadedDag } from '../loader/dag-registry.ts';
+import { Engine } from '../state/engine.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
-import { Scheduler } from '../scheduler.ts';
-import { startWorker } from '../worker.ts';
+import { Scheduler } from '../services/scheduler.ts';
+import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import type { CliIo } from './io.ts';
 import { consoleLogger, openRedis } from './runtime.ts';
-import { lazyAwsClients } from '../aws-clients.ts';
+import { lazyAwsClients } from '../aws/clients.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from './local-s3.ts';
-import type { Problem } from '../problem.ts';
+import type { Problem } from '../core/problem.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
 
 export interface StandaloneOptions {

@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, syncFolderToS3, type S3Api, type S3Location } from '../s3/sync.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
-import type { Policy } from '../policy.ts';
-import type { Problem } from '../problem.ts';
-import { validate } from '../validate.ts';
+import type { Policy } from '../core/policy.ts';
+import type { Problem } from '../core/problem.ts';
+import { validate } from '../loader/validate.ts';
 import { bundleDags, runwayVersion, type DagBundle } from './bundle.ts';
 import {
   BUNDLES_FOLDER,

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, type S3Api, type S3Location } from '../s3/sync.ts';
-import { loadDagRegistry, type DagRegistry } from '../dag-registry.ts';
+import { loadDagRegistry, type DagRegistry } from '../loader/dag-registry.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
-import type { Logger } from '../operator.ts';
-import type { Problem } from '../problem.ts';
+import type { Logger } from '../core/operator.ts';
+import type { Problem } from '../core/problem.ts';
 import { runwayVersion } from './bundle.ts';
 import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from './manifest.ts';
 

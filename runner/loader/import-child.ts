@@ -6,8 +6,8 @@
  */
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { isDag } from '../dag.ts';
-import { summarizeDag } from '../dag-summary.ts';
+import { isDag } from '../core/dag.ts';
+import { summarizeDag } from '../core/dag-summary.ts';
 import { lineFromError, lineOf } from './error-location.ts';
 import { readFileSync } from 'node:fs';
 import type { ChildMessage, ImportOutcome, ImportRequest } from './import-protocol.ts';

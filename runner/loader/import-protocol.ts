@@ -1,5 +1,5 @@
 /** Messages between the validator and an import child, over the IPC channel. */
-import type { DagSummary } from '../dag-summary.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 
 export interface ImportRequest {
   file: string;

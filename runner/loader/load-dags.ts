@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { DagSummary } from '../dag-summary.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 import { findDagFiles } from './find-dag-files.ts';
 import { makePrecompiledDir, precompileDagFiles } from './precompile.ts';
 import type { ChildMessage, ImportOutcome } from './import-protocol.ts';

@@ -23,7 +23,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import mime from 'mime-types';
 import type { Readable } from 'node:stream';
-import type { Logger } from '../operator.ts';
+import type { Logger } from '../core/operator.ts';
 import {
   planSync,
   safeRelativePath,

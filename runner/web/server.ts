@@ -10,10 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import type { Engine } from '../engine.ts';
-import { metricsRegistry, registerStateGauges } from '../metrics.ts';
-import { clearTasks, markTask, OperationError, triggerDag } from '../operations.ts';
-import type { Problem } from '../problem.ts';
+import type { Engine } from '../state/engine.ts';
+import { metricsRegistry, registerStateGauges } from '../services/metrics.ts';
+import { clearTasks, markTask, OperationError, triggerDag } from '../state/operations.ts';
+import type { Problem } from '../core/problem.ts';
 import { dagGrid, dagList, runDetail, taskDetail } from './views.ts';
 
 export interface WebServerOptions {

@@ -1,10 +1,10 @@
 /** What the web UI shows, read from Redis: the same records the CLI prints, shaped for JSON. */
 import { z } from 'zod';
-import { nextRunDueAt } from '../data-interval.ts';
-import type { Engine } from '../engine.ts';
-import type { DagRunRecord, TaskInstanceRecord } from '../model.ts';
-import { OperationError } from '../operations.ts';
-import type { Problem } from '../problem.ts';
+import { nextRunDueAt } from '../core/data-interval.ts';
+import type { Engine } from '../state/engine.ts';
+import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
+import { OperationError } from '../state/operations.ts';
+import type { Problem } from '../core/problem.ts';
 
 export interface DagListItem {
   dagId: string;

@@ -1,13 +1,13 @@
 /** A Runway on the test Redis with a fresh key prefix, real engine, workers and scheduler. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { DagRegistry, prepareDag, type AnyDag } from '../../runner/dag-registry.ts';
-import { Engine } from '../../runner/engine.ts';
-import type { DagRunRecord } from '../../runner/model.ts';
+import { DagRegistry, prepareDag, type AnyDag } from '../../runner/loader/dag-registry.ts';
+import { Engine } from '../../runner/state/engine.ts';
+import type { DagRunRecord } from '../../runner/core/model.ts';
 import { connectRedis, type RedisClient } from '../../runner/redis/connect.ts';
-import { Scheduler, type SchedulerOptions } from '../../runner/scheduler.ts';
-import { startWorker, type RunwayWorker, type WorkerOptions } from '../../runner/worker.ts';
-import { isRunFinished } from '../../runner/model.ts';
+import { Scheduler, type SchedulerOptions } from '../../runner/services/scheduler.ts';
+import { startWorker, type RunwayWorker, type WorkerOptions } from '../../runner/services/worker.ts';
+import { isRunFinished } from '../../runner/core/model.ts';
 
 export interface TestRunway {
   redis: RedisClient;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from '../../runner/cli/local-s3.ts';
-import { makeS3Client } from '../../runner/s3/client.ts';
+import { makeS3Client } from '../../runner/aws/s3-client.ts';
 
 export interface LocalS3 {
   endpoint: string;

@@ -1,7 +1,7 @@
 /** Runway services (`runway worker`, `runway scheduler`) as real child processes, as in production. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { loadDagRegistry, type DagRegistry } from '../../runner/dag-registry.ts';
-import { Engine } from '../../runner/engine.ts';
+import { loadDagRegistry, type DagRegistry } from '../../runner/loader/dag-registry.ts';
+import { Engine } from '../../runner/state/engine.ts';
 import { connectRedis } from '../../runner/redis/connect.ts';
 import { REPO_ROOT } from './run-cli.ts';
 import { redisUrl } from './runway.ts';

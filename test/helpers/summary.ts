@@ -1,4 +1,4 @@
-import type { DagSummary, TaskSummary } from '../../runner/dag-summary.ts';
+import type { DagSummary, TaskSummary } from '../../runner/core/dag-summary.ts';
 
 /** A DAG summary that passes every check and the shipped policy, with `overrides` applied. */
 export function summary(overrides: Partial<DagSummary> = {}): DagSummary {

@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Engine } from '../../runner/engine.ts';
-import { isRunFinished } from '../../runner/model.ts';
-import { triggerDag } from '../../runner/operations.ts';
+import type { Engine } from '../../runner/state/engine.ts';
+import { isRunFinished } from '../../runner/core/model.ts';
+import { triggerDag } from '../../runner/state/operations.ts';
 import { redisUrl } from '../helpers/runway.ts';
 import { engineOver, killAllServices, startService, until, type Service } from '../helpers/services.ts';
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Problem } from '../../runner/problem.ts';
+import type { Problem } from '../../runner/core/problem.ts';
 import { samplePeakRss } from '../helpers/process-tree.ts';
 import { REPO_ROOT } from '../helpers/run-cli.ts';
 

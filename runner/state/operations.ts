@@ -2,13 +2,13 @@
  * What operators of Runway do to runs by hand: trigger, backfill, clear and mark. Each is a function
  * the CLI and the tests call, acting through the engine like schedulers and workers do.
  */
-import { describeIssues } from './dag-options.ts';
-import { intervalsBetween } from './data-interval.ts';
+import { describeIssues } from '../core/dag-options.ts';
+import { intervalsBetween } from '../core/data-interval.ts';
 import type { Engine } from './engine.ts';
-import type { DagRunRecord, TaskInstanceRecord } from './model.ts';
-import { allDownstreamOf } from './run-advance.ts';
+import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
+import { allDownstreamOf } from '../core/run-advance.ts';
 import type { TaskTransition } from './run-store.ts';
-import { TERMINAL_STATES, type TaskInstanceState } from './trigger-rule.ts';
+import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 
 /** A request that cannot be carried out as asked; the CLI exits 2 with this message. */
 export class OperationError extends Error {

@@ -4,9 +4,9 @@
  * or finishing the same thing. Keys share one hash tag (`{runway}` by default) so that the scripts
  * also run on Redis Cluster.
  */
-import type { RedisClient } from './redis/connect.ts';
-import type { DagRunRecord, DagRunState, TaskInstanceRecord } from './model.ts';
-import type { TaskInstanceState } from './trigger-rule.ts';
+import type { RedisClient } from '../redis/connect.ts';
+import type { DagRunRecord, DagRunState, TaskInstanceRecord } from '../core/model.ts';
+import type { TaskInstanceState } from '../core/trigger-rule.ts';
 
 const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

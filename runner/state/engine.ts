@@ -4,16 +4,16 @@
  * and `runway dags test` all act through it, so there is one way a run moves.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import { logDistinctErrors, type RedisClient } from './redis/connect.ts';
-import type { LoadedDag, DagRegistry } from './dag-registry.ts';
-import type { Callback, CallbackContext } from './dag-options.ts';
-import type { DagRunRecord, RunType, TaskInstanceRecord } from './model.ts';
-import { sendNotifications } from './notify.ts';
-import type { Logger } from './operator.ts';
-import { retryPolicyOf, type RetryPolicy } from './retry-policy.ts';
-import { decideTransitions, downstreamOf, runOutcome, withUpstream } from './run-advance.ts';
+import { logDistinctErrors, type RedisClient } from '../redis/connect.ts';
+import type { LoadedDag, DagRegistry } from '../loader/dag-registry.ts';
+import type { Callback, CallbackContext } from '../core/dag-options.ts';
+import type { DagRunRecord, RunType, TaskInstanceRecord } from '../core/model.ts';
+import { sendNotifications } from '../core/notify.ts';
+import type { Logger } from '../core/operator.ts';
+import { retryPolicyOf, type RetryPolicy } from '../core/retry-policy.ts';
+import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../core/run-advance.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
-import type { TaskInstanceState } from './trigger-rule.ts';
+import type { TaskInstanceState } from '../core/trigger-rule.ts';
 
 export interface EngineOptions {
   redis: RedisClient;

@@ -5,19 +5,19 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { dsOf } from './data-interval.ts';
-import { durationMs } from './duration.ts';
-import { sendNotifications } from './notify.ts';
-import type { Engine, TaskJobData } from './engine.ts';
-import type { LoadedDag } from './dag-registry.ts';
+import { dsOf } from '../core/data-interval.ts';
+import { durationMs } from '../core/duration.ts';
+import { sendNotifications } from '../core/notify.ts';
+import type { Engine, TaskJobData } from '../state/engine.ts';
+import type { LoadedDag } from '../loader/dag-registry.ts';
 import { sensorPokes, taskDuration } from './metrics.ts';
-import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from './operator.ts';
-import { downstreamOf, skippedByControlFlow, withUpstream } from './run-advance.ts';
-import type { SlotClaim, TaskTransition } from './run-store.ts';
-import { isTaskError, TaskError } from './task-error.ts';
-import type { TaskInstanceState } from './trigger-rule.ts';
-import type { TaskDefinition } from './dag.ts';
-import type { DagRunRecord } from './model.ts';
+import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from '../core/operator.ts';
+import { downstreamOf, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
+import type { SlotClaim, TaskTransition } from '../state/run-store.ts';
+import { isTaskError, TaskError } from '../core/task-error.ts';
+import type { TaskInstanceState } from '../core/trigger-rule.ts';
+import type { TaskDefinition } from '../core/dag.ts';
+import type { DagRunRecord } from '../core/model.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;

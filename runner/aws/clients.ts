@@ -6,8 +6,8 @@
 import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { makeS3Client } from './s3/client.ts';
-import type { AwsClients } from './operator.ts';
+import { makeS3Client } from './s3-client.ts';
+import type { AwsClients } from '../core/operator.ts';
 
 export interface AwsClientOptions {
   region?: string;

@@ -4,7 +4,7 @@
  * scraped (runs by state, queue depth).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Engine } from './engine.ts';
+import type { Engine } from '../state/engine.ts';
 
 export const metricsRegistry = new Registry();
 

@@ -3,7 +3,7 @@
  * not the Redshift and Glue clients beside it.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import type { AwsClientOptions } from '../aws-clients.ts';
+import type { AwsClientOptions } from './clients.ts';
 
 /** An S3 client; with an endpoint (a local S3), path-style, as S3-compatible servers expect. */
 export function makeS3Client(

@@ -6,12 +6,12 @@
  * check after it lapses, so the interval, not the lock, sets how late recovery can be.
  */
 import { Worker, type MinimalJob } from 'bullmq';
-import { logDistinctErrors, type RedisClient } from './redis/connect.ts';
-import { lazyAwsClients } from './aws-clients.ts';
-import { Engine, type TaskJobData } from './engine.ts';
-import type { AwsClients, Logger } from './operator.ts';
-import { retryDelayMs } from './retry-policy.ts';
-import { isTaskError } from './task-error.ts';
+import { logDistinctErrors, type RedisClient } from '../redis/connect.ts';
+import { lazyAwsClients } from '../aws/clients.ts';
+import { Engine, type TaskJobData } from '../state/engine.ts';
+import type { AwsClients, Logger } from '../core/operator.ts';
+import { retryDelayMs } from '../core/retry-policy.ts';
+import { isTaskError } from '../core/task-error.ts';
 import { TaskExecutor } from './task-executor.ts';
 
 export interface WorkerOptions {

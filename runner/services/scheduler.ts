@@ -4,11 +4,11 @@
  * often, run timeouts). Any number of schedulers may run against one Redis: run ids are
  * deterministic and every change is a compare-and-set, so nothing is created or started twice.
  */
-import type { LoadedDag } from './dag-registry.ts';
-import { dueIntervals, scheduledRunId } from './data-interval.ts';
-import { Engine } from './engine.ts';
+import type { LoadedDag } from '../loader/dag-registry.ts';
+import { dueIntervals, scheduledRunId } from '../core/data-interval.ts';
+import { Engine } from '../state/engine.ts';
 import { schedulerLag } from './metrics.ts';
-import { isTerminal } from './trigger-rule.ts';
+import { isTerminal } from '../core/trigger-rule.ts';
 
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */

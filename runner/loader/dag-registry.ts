@@ -4,16 +4,16 @@
  * every check are imported into the running process.
  */
 import { pathToFileURL } from 'node:url';
-import { checkDag } from './dag-checks.ts';
-import { isDag, type Dag, type TaskDefinition } from './dag.ts';
-import { durationMs } from './duration.ts';
-import { summarizeDag, type DagSummary } from './dag-summary.ts';
-import { type DagFileResult, type LoadDagsOptions } from './loader/load-dags.ts';
-import type { Problem } from './problem.ts';
-import type { GraphTask } from './run-advance.ts';
-import type { ScheduleSpec } from './data-interval.ts';
-import { parseDagDate, parseSchedule } from './schedule.ts';
-import { DEFAULT_POLICY, type Policy } from './policy.ts';
+import { checkDag } from '../core/dag-checks.ts';
+import { isDag, type Dag, type TaskDefinition } from '../core/dag.ts';
+import { durationMs } from '../core/duration.ts';
+import { summarizeDag, type DagSummary } from '../core/dag-summary.ts';
+import { type DagFileResult, type LoadDagsOptions } from './load-dags.ts';
+import type { Problem } from '../core/problem.ts';
+import type { GraphTask } from '../core/run-advance.ts';
+import type { ScheduleSpec } from '../core/data-interval.ts';
+import { parseDagDate, parseSchedule } from '../core/schedule.ts';
+import { DEFAULT_POLICY, type Policy } from '../core/policy.ts';
 import { validate } from './validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

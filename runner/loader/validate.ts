@@ -3,11 +3,11 @@
  * policy over each DAG. The CLI, the git hooks and CI all call this one function.
  */
 import { readFile } from 'node:fs/promises';
-import { checkDag } from './dag-checks.ts';
-import { locateProblem } from './loader/error-location.ts';
-import { loadDags, type DagFileResult, type LoadDagsOptions } from './loader/load-dags.ts';
-import { checkPolicy, type Policy } from './policy.ts';
-import type { DagProblem, Problem } from './problem.ts';
+import { checkDag } from '../core/dag-checks.ts';
+import { locateProblem } from './error-location.ts';
+import { loadDags, type DagFileResult, type LoadDagsOptions } from './load-dags.ts';
+import { checkPolicy, type Policy } from '../core/policy.ts';
+import type { DagProblem, Problem } from '../core/problem.ts';
 
 export interface ValidateOptions extends LoadDagsOptions {
   policy: Policy;
