@@ -1,6 +1,6 @@
 /** The DAGs this repository ships must import cleanly and meet the team policy: the CI gate, as a test. */
 import { expect, it } from 'vitest';
-import { loadPolicy } from '../runner/core/policy.ts';
+import { loadPolicy } from '../runner/loader/load-policy.ts';
 import { validate } from '../runner/loader/validate.ts';
 
 it('every DAG in dags/ imports and passes checks and the team policy', async () => {

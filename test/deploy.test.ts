@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDags, BundleError } from '../runner/deploy/bundle.ts';
 import { deployDags, DeployError, readManifest } from '../runner/deploy/deploy.ts';
 import type { DeployManifest } from '../runner/deploy/manifest.ts';
-import { loadPolicy } from '../runner/core/policy.ts';
+import { loadPolicy } from '../runner/loader/load-policy.ts';
 import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPolicy, DEFAULT_POLICY, loadPolicy, policySchema } from '../runner/core/policy.ts';
+import { checkPolicy, DEFAULT_POLICY, policySchema } from '../runner/core/policy.ts';
+import { loadPolicy } from '../runner/loader/load-policy.ts';
 import { summary, task } from './helpers/summary.ts';
 
 const shipped = await loadPolicy('runway.policy.json', { required: true });

@@ -14,7 +14,7 @@ import { Engine } from '../runner/state/engine.ts';
 import type { Logger } from '../runner/core/operator.ts';
 import { isRunFinished } from '../runner/core/model.ts';
 import { triggerDag } from '../runner/state/operations.ts';
-import { loadPolicy } from '../runner/core/policy.ts';
+import { loadPolicy } from '../runner/loader/load-policy.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { startWorker } from '../runner/services/worker.ts';

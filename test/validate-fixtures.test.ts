@@ -4,7 +4,7 @@
  * rule, while a good DAG in the same folder still loads.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicy } from '../runner/core/policy.ts';
+import { loadPolicy } from '../runner/loader/load-policy.ts';
 import type { Problem } from '../runner/core/problem.ts';
 import { validate, type ValidateReport } from '../runner/loader/validate.ts';
 

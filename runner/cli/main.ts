@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { DagsOptions } from './dags-commands.ts';
 import type { ProblemFormat } from './format-problems.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
-import { DEFAULT_POLICY_FILE } from '../core/policy-file.ts';
+import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -58,7 +58,7 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
       .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE),
   ).action(async (paths: string[], flags: LoadFlags & { format: ProblemFormat; policy: string }) => {
     const [{ loadPolicy }, { validate }, { formatProblems }] = await Promise.all([
-      import('../core/policy.ts'),
+      import('../loader/load-policy.ts'),
       import('../loader/validate.ts'),
       import('./format-problems.ts'),
     ]);

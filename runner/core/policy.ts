@@ -2,14 +2,9 @@
  * The team's rules for DAGs, read from `runway.policy.json` at the repository root. They are what
  * the Airflow CI Runway replaces used to check; each can be tuned or turned off (`"enabled": false`).
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { describeIssues } from './dag-options.ts';
 import type { DagSummary } from './dag-summary.ts';
 import type { DagProblem } from './problem.ts';
-
-export { DEFAULT_POLICY_FILE } from './policy-file.ts';
-import { DEFAULT_POLICY_FILE } from './policy-file.ts';
 
 const rule = <Shape extends z.ZodRawShape>(shape: Shape) =>
   z.strictObject({ enabled: z.boolean().default(true), ...shape });
@@ -46,30 +41,6 @@ export type Policy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
 
 export const DEFAULT_POLICY: Policy = policySchema.parse({});
-
-export class PolicyFileError extends Error {
-  override readonly name = 'PolicyFileError';
-}
-
-/** Reads and validates a policy file; a missing default file means the built-in defaults. */
-export async function loadPolicy(path: string = DEFAULT_POLICY_FILE, { required = false } = {}): Promise<Policy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return DEFAULT_POLICY;
-    throw new PolicyFileError(`${path}: cannot read the policy file: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new PolicyFileError(`${path}: not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = policySchema.safeParse(json);
-  if (!parsed.success) throw new PolicyFileError(`${path}: ${describeIssues(parsed.error)}`);
-  return parsed.data;
-}
 
 export function checkPolicy(dag: DagSummary, policy: Policy): DagProblem[] {
   const { rules } = policy;
