@@ -165,3 +165,13 @@ describe('runway dags', () => {
     );
   });
 });
+
+describe('runway on an older Node', () => {
+  it("does not bury a verb that loads the AWS SDK under the SDK's Node version warning", async () => {
+    const run = await runCli(['s3', 'sync', 'no/such/folder', 's3://bucket/prefix'], {
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined },
+    });
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toBe('runway: source folder no/such/folder does not exist\n');
+  });
+});

@@ -26,6 +26,7 @@ interface Job {
   if?: string;
   permissions?: Record<string, string>;
   services?: Record<string, { image: string; options?: string }>;
+  strategy?: { 'fail-fast'?: boolean; matrix?: Record<string, unknown> };
   steps?: Step[];
 }
 interface Workflow {
@@ -104,7 +105,8 @@ describe('test-dags.yml', () => {
       ]),
     );
     const setupNode = job.steps!.find((s) => s.uses?.startsWith('actions/setup-node@'));
-    expect(setupNode?.with).toMatchObject({ 'node-version': 20, cache: 'npm' });
+    expect(setupNode?.with).toMatchObject({ 'node-version': '${{ matrix.node }}', cache: 'npm' });
+    expect(job.strategy).toMatchObject({ 'fail-fast': false, matrix: { node: [20, 22, 24] } });
     expect(job.steps!.find((s) => s.run === 'npm test')?.env).toEqual({
       RUNWAY_TEST_REDIS_URL: 'redis://127.0.0.1:6379',
       CHROMIUM_PATH: '/usr/bin/google-chrome',
