@@ -1,0 +1,92 @@
+/**
+ * bench/cli-start: how long a `runway` verb takes from exec to exit, side by side with `node -e 0`
+ * (the floor every Node program pays), median of 10 runs each, interleaved so that a busy moment of
+ * the machine falls on every command alike. Also says whether a verb left a process behind in its
+ * process group. Targets (issue 18): `--help` <= 0.3 s, `validate` of one DAG <= 0.8 s,
+ * `dags list` on the examples <= 1 s. Run: `npm run bench:cli-start [-- --runs N]`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const runsFlag = process.argv.indexOf('--runs');
+const runs = runsFlag === -1 ? 10 : Number(process.argv[runsFlag + 1]);
+
+interface Case {
+  label: string;
+  args: string[];
+  targetSeconds?: number;
+}
+
+const cases: Case[] = [
+  { label: 'node -e 0 (floor)', args: ['-e', '0'] },
+  { label: 'runway --help', args: ['bin/runway.js', '--help'], targetSeconds: 0.3 },
+  {
+    label: 'runway validate <one DAG>',
+    args: ['bin/runway.js', 'validate', 'dags/demo__local_pipeline.ts'],
+    targetSeconds: 0.8,
+  },
+  { label: 'runway dags list', args: ['bin/runway.js', 'dags', 'list'], targetSeconds: 1 },
+  {
+    label: 'runway tasks render',
+    args: ['bin/runway.js', 'tasks', 'render', 'redshift_demo__orders_daily', 'stage_orders'],
+  },
+];
+
+/** Runs one command in a process group of its own; resolves to its wall time and the group's leftovers. */
+function timeOnce(args: string[]): Promise<{ seconds: number; code: number | null; leftovers: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore', detached: true });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      const ps = spawnSync('ps', ['-o', 'pid=', '-g', String(child.pid)], { encoding: 'utf8' });
+      const leftovers = ps.stdout.split('\n').filter((line) => line.trim() !== '').length;
+      if (leftovers > 0) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // gone between ps and kill
+        }
+      }
+      resolve({ seconds, code, leftovers });
+    });
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+const samples = new Map<Case, { seconds: number[]; codes: Set<number | null>; leftovers: number }>(
+  cases.map((c) => [c, { seconds: [], codes: new Set(), leftovers: 0 }]),
+);
+for (const c of cases) await timeOnce(c.args); // warm the tsx cache and the page cache once
+for (let round = 0; round < runs; round++) {
+  for (const c of cases) {
+    const result = await timeOnce(c.args);
+    const sample = samples.get(c)!;
+    sample.seconds.push(result.seconds);
+    sample.codes.add(result.code);
+    sample.leftovers += result.leftovers;
+  }
+}
+
+console.log(`runway start-up, median of ${runs} runs (${availableParallelism()} cores, node ${process.version})`);
+let missed = 0;
+for (const c of cases) {
+  const { seconds, codes, leftovers } = samples.get(c)!;
+  const m = median(seconds);
+  const target =
+    c.targetSeconds === undefined ? '' : `target <= ${c.targetSeconds} s: ${m <= c.targetSeconds ? 'met' : 'MISSED'}`;
+  if (c.targetSeconds !== undefined && m > c.targetSeconds) missed++;
+  console.log(
+    `  ${c.label.padEnd(28)} ${m.toFixed(3)} s  (min ${Math.min(...seconds).toFixed(3)}, max ${Math.max(...seconds).toFixed(3)})` +
+      `  exit ${[...codes].join('/')}  left behind ${leftovers}  ${target}`,
+  );
+}
+console.log(`  ${missed} of ${cases.filter((c) => c.targetSeconds !== undefined).length} targets missed`);
