@@ -375,6 +375,22 @@ describe('S3 -> local folder: downloads never leave the folder, and fail before 
     expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old a');
   });
 
+  it('downloads into a destination that is itself a link to a folder (the one named), and refuses a file', async () => {
+    await putObjects({ 'data/x/y.txt': 'y' });
+    const real = await mkdtemp(join(tmpdir(), 'runway-real-'));
+    await symlink(real, join(dir, 'named'));
+    expect((await syncS3ToFolder(s3.client, target, join(dir, 'named'))).copied.keys).toEqual(['data/x/y.txt']);
+    expect(await tree(real)).toEqual(['x/', 'x/y.txt']);
+    await writeFile(join(dir, 'a-file'), 'not a folder');
+    await expect(syncS3ToFolder(s3.client, target, join(dir, 'a-file'))).rejects.toThrow(
+      new SyncRefusedError(`${join(dir, 'a-file')} is not a folder`),
+    );
+    await expect(syncS3ToFolder(s3.client, target, join(dir, 'new', 'deeper'))).resolves.toMatchObject({
+      copied: { count: 1 },
+    });
+    expect(await readFile(join(dir, 'new', 'deeper', 'x', 'y.txt'), 'utf8')).toBe('y');
+  });
+
   it('checks each folder again right before writing under it: one that became a link stops the sync', async () => {
     const outside = await mkdtemp(join(tmpdir(), 'runway-outside-'));
     await mkdir(join(dir, 'b'));
