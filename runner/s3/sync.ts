@@ -285,15 +285,7 @@ export async function syncS3ToFolder(
   await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
   const plan = planSync(remote, local, options);
   const keyOf = (path: string) => `${location.prefix}${path}`;
-  const writes = plan.copy.map((e) => e.path);
-  const kinds = rootInfo ? await inspectDestination(root, pathsToInspect(writes), concurrency) : new Map();
-  const problems = downloadProblems({
-    source: [...plan.copy, ...plan.unchanged].map((e) => e.path),
-    writes,
-    kindOf: (path) => kinds.get(path),
-    rootBytes: Buffer.byteLength(root),
-    keyOf,
-  });
+  const problems = await downloadProblemsIn(root, rootInfo !== undefined, plan, keyOf, concurrency);
   if (problems.length > 0) {
     throw new SyncRefusedError(
       `refusing to download ${source} into ${folder}; nothing was written: ${describeProblems(problems)}`,
@@ -307,21 +299,18 @@ export async function syncS3ToFolder(
   const written: string[] = [];
   const deleted: string[] = [];
   const failed = (error: unknown): never => {
-    const copied = plan.copy.filter((e) => written.includes(e.path));
-    const partial = resultOf(
-      'download',
-      false,
-      { copy: copied, delete: plan.delete.filter((e) => deleted.includes(e.path)), unchanged: plan.unchanged },
-      keyOf,
-      (path) => path,
-    );
+    const partial: SyncPlan = {
+      copy: plan.copy.filter((e) => written.includes(e.path)),
+      delete: plan.delete.filter((e) => deleted.includes(e.path)),
+      unchanged: plan.unchanged,
+    };
     const changed =
       written.length + deleted.length === 0
         ? `nothing in ${folder} was changed`
         : `${written.length} of ${plan.copy.length} file(s) were written and ${deleted.length} of ${plan.delete.length} deleted before it failed`;
     throw new SyncFailedError(
       `download of ${source} into ${folder} failed, ${changed}: ${(error as Error)?.message ?? String(error)}`,
-      partial,
+      resultOf('download', false, partial, keyOf, (path) => path),
       { cause: error },
     );
   };
@@ -348,6 +337,25 @@ export async function syncS3ToFolder(
     `synced ${source} -> ${folder}: ${result.copied.count} downloaded, ${result.deleted.count} deleted, ${result.unchanged.count} unchanged`,
   );
   return result;
+}
+
+/** Every reason the planned download would escape the folder or fail halfway, from one look at the folder. */
+async function downloadProblemsIn(
+  root: string,
+  rootExists: boolean,
+  plan: SyncPlan,
+  keyOf: (path: string) => string,
+  concurrency: number,
+): Promise<string[]> {
+  const writes = plan.copy.map((e) => e.path);
+  const kinds = rootExists ? await inspectDestination(root, pathsToInspect(writes), concurrency) : new Map();
+  return downloadProblems({
+    source: [...plan.copy, ...plan.unchanged].map((e) => e.path),
+    writes,
+    kindOf: (path) => kinds.get(path),
+    rootBytes: Buffer.byteLength(root),
+    keyOf,
+  });
 }
 
 async function isFolder(path: string): Promise<boolean> {
