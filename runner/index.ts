@@ -20,6 +20,7 @@ export {
   type Renderable,
   type AnyOperator,
   type AwsClients,
+  type CheckTask,
   type Logger,
   type Operator,
   type PokeResult,
@@ -28,6 +29,7 @@ export {
   type SensorContext,
   type SensorSettings,
   type TaskContext,
+  type TaskIdentity,
   type Templated,
 } from './core/operator.ts';
 export { TaskError, failNow, skip, isTaskError, type TaskErrorCode } from './core/task-error.ts';

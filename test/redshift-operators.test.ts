@@ -13,10 +13,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dag } from 'runway';
+import { dag, DagDefinitionError } from 'runway';
 import { redshiftCopy, redshiftSql, redshiftUnload } from '../operators/index.ts';
 import { statementRequest } from '../operators/redshift/statement.ts';
 import { testAwsClients } from './helpers/aws-clients.ts';
+import { runCli } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
@@ -38,6 +39,16 @@ beforeEach(() => redshift.reset());
 afterEach(async () => runway?.close());
 
 const logical = new Date('2026-03-01T00:00:00Z');
+const renderRun = {
+  runId: 'r',
+  tryNumber: 1,
+  logicalDate: logical,
+  dataIntervalStart: logical,
+  dataIntervalEnd: logical,
+  ds: '2026-03-01',
+  dsNodash: '20260301',
+  params: {},
+};
 
 async function runOne(task: Parameters<ReturnType<typeof dag>['task']>[2], spec: object = {}) {
   const d = dag({ ...manualDag, id: 'redshift_demo__op' }).task('load', spec, task as never);
@@ -213,6 +224,63 @@ describe('redshiftCopy', () => {
       }),
     ).toThrow(/^redshiftCopy: field "target"/);
   });
+});
+
+describe('names Runway derives, checked when the DAG is imported', () => {
+  const upsert = () =>
+    redshiftCopy({
+      target,
+      table: 'analytics.events',
+      from: 's3://lake-raw/events/',
+      iamRole: ROLE,
+      format: { type: 'parquet' },
+      mode: { type: 'upsert', keys: ['event_id'] },
+    });
+  const longId = `load_${'x'.repeat(145)}`;
+
+  it("refuses an upsert whose staging table, named after the task id, passes Redshift's 127 bytes", () => {
+    const adding = () => dag({ ...manualDag, id: 'redshift_demo__long' }).task(longId, {}, upsert());
+    expect(adding).toThrow(DagDefinitionError);
+    expect(adding).toThrow(
+      `DAG "redshift_demo__long", task "${longId}": redshiftCopy: field "mode": an upsert stages rows in a temporary table named after the task id, "runway_stage_load_xxxxxxxxxxxxxxxxxxxxxx…" (163 bytes); Redshift allows 127: give the task an id of at most 114 characters`,
+    );
+  });
+
+  it('accepts a task id of 114 characters, whose staging table is exactly 127, and any id for an append', () => {
+    const id = `l${'x'.repeat(113)}`;
+    const d = dag({ ...manualDag, id: 'redshift_demo__edge' }).task(id, {}, upsert());
+    const copy = d.tasks[0]!.operator as ReturnType<typeof upsert>;
+    const { sql } = copy.render({ ...renderRun, dagId: d.id, taskId: id });
+    expect(sql[0]).toBe(`CREATE TEMP TABLE "runway_stage_${id}" (LIKE "analytics"."events")`);
+    expect(`runway_stage_${id}`).toHaveLength(127);
+    const append = redshiftCopy({ target, table: 't', from: 's3://bkt/k/', iamRole: ROLE, format: { type: 'csv' } });
+    expect(() => dag({ ...manualDag, id: 'redshift_demo__append' }).task(longId, {}, append)).not.toThrow();
+  });
+
+  it('`runway validate` reports it as an import error naming the DAG, the task and the field', async () => {
+    const run = await runCli(['validate', 'test/fixtures/redshift-dags/data_lake__long_upsert.ts']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      `DAG "data_lake__long_upsert", task "${longId}": redshiftCopy: field "mode": an upsert stages rows in a temporary table named after the task id`,
+    );
+    expect(run.stdout).toContain('[import-error]');
+  }, 60_000);
+});
+
+describe('`runway tasks render` on a task that cannot render', () => {
+  it('prints one line naming the DAG, the task and the field, and exits 1 without a stack trace', async () => {
+    const args = ['tasks', 'render', 'data_lake__render_error', 'load', '--dags', 'test/fixtures/redshift-dags'];
+    const fine = await runCli([...args, '--logical-date', '2026-03-01']);
+    expect(fine.code).toBe(0);
+    expect(fine.stdout).toContain("FROM 's3://lake-raw/events/dt=2026-03-01/'");
+    const run = await runCli([...args, '--logical-date', '2026-03-01', '--conf', `{"source":"it's"}`]);
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'runway: DAG "data_lake__render_error", task "load": cannot render for logical date 2026-03-01T00:00:00.000Z: from: "s3://lake-raw/it\'s/dt=2026-03-01/" is not an s3://bucket/key URI of safe characters\n',
+    });
+  }, 60_000);
 });
 
 describe('redshiftUnload', () => {

@@ -109,6 +109,58 @@ describe('COPY (golden)', () => {
   });
 });
 
+describe('COPY extraOptions: an allowlist of data conversion and load options', () => {
+  it.each([
+    ['SSH', 'SSH'],
+    ['IAM_ROLE', "IAM_ROLE 'arn:aws:iam::999999999999:role/someone-else'"],
+    ['IAM_ROLE', 'IAM_ROLE default'],
+    ['ACCESS_KEY_ID', "ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE'"],
+    ['SECRET_ACCESS_KEY', "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'"],
+    ['SESSION_TOKEN', "SESSION_TOKEN 'token'"],
+    ['CREDENTIALS', "CREDENTIALS 'aws_access_key_id=AKIA;aws_secret_access_key=x'"],
+    ['WITH', "WITH CREDENTIALS 'aws_iam_role=arn:aws:iam::1:role/x'"],
+    ['MASTER_SYMMETRIC_KEY', "MASTER_SYMMETRIC_KEY 'EXAMPLEMASTERKEYtkbjk/OpCwtYSx/M4/t7DMCDIK722'"],
+    ['ENCRYPTED', 'ENCRYPTED'],
+    ['READRATIO', 'READRATIO 50'],
+    ['MANIFEST', 'MANIFEST'],
+    ['REGION', "REGION 'us-east-1'"],
+  ])('refuses the %s keyword, naming the field', (keyword, option) => {
+    const render = () => renderCopy({ ...copy, extraOptions: ['ACCEPTINVCHARS', option] });
+    expect(render).toThrow(SqlRenderError);
+    expect(render).toThrow(new RegExp(`^extraOptions\\[1\\]: .* ${keyword} is not allowed in extraOptions \\(`));
+  });
+
+  it('refuses a keyword it does not know, and a value the keyword does not take', () => {
+    expect(() => renderCopy({ ...copy, extraOptions: ['FROBNICATE'] })).toThrow(
+      /^extraOptions\[0\]: "FROBNICATE" is not a COPY data conversion or load option extraOptions allows \(ACCEPTANYDATE, /,
+    );
+    for (const option of ['COMPUPDATE MAYBE', 'ENCODING LATIN1', 'FILLRECORD 3', 'MAXERROR lots', 'acceptinvchars']) {
+      expect(() => renderCopy({ ...copy, extraOptions: [option] }), option).toThrow(/^extraOptions\[0\]: /);
+    }
+  });
+
+  it('renders the data conversion and load options it allows, as written', () => {
+    const options = [
+      'ACCEPTANYDATE',
+      "ACCEPTINVCHARS AS '?'",
+      'COMPUPDATE OFF',
+      'STATUPDATE ON',
+      'ENCODING UTF16LE',
+      'MAXERROR AS 10',
+      'COMPROWS 100000',
+      "NULL AS 'NULL'",
+      "TIMEFORMAT 'auto'",
+      'FILLRECORD',
+      'IGNOREBLANKLINES',
+    ];
+    expect(
+      renderCopy({ ...copy, extraOptions: options })
+        .split('\n')
+        .slice(-options.length),
+    ).toEqual(options);
+  });
+});
+
 /** Reads back the literal after `UNLOAD (`: what Redshift would see as the query. */
 function unloadQueryOf(sql: string): string {
   const body = sql.slice('UNLOAD ('.length);

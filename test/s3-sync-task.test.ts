@@ -1,5 +1,8 @@
 /** The s3Sync operator under a real worker, and `runway s3 sync` as a user runs it, both on s3rver. */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -76,5 +79,40 @@ describe('runway s3 sync', () => {
     const share = await runCli(['s3', 'sync', empty, 's3://lake-curated/cli/', '--max-delete-share', '2']);
     expect(share.code).toBe(2);
     expect(share.stderr).toContain('--max-delete-share must be a number from 0 to 1');
+  });
+
+  it('prints what a failed download changed (nothing) and why, and exits 1', async () => {
+    await s3.client.send(new PutObjectCommand({ Bucket: 'lake-curated', Key: 'down/a.txt', Body: 'a' }));
+    await s3.client.send(new PutObjectCommand({ Bucket: 'lake-curated', Key: 'down/b.txt', Body: 'b' }));
+    // s3rver behind a proxy that denies one GET, as S3 does for an object the role may not read.
+    const proxy = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/lake-curated/down/b.txt') {
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+        );
+        return;
+      }
+      const upstream = request(new URL(req.url!, s3.endpoint), { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const dir = await mkdtemp(join(tmpdir(), 'runway-cli-down-'));
+      const run = await runCli(['s3', 'sync', 's3://lake-curated/down/', dir, '--endpoint', endpoint], { env: env() });
+      expect(run).toMatchObject({ code: 1, stdout: 'downloaded 0 (0 B), deleted 0, unchanged 0\n' });
+      // One line, no stack (the AWS SDK's Node version warning may come before it).
+      expect(run.stderr).not.toContain('    at ');
+      expect(run.stderr.split('\n').filter((line) => line.startsWith('runway:'))).toEqual([
+        `runway: download of s3://lake-curated/down/ into ${dir} failed, nothing in ${dir} was changed: Access Denied`,
+      ]);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

@@ -1,6 +1,7 @@
 /** S3 sync against a real S3-protocol server (s3rver) and real folders. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,7 +12,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { syncFolderToS3, syncS3ToFolder, type S3Api } from '../runner/s3/sync.ts';
+import { SyncFailedError, syncFolderToS3, syncS3ToFolder, type S3Api } from '../runner/s3/sync.ts';
+import { describeProblems, downloadProblems, pathsToInspect, type LocalKind } from '../runner/s3/download-plan.ts';
 import { planSync, safeRelativePath, SyncRefusedError } from '../runner/s3/sync-plan.ts';
 import { startLocalS3, type LocalS3 } from './helpers/s3rver.ts';
 
@@ -242,6 +244,225 @@ describe('S3 -> local folder', () => {
       /"\.\.\/\.\.\/evil\.txt" contains "\." or "\.\."/,
     );
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+/** Every path under `root`, folders with a trailing '/', symbolic links as `name -> target`. */
+async function tree(root: string, under = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, under), { withFileTypes: true })) {
+    const path = under ? `${under}/${entry.name}` : entry.name;
+    if (entry.isSymbolicLink()) out.push(`${path} -> ${await readlink(join(root, path))}`);
+    else if (entry.isDirectory()) out.push(`${path}/`, ...(await tree(root, path)));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+async function putObjects(objects: Record<string, string>): Promise<void> {
+  for (const [Key, Body] of Object.entries(objects)) {
+    await s3.client.send(new PutObjectCommand({ Bucket: bucketOf(), Key, Body }));
+  }
+}
+
+describe('S3 -> local folder: downloads never leave the folder, and fail before writing or not at all', () => {
+  it('refuses to write through a symbolic link to a folder inside the destination, naming it', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'runway-outside-'));
+    await symlink(outside, join(dir, 'sub'));
+    await putObjects({ 'data/ok.txt': 'ok', 'data/sub/evil.txt': 'evil', 'data/sub/deeper/evil2.txt': 'evil' });
+    for (const options of [{ dryRun: true }, {}]) {
+      const sync = syncS3ToFolder(s3.client, target, dir, options);
+      await expect(sync).rejects.toBeInstanceOf(SyncRefusedError);
+      await expect(sync).rejects.toThrow(
+        `refusing to download ${target} into ${dir}; nothing was written: "sub" is a symbolic link inside the destination; key "data/sub/deeper/evil2.txt" and 1 more would be written through it`,
+      );
+    }
+    expect(await readdir(outside)).toEqual([]);
+    expect(await tree(dir)).toEqual([`sub -> ${outside}`]);
+  });
+
+  it('refuses to replace a symbolic link to a file, and leaves links nothing is written through alone', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'runway-outside-'));
+    await writeFile(join(outside, 'secret.txt'), 'mine');
+    await symlink(join(outside, 'secret.txt'), join(dir, 'link.txt'));
+    await symlink(outside, join(dir, 'elsewhere'));
+    await putObjects({ 'data/link.txt': 'theirs', 'data/ok.txt': 'ok' });
+    await expect(syncS3ToFolder(s3.client, target, dir)).rejects.toThrow(
+      '"link.txt" is a symbolic link inside the destination, and key "data/link.txt" would replace it',
+    );
+    expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('mine');
+    const fine = await syncS3ToFolder(s3.client, target, dir, { exclude: ['link.txt'] });
+    expect(fine.copied.keys).toEqual(['data/ok.txt']);
+    expect(await tree(dir)).toEqual([
+      `elsewhere -> ${outside}`,
+      `link.txt -> ${join(outside, 'secret.txt')}`,
+      'ok.txt',
+    ]);
+  });
+
+  it('reports a key that is both a file and a folder, and local files and folders in the way, before writing', async () => {
+    await putObjects({
+      'data/ok.txt': 'ok',
+      'data/p/a': 'file',
+      'data/p/a/b': 'under it',
+      'data/q/r': 'r',
+      'data/z': 'z',
+    });
+    await files({ q: 'a local file where a folder must go', 'z/keep.txt': 'a local folder where a file must go' });
+    for (const options of [{ dryRun: true }, {}]) {
+      await expect(syncS3ToFolder(s3.client, target, dir, options)).rejects.toThrow(
+        `refusing to download ${target} into ${dir}; nothing was written: ` +
+          'keys "data/p/a" and "data/p/a/b" clash: "p/a" cannot be both a file and a folder; ' +
+          '"q" is a file in the destination, but key "data/q/r" needs a folder there; ' +
+          '"z" is a folder in the destination, but key "data/z" is a file',
+      );
+    }
+    expect(await tree(dir)).toEqual(['q', 'z/', 'z/keep.txt']);
+  });
+
+  it('downloads keys whose last segment is 255 bytes, and refuses one of 256 before writing', async () => {
+    // s3rver keeps each object in a file named after the key's last segment plus 22 bytes, so it
+    // cannot hold these keys (real S3 takes keys up to 1,024 bytes): they are stored under short
+    // keys, and the listing and GETs are translated.
+    const long = { ascii: 'x'.repeat(251) + '.csv', utf8: 'é'.repeat(126) + '.csv' }; // 255 and 256 bytes
+    expect([Buffer.byteLength(long.ascii), Buffer.byteLength(long.utf8)]).toEqual([255, 256]);
+    const stored: Record<string, string> = {
+      'data/short-0': `data/${long.ascii}`,
+      'data/short-1': `data/${long.utf8}`,
+    };
+    await putObjects({ 'data/short-0': 'ascii', 'data/short-1': 'utf8', [`data/${'y'.repeat(255)}/f.txt`]: 'deep' });
+    const longKeys: S3Api = {
+      send: (async (command: { constructor: { name: string }; input: { Key?: string } }) => {
+        if (command.constructor.name === 'GetObjectCommand') {
+          const key = Object.entries(stored).find(([, shown]) => shown === command.input.Key)?.[0];
+          return s3.client.send(new GetObjectCommand({ Bucket: bucketOf(), Key: key ?? command.input.Key }));
+        }
+        const response = await (s3.client as S3Client).send(command as never);
+        for (const object of (response as { Contents?: { Key?: string }[] }).Contents ?? [])
+          object.Key = stored[object.Key!] ?? object.Key;
+        return response;
+      }) as S3Api['send'],
+    };
+    const result = await syncS3ToFolder(longKeys, target, dir, { exclude: [long.utf8] });
+    expect(result.copied.count).toBe(2);
+    expect(await readFile(join(dir, long.ascii), 'utf8')).toBe('ascii');
+    expect(await readFile(join(dir, 'y'.repeat(255), 'f.txt'), 'utf8')).toBe('deep');
+    expect(await tree(dir)).toEqual([long.ascii, `${'y'.repeat(255)}/`, `${'y'.repeat(255)}/f.txt`]);
+    await expect(syncS3ToFolder(longKeys, target, dir)).rejects.toThrow(
+      `nothing was written: key "data/${long.utf8.slice(0, 72)}…" has a name of 256 bytes; file names are at most 255`,
+    );
+    expect(await tree(dir)).toEqual([long.ascii, `${'y'.repeat(255)}/`, `${'y'.repeat(255)}/f.txt`]);
+  });
+
+  it('changes nothing when a download fails: no file replaced, no folder or temporary file left', async () => {
+    await files({ 'a.txt': 'old a', 'keep.txt': 'keep' });
+    await putObjects({ 'data/a.txt': 'new a', 'data/new/b.txt': 'b', 'data/new/c.txt': 'c', 'data/keep.txt': 'keep' });
+    const failing: S3Api = {
+      send: ((command: { constructor: { name: string }; input: { Key?: string } }) => {
+        if (command.constructor.name === 'GetObjectCommand' && command.input.Key === 'data/new/c.txt')
+          return Promise.reject(new Error('connection reset'));
+        return (s3.client as S3Client).send(command as never);
+      }) as S3Api['send'],
+    };
+    const sync = syncS3ToFolder(failing, target, dir, { concurrency: 1 });
+    await expect(sync).rejects.toBeInstanceOf(SyncFailedError);
+    await expect(sync).rejects.toThrow(
+      `download of ${target} into ${dir} failed, nothing in ${dir} was changed: connection reset`,
+    );
+    const error = (await sync.catch((e: unknown) => e)) as SyncFailedError;
+    expect(error.partial).toMatchObject({ copied: { count: 0, keys: [] }, deleted: { count: 0 } });
+    expect(await tree(dir)).toEqual(['a.txt', 'keep.txt']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old a');
+  });
+
+  it('downloads into a destination that is itself a link to a folder (the one named), and refuses a file', async () => {
+    await putObjects({ 'data/x/y.txt': 'y' });
+    const real = await mkdtemp(join(tmpdir(), 'runway-real-'));
+    await symlink(real, join(dir, 'named'));
+    expect((await syncS3ToFolder(s3.client, target, join(dir, 'named'))).copied.keys).toEqual(['data/x/y.txt']);
+    expect(await tree(real)).toEqual(['x/', 'x/y.txt']);
+    await writeFile(join(dir, 'a-file'), 'not a folder');
+    await expect(syncS3ToFolder(s3.client, target, join(dir, 'a-file'))).rejects.toThrow(
+      new SyncRefusedError(`${join(dir, 'a-file')} is not a folder`),
+    );
+    await expect(syncS3ToFolder(s3.client, target, join(dir, 'new', 'deeper'))).resolves.toMatchObject({
+      copied: { count: 1 },
+    });
+    expect(await readFile(join(dir, 'new', 'deeper', 'x', 'y.txt'), 'utf8')).toBe('y');
+  });
+
+  it('checks each folder again right before writing under it: one that became a link stops the sync', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'runway-outside-'));
+    await mkdir(join(dir, 'b'));
+    await putObjects({ 'data/a/1.txt': '1', 'data/b/2.txt': '2' });
+    // While the first object downloads, the planned folder b is swapped for a link to elsewhere.
+    const swapping: S3Api = {
+      send: (async (command: { constructor: { name: string }; input: { Key?: string } }) => {
+        if (command.constructor.name === 'GetObjectCommand' && command.input.Key === 'data/a/1.txt') {
+          await rm(join(dir, 'b'), { recursive: true });
+          await symlink(outside, join(dir, 'b'));
+        }
+        return (s3.client as S3Client).send(command as never);
+      }) as S3Api['send'],
+    };
+    await expect(syncS3ToFolder(swapping, target, dir, { concurrency: 1 })).rejects.toThrow(
+      `download of ${target} into ${dir} failed, nothing in ${dir} was changed: "b" became a symbolic link during the sync`,
+    );
+    expect(await readdir(outside)).toEqual([]);
+    expect(await tree(dir)).toEqual([`b -> ${outside}`]);
+  });
+
+  it('reports what it changed when a later step fails: the files written and the deletes done', async () => {
+    await files({ 'a.txt': 'old a', 'b.txt': 'b', 'c.txt': 'c', 'stray.txt': 'local only' });
+    await putObjects({ 'data/a.txt': 'new a', 'data/b.txt': 'b', 'data/c.txt': 'c', 'data/d.txt': 'd' });
+    // Once both downloads are done, and before the delete, a folder takes the stray file's place.
+    const onProgress = (done: number) => {
+      if (done !== 2) return;
+      rmSync(join(dir, 'stray.txt'));
+      mkdirSync(join(dir, 'stray.txt'));
+    };
+    const sync = syncS3ToFolder(s3.client, target, dir, { delete: true, onProgress });
+    const error = (await sync.catch((e: unknown) => e)) as SyncFailedError;
+    expect(error).toBeInstanceOf(SyncFailedError);
+    expect(error.message).toMatch(
+      /failed, 2 of 2 file\(s\) were written and 0 of 1 deleted before it failed: E(ISDIR|PERM)/,
+    );
+    expect(error.partial).toMatchObject({
+      copied: { count: 2, keys: ['data/a.txt', 'data/d.txt'] },
+      deleted: { count: 0, keys: [] },
+      unchanged: { count: 2 },
+    });
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('new a');
+  });
+});
+
+describe('downloadProblems', () => {
+  const layout = (writes: string[], kinds: Record<string, LocalKind> = {}, rootBytes = 10) => ({
+    source: writes,
+    writes,
+    kindOf: (path: string) => kinds[path],
+    rootBytes,
+    keyOf: (path: string) => `p/${path}`,
+  });
+
+  it('finds nothing in the way of a clean download, and inspects folders before what is under them', () => {
+    expect(downloadProblems(layout(['a/b/c.txt', 'a/d.txt'], { a: 'folder', 'a/d.txt': 'file' }))).toEqual([]);
+    expect(pathsToInspect(['a/b/c.txt', 'a/d.txt', 'e.txt'])).toEqual(['a', 'e.txt', 'a/b', 'a/d.txt', 'a/b/c.txt']);
+  });
+
+  it('refuses a path longer than the kernel takes, and a special file where a file goes', () => {
+    const deep = Array.from({ length: 20 }, () => 'd'.repeat(200)).join('/') + '/f.txt';
+    expect(downloadProblems(layout([deep], {}, 100))).toEqual([
+      `key "p/${deep.slice(0, 75)}…" would be written at a path of 4126 bytes; paths are at most 4095`,
+    ]);
+    expect(downloadProblems(layout(['fifo'], { fifo: 'other' }))).toEqual([
+      '"fifo" is not a regular file (a socket, FIFO or device); key "p/fifo" would replace it',
+    ]);
+  });
+
+  it('lists at most ten problems and counts the rest', () => {
+    const problems = Array.from({ length: 12 }, (_, i) => `problem ${i}`);
+    expect(describeProblems(problems)).toBe(`${problems.slice(0, 10).join('; ')}; and 2 more`);
   });
 });
 

@@ -1,6 +1,6 @@
 /** `redshiftCopy()`: loads S3 data into a Redshift table with COPY, appending, replacing or upserting. */
 import { z } from 'zod';
-import { resolveTemplated, type RunInfo, type Templated } from '../../runner/index.ts';
+import { resolveTemplated, type CheckTask, type RunInfo, type Templated } from '../../runner/index.ts';
 import { parseOptions, statementTaskShape, templated } from './options.ts';
 import { renderCopyLoad, type CopySpec, type LoadMode } from './render-copy.ts';
 import { statementTask, type StatementOperator, type StatementTaskOptions } from './statement-task.ts';
@@ -49,11 +49,7 @@ export function redshiftCopy(options: RedshiftCopyOptions): StatementOperator<Re
   const mode = options.mode ?? { type: 'append' };
   const copyStatementIndex = mode.type === 'append' ? 0 : 1;
   const sqlFor = (run: RunInfo) =>
-    renderCopyLoad(
-      { ...options, from: resolveTemplated(options.from, run) },
-      mode,
-      `runway_stage_${run.taskId.replace(/[^A-Za-z0-9_]/g, '_')}`,
-    );
+    renderCopyLoad({ ...options, from: resolveTemplated(options.from, run) }, mode, stagingTableName(run.taskId));
   sqlFor({
     dagId: 'check',
     runId: 'check',
@@ -67,7 +63,7 @@ export function redshiftCopy(options: RedshiftCopyOptions): StatementOperator<Re
     params: {},
   });
   const { target, reschedule, table } = options;
-  return statementTask(
+  const operator = statementTask(
     'redshift-copy',
     { target, table, mode, format: options.format, reschedule },
     options,
@@ -79,4 +75,29 @@ export function redshiftCopy(options: RedshiftCopyOptions): StatementOperator<Re
       durationMs: result.durationMs ?? null,
     }),
   );
+  // The staging table is named after the task: only `.task()` knows the id, and checks it here.
+  const checkTask: CheckTask = ({ taskId }) => {
+    if (mode.type === 'upsert') checkStagingTableName(taskId);
+  };
+  return Object.assign(operator, { checkTask });
+}
+
+/** The temporary table an upsert stages rows in; one per task, so parallel loads never share one. */
+export function stagingTableName(taskId: string): string {
+  return `${STAGING_PREFIX}${taskId.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+const STAGING_PREFIX = 'runway_stage_';
+
+/** Redshift's limit on a name, in bytes; task ids are ASCII, so one character is one byte. */
+const MAX_IDENTIFIER_BYTES = 127;
+
+function checkStagingTableName(taskId: string): void {
+  const name = stagingTableName(taskId);
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_IDENTIFIER_BYTES) {
+    throw new Error(
+      `redshiftCopy: field "mode": an upsert stages rows in a temporary table named after the task id, "${name.slice(0, 40)}…" (${bytes} bytes); Redshift allows ${MAX_IDENTIFIER_BYTES}: give the task an id of at most ${MAX_IDENTIFIER_BYTES - STAGING_PREFIX.length} characters`,
+    );
+  }
 }

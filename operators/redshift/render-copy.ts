@@ -13,6 +13,7 @@ import {
   tableName,
   wholeNumber,
 } from './sql.ts';
+import { copyExtraOption } from './copy-extra-options.ts';
 
 export type CopyFormat =
   | { type: 'csv'; delimiter?: string; quote?: string; ignoreHeader?: number; nullAs?: string }
@@ -45,11 +46,13 @@ export interface CopySpec {
   truncateColumns?: boolean;
   blanksAsNull?: boolean;
   emptyAsNull?: boolean;
-  /** Other COPY options, each a keyword with an optional simple value: `['ACCEPTINVCHARS', "FILLRECORD"]`. */
+  /**
+   * Other COPY data conversion or load options, each a keyword with the value it takes:
+   * `['ACCEPTINVCHARS', 'FILLRECORD', 'COMPUPDATE OFF']`. Authorization and data-source keywords
+   * (`IAM_ROLE`, `ACCESS_KEY_ID`, `CREDENTIALS`, `SSH`, …) are refused.
+   */
   extraOptions?: readonly string[];
 }
-
-const EXTRA_OPTION = /^[A-Z][A-Z_]{1,40}( (AS )?([0-9]{1,10}|'[A-Za-z0-9 _:.\-/|?]{0,64}'))?$/;
 
 function formatClause(format: CopyFormat): string[] {
   switch (format.type) {
@@ -102,15 +105,7 @@ export function renderCopy(spec: CopySpec, into = tableName(spec.table, 'table')
   if (spec.truncateColumns) parts.push('TRUNCATECOLUMNS');
   if (spec.blanksAsNull) parts.push('BLANKSASNULL');
   if (spec.emptyAsNull) parts.push('EMPTYASNULL');
-  (spec.extraOptions ?? []).forEach((option, i) => {
-    if (typeof option !== 'string' || !EXTRA_OPTION.test(option)) {
-      throw new SqlRenderError(
-        `extraOptions[${i}]`,
-        `${JSON.stringify(option)} is not an option keyword with an optional number or short quoted value`,
-      );
-    }
-    parts.push(option);
-  });
+  (spec.extraOptions ?? []).forEach((option, i) => parts.push(copyExtraOption(option, `extraOptions[${i}]`)));
   return parts.join('\n');
 }
 

@@ -38,7 +38,27 @@ export async function renderTask(
   if (!isRenderable(task.operator)) {
     return { run, rendered: `task "${taskId}" is a ${task.operator.kind} task: it sends nothing Runway can show` };
   }
-  return { run, rendered: task.operator.render(run) };
+  try {
+    return { run, rendered: task.operator.render(run) };
+  } catch (error) {
+    throw new TaskRenderError(dagId, taskId, logicalDate, error);
+  }
+}
+
+/**
+ * A task's operator refused to render for this run (an option that resolves to something it does
+ * not allow). One line for people: the DAG, the task and the operator's message, which names the
+ * field; no stack, since the fault is in the DAG, not in Runway.
+ */
+export class TaskRenderError extends Error {
+  override readonly name = 'TaskRenderError';
+  constructor(dagId: string, taskId: string, logicalDate: Date, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `DAG "${dagId}", task "${taskId}": cannot render for logical date ${logicalDate.toISOString()}: ${why.replace(/\s*\n\s*/g, ' ')}`,
+      { cause },
+    );
+  }
 }
 
 /** Rendered requests for people: SQL as SQL, the rest as JSON. */

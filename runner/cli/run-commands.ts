@@ -11,7 +11,7 @@ import { runDagTest, runTaskTest } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
 import { startWebServer } from '../web/server.ts';
 import { redact } from '../redis/connect.ts';
-import { formatRendered, renderTask } from './render-task.ts';
+import { formatRendered, renderTask, TaskRenderError } from './render-task.ts';
 
 const isoDate = (name: string) => (value: string) => {
   const date = new Date(value);
@@ -345,7 +345,16 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         taskId: string,
         flags: { dags: string; logicalDate?: Date; conf?: Record<string, unknown> },
       ) => {
-        const { run, rendered } = await renderTask(flags.dags, dagId, taskId, flags.logicalDate, flags.conf);
+        const rendering = await renderTask(flags.dags, dagId, taskId, flags.logicalDate, flags.conf).catch(
+          (error: unknown) => {
+            if (!(error instanceof TaskRenderError)) throw error;
+            io.err(`runway: ${error.message}`);
+            setExit(EXIT.failure);
+            return undefined;
+          },
+        );
+        if (!rendering) return;
+        const { run, rendered } = rendering;
         io.out(`-- ${dagId}.${taskId} for logical date ${run.logicalDate.toISOString()} (ds ${run.ds})`);
         io.out(formatRendered(rendered));
       },

@@ -1,7 +1,7 @@
 /** `runway s3 sync <source> <destination>`: the same sync the s3Sync operator runs, from a shell. */
 import { makeS3Client } from '../aws/s3-client.ts';
 import { InvalidArgumentError, type Command } from 'commander';
-import { syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../s3/sync.ts';
+import { SyncFailedError, syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../s3/sync.ts';
 import { SyncRefusedError } from '../s3/sync-plan.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 
@@ -107,7 +107,10 @@ export function addS3Commands(program: Command, io: CliIo, setExit: (code: numbe
         if (tty) process.stdout.write('\n');
         io.out(summarize(result));
       } catch (error) {
-        if (!(error instanceof SyncRefusedError)) throw error;
+        if (tty) process.stdout.write('\n');
+        // What a failed sync did change, in the same words as a successful one.
+        if (error instanceof SyncFailedError) io.out(summarize(error.partial));
+        else if (!(error instanceof SyncRefusedError)) throw error;
         io.err(`runway: ${error.message}`);
         setExit(EXIT.failure);
       } finally {

@@ -94,6 +94,12 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
         id,
       );
     }
+    try {
+      resolved.checkTask?.({ dagId: this.options.id, taskId: id });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new DagDefinitionError(`${where}: ${message}`, this.options.id, id);
+    }
     const definition: TaskDefinition = { id, spec: parsed.data, operator: resolved };
     return new Dag(this.options, [...this.tasks, definition]);
   }

@@ -62,11 +62,25 @@ export function resolveTemplated<T>(value: Templated<T>, run: RunInfo): T {
   return typeof value === 'function' ? (value as (run: RunInfo) => T)(run) : value;
 }
 
+/** The DAG and task an operator is added to. */
+export interface TaskIdentity {
+  readonly dagId: string;
+  readonly taskId: string;
+}
+
+/**
+ * Called by `.task()` when an operator is added to a DAG, so at import and in `runway validate`:
+ * throws what the operator could never send for this DAG and task (a name it derives from the task
+ * id that is too long), with a message naming the field. `.task()` adds the DAG and the task.
+ */
+export type CheckTask = (task: TaskIdentity) => void;
+
 export interface Operator<Output, Upstream = Record<string, unknown>> {
   readonly kind: string;
   /** The validated options, shown by `runway tasks render` and `runway dags show`. */
   readonly config: unknown;
   run(ctx: TaskContext<Upstream>): Promise<Output>;
+  checkTask?: CheckTask;
 }
 
 export type PokeResult<Value, State> =
@@ -101,6 +115,7 @@ export interface Sensor<Value, State = unknown> {
   poke(ctx: SensorContext<State>): Promise<PokeResult<Value, State>>;
   /** Called once when the sensor times out, to release what it waits on (cancel a statement). */
   onTimeout?(ctx: SensorContext<State>): Promise<void>;
+  checkTask?: CheckTask;
 }
 
 /** What a task would send, shown by `runway tasks render` without sending anything. */

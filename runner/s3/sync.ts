@@ -4,15 +4,13 @@
  * its MD5 in metadata (`x-amz-meta-runway-md5`), which is what multipart objects are compared by.
  * Uploads finish before deletes start, and a failed upload cancels the deletes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { lstat, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import {
   DeleteObjectsCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -22,8 +20,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import mime from 'mime-types';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../core/operator.ts';
+import { inspectDestination, writeDownloads } from './download-io.ts';
+import { describeProblems, downloadProblems, pathsToInspect } from './download-plan.ts';
+import { eachLimit } from './each-limit.ts';
 import {
   planSync,
   safeRelativePath,
@@ -74,25 +74,6 @@ export function parseS3Uri(uri: string): S3Location {
   if (!match) throw new SyncRefusedError(`${JSON.stringify(uri)} is not an s3://bucket/prefix URI`);
   const raw = match[2] ?? '';
   return { bucket: match[1]!, prefix: raw === '' || raw.endsWith('/') ? raw : `${raw}/` };
-}
-
-/** Runs `work` over `items`, at most `limit` at once; the first failure stops new work. */
-async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (failed === undefined && next < items.length) {
-        const item = items[next++]!;
-        try {
-          await work(item);
-        } catch (error) {
-          failed ??= error;
-        }
-      }
-    }),
-  );
-  if (failed !== undefined) throw failed;
 }
 
 /** Files up to this size are hashed from one read: a stream per small file costs more than the read. */
@@ -262,7 +243,29 @@ export async function syncFolderToS3(
   return result;
 }
 
-/** S3 prefix -> local folder. Never writes outside the folder: hostile keys are refused. */
+/**
+ * A sync failed after changing something; `partial` says what: the files in place and the entries
+ * deleted before the failure. A download that fails while fetching changes nothing, so its
+ * `partial` is empty.
+ */
+export class SyncFailedError extends Error {
+  override readonly name = 'SyncFailedError';
+  constructor(
+    message: string,
+    readonly partial: S3SyncResult,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * S3 prefix -> local folder. Plans first, then writes: a hostile key, a symbolic link inside the
+ * folder where something is to be written, a key that is both a file and a folder, or a name too
+ * long for the file system refuses the whole sync before anything is written (a dry run reports
+ * them too). Then every object is downloaded beside its target and, once all are down, renamed
+ * into place; deletes come last.
+ */
 export async function syncS3ToFolder(
   s3: S3Api,
   source: string,
@@ -274,49 +277,87 @@ export async function syncS3ToFolder(
   const concurrency = options.concurrency ?? 16;
   const remote = await listS3(s3, location);
   for (const entry of remote) safeRelativePath(entry.path);
-  await mkdir(root, { recursive: true });
-  const local = await listLocal(root, concurrency);
+  const rootInfo = await lstat(root).catch(() => undefined);
+  if (rootInfo && !rootInfo.isDirectory() && !(rootInfo.isSymbolicLink() && (await isFolder(root)))) {
+    throw new SyncRefusedError(`${folder} is not a folder`);
+  }
+  const local = rootInfo ? await listLocal(root, concurrency) : [];
   await resolveMultipartMd5(s3, location.bucket, remote, local, concurrency);
   const plan = planSync(remote, local, options);
-  const result = resultOf(
-    'download',
-    options.dryRun ?? false,
-    plan,
-    (path) => `${location.prefix}${path}`,
-    (path) => path,
-  );
+  const keyOf = (path: string) => `${location.prefix}${path}`;
+  const problems = await downloadProblemsIn(root, rootInfo !== undefined, plan, keyOf, concurrency);
+  if (problems.length > 0) {
+    throw new SyncRefusedError(
+      `refusing to download ${source} into ${folder}; nothing was written: ${describeProblems(problems)}`,
+    );
+  }
+  const result = resultOf('download', options.dryRun ?? false, plan, keyOf, (path) => path);
   if (options.dryRun) return result;
 
   let done = 0;
   const total = plan.copy.length + plan.delete.length;
-  const inside = (path: string) => {
-    const target = resolve(root, ...safeRelativePath(path).split('/'));
-    if (!target.startsWith(root + sep)) throw new SyncRefusedError(`${path} would be written outside ${folder}`);
-    return target;
+  const written: string[] = [];
+  const deleted: string[] = [];
+  const failed = (error: unknown): never => {
+    const partial: SyncPlan = {
+      copy: plan.copy.filter((e) => written.includes(e.path)),
+      delete: plan.delete.filter((e) => deleted.includes(e.path)),
+      unchanged: plan.unchanged,
+    };
+    const changed =
+      written.length + deleted.length === 0
+        ? `nothing in ${folder} was changed`
+        : `${written.length} of ${plan.copy.length} file(s) were written and ${deleted.length} of ${plan.delete.length} deleted before it failed`;
+    throw new SyncFailedError(
+      `download of ${source} into ${folder} failed, ${changed}: ${(error as Error)?.message ?? String(error)}`,
+      resultOf('download', false, partial, keyOf, (path) => path),
+      { cause: error },
+    );
   };
-  await eachLimit(plan.copy, concurrency, async (entry) => {
-    if (options.signal?.aborted) throw options.signal.reason;
-    const target = inside(entry.path);
-    await mkdir(dirname(target), { recursive: true });
-    const temp = `${target}.runway-${randomUUID().slice(0, 8)}.part`;
-    try {
-      const object = await s3.send(
-        new GetObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}${entry.path}` }),
-      );
-      await pipeline(object.Body as Readable, createWriteStream(temp));
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
-    options.onProgress?.(++done, total);
-  });
+  await writeDownloads(
+    s3,
+    location.bucket,
+    root,
+    plan.copy.map((e) => ({ path: e.path, key: keyOf(e.path) })),
+    {
+      concurrency,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      onDownloaded: () => options.onProgress?.(++done, total),
+    },
+    written,
+  ).catch(failed);
   for (const entry of plan.delete) {
-    await unlink(inside(entry.path));
+    // Deletes are files listLocal found, never through a link: its walk does not follow one.
+    await unlink(join(root, ...entry.path.split('/'))).catch(failed);
+    deleted.push(entry.path);
     options.onProgress?.(++done, total);
   }
   options.log?.info(
     `synced ${source} -> ${folder}: ${result.copied.count} downloaded, ${result.deleted.count} deleted, ${result.unchanged.count} unchanged`,
   );
   return result;
+}
+
+/** Every reason the planned download would escape the folder or fail halfway, from one look at the folder. */
+async function downloadProblemsIn(
+  root: string,
+  rootExists: boolean,
+  plan: SyncPlan,
+  keyOf: (path: string) => string,
+  concurrency: number,
+): Promise<string[]> {
+  const writes = plan.copy.map((e) => e.path);
+  const kinds = rootExists ? await inspectDestination(root, pathsToInspect(writes), concurrency) : new Map();
+  return downloadProblems({
+    source: [...plan.copy, ...plan.unchanged].map((e) => e.path),
+    writes,
+    kindOf: (path) => kinds.get(path),
+    rootBytes: Buffer.byteLength(root),
+    keyOf,
+  });
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
