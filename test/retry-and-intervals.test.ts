@@ -60,7 +60,7 @@ describe('data intervals', () => {
     ]);
   });
 
-  it('runs a 02:30 schedule once on DST days: at 03:30 when 02:30 does not exist, once when it happens twice', () => {
+  it('runs a 02:30 schedule once on DST days: at 03:30 when 02:30 does not exist, at the second when it happens twice', () => {
     const spring = dueIntervals(
       paris('30 2 * * *', true, '2026-03-28T00:00:00Z'),
       undefined,
@@ -74,8 +74,9 @@ describe('data intervals', () => {
       new Date('2026-10-27T00:00:00Z'),
       10,
     );
-    // 02:30 happens twice on 2026-10-25 (CEST, then CET): the run is due at the first, once.
-    expect(fall.map((i) => i.end.toISOString())).toEqual(['2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+    // 02:30 happens twice on 2026-10-25 (CEST, then CET): the run is due once, at the second, as
+    // Airflow's TestCronIntervalDst.test_exiting_fold has it (fold=1).
+    expect(fall.map((i) => i.end.toISOString())).toEqual(['2026-10-25T01:30:00.000Z', '2026-10-26T01:30:00.000Z']);
   });
 
   it('catches up oldest first and bounded, after the last run; without catchup, only the latest', () => {
@@ -86,13 +87,15 @@ describe('data intervals', () => {
       '2026-01-01T01:00:00.000Z',
       '2026-01-01T02:00:00.000Z',
     ]);
-    expect(dueIntervals(spec, new Date('2026-01-01T08:00:00Z'), now, 10).map((i) => i.start.toISOString())).toEqual([
+    const eightToNine = { start: new Date('2026-01-01T08:00:00Z'), end: new Date('2026-01-01T09:00:00Z') };
+    expect(dueIntervals(spec, eightToNine, now, 10).map((i) => i.start.toISOString())).toEqual([
       '2026-01-01T09:00:00.000Z',
     ]);
     expect(dueIntervals({ ...spec, catchup: false }, undefined, now, 10).map((i) => i.start.toISOString())).toEqual([
       '2026-01-01T09:00:00.000Z',
     ]);
-    expect(nextRunDueAt(spec, new Date('2026-01-01T09:00:00Z'))).toEqual(new Date('2026-01-01T11:00:00Z'));
+    const nineToTen = { start: new Date('2026-01-01T09:00:00Z'), end: new Date('2026-01-01T10:00:00Z') };
+    expect(nextRunDueAt(spec, nineToTen, now)).toEqual(new Date('2026-01-01T11:00:00Z'));
   });
 
   it('respects the end date, runs @once once, and lists a backfill range', () => {
@@ -105,7 +108,8 @@ describe('data intervals', () => {
       catchup: false,
     };
     expect(dueIntervals(once, undefined, new Date('2026-01-02T00:00:00Z'), 5)).toHaveLength(1);
-    expect(dueIntervals(once, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-02T00:00:00Z'), 5)).toEqual([]);
+    const onceDone = { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-01T00:00:00Z') };
+    expect(dueIntervals(once, onceDone, new Date('2026-01-02T00:00:00Z'), 5)).toEqual([]);
     const daily = paris('0 0 * * *', false, '2025-01-01T00:00:00Z');
     expect(intervalsBetween(daily, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-03T23:00:00Z')).length).toBe(3);
   });

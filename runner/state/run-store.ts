@@ -286,14 +286,30 @@ export class RunStore {
 
   /** Logical date of the newest scheduled run; only ever moves forward, whoever writes it. */
   async lastScheduled(dagId: string): Promise<Date | undefined> {
-    const score = await this.redis.zscore(this.key('last-scheduled'), dagId);
-    return score === null ? undefined : new Date(Number(score));
+    return (await this.lastScheduledInterval(dagId)).start;
   }
 
-  async recordScheduled(dagId: string, logicalDate: Date): Promise<void> {
+  /**
+   * Logical date and interval end of the newest scheduled run. The end is kept so that a changed
+   * schedule continues from where the last interval ended; runs scheduled before it was kept have
+   * only the logical date.
+   */
+  async lastScheduledInterval(dagId: string): Promise<{ start?: Date; end?: Date }> {
+    const [start, end] = await Promise.all([
+      this.redis.zscore(this.key('last-scheduled'), dagId),
+      this.redis.zscore(this.key('last-scheduled-end'), dagId),
+    ]);
+    return {
+      ...(start === null ? {} : { start: new Date(Number(start)) }),
+      ...(end === null ? {} : { end: new Date(Number(end)) }),
+    };
+  }
+
+  async recordScheduled(dagId: string, interval: { start: Date; end: Date }): Promise<void> {
     await this.redis
       .multi()
-      .zadd(this.key('last-scheduled'), 'GT', String(logicalDate.getTime()), dagId)
+      .zadd(this.key('last-scheduled'), 'GT', String(interval.start.getTime()), dagId)
+      .zadd(this.key('last-scheduled-end'), 'GT', String(interval.end.getTime()), dagId)
       .incr(this.changesKey)
       .exec();
   }
