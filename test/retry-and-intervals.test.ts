@@ -3,12 +3,18 @@ import { dueIntervals, dsOf, intervalsBetween, nextRunDueAt } from '../runner/co
 import { retryDelayMs, retryPolicyOf } from '../runner/core/retry-policy.ts';
 
 describe('retryDelayMs', () => {
-  it('waits the fixed delay, or doubles with equal jitter up to the cap', () => {
+  it("waits the fixed delay, or Airflow's exponential [d·2^(n-1), d·2^n) in whole seconds up to the cap", () => {
     const fixed = retryPolicyOf({ retries: 3, retryDelay: '30s' });
     expect([1, 2, 3].map((n) => retryDelayMs(fixed, n))).toEqual([30_000, 30_000, 30_000]);
     const exp = retryPolicyOf({ retries: 9, retryDelay: '10s', retryBackoff: 'exponential', maxRetryDelay: '1m' });
-    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(exp, n, () => 1))).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
-    expect([1, 2, 3].map((n) => retryDelayMs(exp, n, () => 0))).toEqual([5_000, 10_000, 20_000]);
+    // The first retry never waits less than retryDelay, and a capped delay is the cap, not half of it.
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(exp, n, () => 0))).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(exp, n, () => 0.999))).toEqual([19_000, 39_000, 60_000, 60_000]);
+  });
+
+  it('waits at least 1 s with exponential backoff, as Airflow does for a 0 s delay', () => {
+    const zero = retryPolicyOf({ retries: 3, retryDelay: '0s', retryBackoff: 'exponential' });
+    expect([1, 2].map((n) => retryDelayMs(zero, n, () => 0.5))).toEqual([1_000, 1_000]);
   });
 
   it("uses Airflow's default delay of 5 minutes", () => {
