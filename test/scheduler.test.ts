@@ -3,6 +3,7 @@ import { dag } from 'runway';
 import { Engine } from '../runner/state/engine.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
+import { backfillDag } from '../runner/state/operations.ts';
 import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
 
 const hourly = (id: string, extra: object = {}) =>
@@ -92,27 +93,47 @@ describe('scheduler', () => {
 });
 
 describe('retention', () => {
-  it('deletes finished runs older than the retention period, with their task instances and logs', async () => {
-    const d = dag({
-      id: 'data_lake__retained',
+  const daily = (id: string) =>
+    dag({
+      id,
       description: 'Runs of this DAG age out after the retention period.',
       owner: 'data-platform',
       tags: ['data-lake'],
-      schedule: null,
+      schedule: '0 0 * * *',
       timezone: 'UTC',
-      startDate: '2026-01-01',
+      startDate: '2024-01-01',
     }).task('work', {}, async (ctx) => ctx.log.info('working'));
-    runway = testRunway([d]);
+  const days = (n: number) => n * 86_400_000;
+
+  it('deletes runs that ended more than the retention period ago, with their task instances and logs', async () => {
+    runway = testRunway([daily('data_lake__retained')]);
     runway.worker();
-    const old = await runway.trigger('data_lake__retained', {}, new Date('2026-01-01T00:00:00Z'));
-    const recent = await runway.trigger('data_lake__retained', {}, new Date('2026-03-01T00:00:00Z'));
-    await runway.waitForRun('data_lake__retained', old.runId);
-    await runway.waitForRun('data_lake__retained', recent.runId);
-    expect(await runway.engine.store.logs('data_lake__retained', old.runId, 'work', 1)).toHaveLength(1);
-    const scheduler = new Scheduler(runway.engine, { now: () => new Date('2026-03-15T00:00:00Z'), retentionDays: 30 });
-    expect(await scheduler.applyRetention('data_lake__retained')).toBe(1);
-    expect((await runway.engine.store.listRuns('data_lake__retained')).map((r) => r.runId)).toEqual([recent.runId]);
-    expect(await runway.engine.store.snapshot('data_lake__retained', old.runId)).toEqual({});
-    expect(await runway.engine.store.logs('data_lake__retained', old.runId, 'work', 1)).toEqual([]);
+    const run = await runway.waitForRun(
+      'data_lake__retained',
+      (await runway.trigger('data_lake__retained', {}, new Date('2026-03-01T00:00:00Z'))).runId,
+    );
+    expect(await runway.engine.store.logs('data_lake__retained', run.runId, 'work', 1)).toHaveLength(1);
+    const endedAt = Date.parse(run.endedAt!);
+    const before = new Scheduler(runway.engine, { now: () => new Date(endedAt + days(30) - 1_000), retentionDays: 30 });
+    expect(await before.applyRetention('data_lake__retained')).toBe(0);
+    const after = new Scheduler(runway.engine, { now: () => new Date(endedAt + days(30) + 1_000), retentionDays: 30 });
+    expect(await after.applyRetention('data_lake__retained')).toBe(1);
+    expect(await runway.engine.store.listRuns('data_lake__retained')).toEqual([]);
+    expect(await runway.engine.store.snapshot('data_lake__retained', run.runId)).toEqual({});
+    expect(await runway.engine.store.logs('data_lake__retained', run.runId, 'work', 1)).toEqual([]);
+  });
+
+  it('keeps a backfill of a year-old interval for the whole retention after it ran', async () => {
+    runway = testRunway([daily('data_lake__backfilled')]);
+    runway.worker();
+    const yearAgo = new Date(Math.floor((Date.now() - days(365)) / days(1)) * days(1));
+    const { created } = await backfillDag(runway.engine, 'data_lake__backfilled', yearAgo, yearAgo);
+    expect(created).toEqual([`backfill__${yearAgo.toISOString()}`]);
+    const run = await runway.waitForRun('data_lake__backfilled', created[0]!);
+    expect(run.state).toBe('success');
+    const scheduler = new Scheduler(runway.engine, { retentionDays: 30 });
+    expect(await scheduler.applyRetention('data_lake__backfilled')).toBe(0);
+    expect((await runway.engine.store.listRuns('data_lake__backfilled')).map((r) => r.runId)).toEqual(created);
+    expect(await runway.engine.store.logs('data_lake__backfilled', run.runId, 'work', 1)).toHaveLength(1);
   });
 });
