@@ -1,0 +1,72 @@
+/**
+ * One row of a conformance table: a case transcribed from Apache Airflow's own test suite. `source`
+ * names the Airflow test (file and test id) it comes from. A row where Runway deliberately behaves
+ * otherwise stays in its table with `difference` saying why; the README's "Differences from Airflow"
+ * lists the same reasons, and `differences.test.ts` keeps the two in step.
+ */
+export interface ConformanceRow {
+  source: string;
+  /** Why Runway deliberately differs here; the row is then checked for the difference, or not run. */
+  difference?: string;
+}
+
+/** The Airflow test files the tables are transcribed from (apache/airflow, main branch). */
+export const AIRFLOW = {
+  intervalTimetable: 'airflow-core/tests/unit/timetables/test_interval_timetable.py',
+  dag: 'airflow-core/tests/unit/models/test_dag.py',
+  dag110: 'tests/models/test_dag.py (Airflow 1.10, DST cases since removed from test_dag.py)',
+  triggerRuleDep: 'airflow-core/tests/unit/ti_deps/deps/test_trigger_rule_dep.py',
+  taskInstance: 'airflow-core/tests/unit/models/test_taskinstance.py',
+} as const;
+
+/** Counts of rows per outcome, for the closing count of a table. */
+export function countRows(rows: readonly ConformanceRow[]): { pass: number; difference: number } {
+  const difference = rows.filter((r) => r.difference !== undefined).length;
+  return { pass: rows.length - difference, difference };
+}
+
+/**
+ * Why Runway differs, once per reason: rows point here, and the README's "Differences from
+ * Airflow" has one entry per title (checked by `differences.test.ts`).
+ */
+export const DIFFERENCES = {
+  cronOnly: {
+    title: 'Schedules are cron expressions',
+    reason:
+      "Runway's schedule is a cron expression, a preset, @once or null; Airflow's timedelta and relativedelta schedules (DeltaDataIntervalTimetable), CronTriggerTimetable and custom timetables have no Runway form.",
+  },
+  startDateRequired: {
+    title: 'A scheduled DAG always has a start date',
+    reason:
+      'Runway requires startDate on every DAG, so the Airflow cases with no earliest date (and no previous run) cannot be written.',
+  },
+  noMappedTasks: {
+    title: 'No mapped tasks',
+    reason:
+      "Runway has no dynamic task mapping, so the 'removed' state and the mapped-task counting of Airflow's trigger rule tests do not arise.",
+  },
+  noSetupTeardown: {
+    title: 'No setup and teardown tasks',
+    reason:
+      "Runway has no setup/teardown tasks. all_done_setup_success follows Airflow's rule on setup counts (and is all_done when there are none, which is every Runway DAG today); the extra setup constraint Airflow puts on ordinary tasks below a setup does not exist.",
+  },
+  noDependsOnPast: {
+    title: 'No depends_on_past',
+    reason: 'Runway has no depends_on_past, so the wait_for_past_depends_before_skipping cases do not arise.',
+  },
+  fakedCounts: {
+    title: 'Trigger rules read real states',
+    reason:
+      "A few of Airflow's trigger rule cases fake upstream counts no run can have (8 finished states among 2 done tasks). Runway counts states it reads, so those rows are checked with the counts made consistent, where the outcome can differ.",
+  },
+  backoffDoubles: {
+    title: 'Exponential backoff doubles',
+    reason:
+      "retryBackoff: 'exponential' doubles the delay (Airflow's retry_exponential_backoff=True or 2.0); Airflow 3's other multipliers (5.0) are not offered.",
+  },
+  retryOverrideOnError: {
+    title: 'A retry delay override is set by the error',
+    reason:
+      "Airflow 3's retry_delay_override (set by a RetryPolicy) is TaskError's retryAfterMs in Runway: the task's error, not a policy object, says how long to wait.",
+  },
+} as const;
