@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { Engine } from '../runner/state/engine.ts';
+import { DagRegistry, prepareDag, type AnyDag } from '../runner/loader/dag-registry.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { backfillDag } from '../runner/state/operations.ts';
@@ -89,6 +90,53 @@ describe('scheduler', () => {
     const scheduler = runway.scheduler({ tickMs: 50 });
     scheduler.start();
     expect((await runway.waitForRun('data_lake__run_timeout', run.runId)).state).toBe('failed');
+  });
+});
+
+describe('a DAG changed after it has runs', () => {
+  /** The scheduler of a new deployment of `changed` on the same Redis as `runway`. */
+  function redeployed(changed: AnyDag, now: string): { scheduler: Scheduler; engine: Engine } {
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: new DagRegistry([prepareDag(changed)]),
+      prefix: runway.prefix,
+      env: {},
+    });
+    extra.push(() => engine.close());
+    return { scheduler: new Scheduler(engine, { now: () => new Date(now) }), engine };
+  }
+  const runIds = async (dagId: string) =>
+    (await runway.engine.store.listRuns(dagId, 100)).map((r) => r.runId.replace('scheduled__2026-01-0', '')).sort();
+
+  it('honours a start date moved later: no run before the new start date', async () => {
+    runway = testRunway([hourly('data_lake__moved', { maxActiveRuns: 30 })]);
+    await new Scheduler(runway.engine, { now: () => new Date('2026-01-01T03:30:00Z') }).tick();
+    expect(await runIds('data_lake__moved')).toEqual(['1T00:00:00.000Z', '1T01:00:00.000Z', '1T02:00:00.000Z']);
+    const later = hourly('data_lake__moved', { maxActiveRuns: 30, startDate: '2026-01-01T10:00:00Z' });
+    await redeployed(later, '2026-01-01T12:30:00Z').scheduler.tick();
+    expect(await runIds('data_lake__moved')).toEqual([
+      '1T00:00:00.000Z',
+      '1T01:00:00.000Z',
+      '1T02:00:00.000Z',
+      '1T10:00:00.000Z',
+      '1T11:00:00.000Z',
+    ]);
+  });
+
+  it('continues a schedule changed from daily to hourly from the end of the last day, not its start', async () => {
+    runway = testRunway([hourly('data_lake__rescheduled', { maxActiveRuns: 30, schedule: '0 0 * * *' })]);
+    await new Scheduler(runway.engine, { now: () => new Date('2026-01-03T00:30:00Z') }).tick();
+    expect(await runIds('data_lake__rescheduled')).toEqual(['1T00:00:00.000Z', '2T00:00:00.000Z']);
+    const hourlyNow = hourly('data_lake__rescheduled', { maxActiveRuns: 30 });
+    await redeployed(hourlyNow, '2026-01-03T03:30:00Z').scheduler.tick();
+    // Jan 2 was covered by the daily run [Jan 2, Jan 3): the hourly runs start at Jan 3 00:00.
+    expect(await runIds('data_lake__rescheduled')).toEqual([
+      '1T00:00:00.000Z',
+      '2T00:00:00.000Z',
+      '3T00:00:00.000Z',
+      '3T01:00:00.000Z',
+      '3T02:00:00.000Z',
+    ]);
   });
 });
 
