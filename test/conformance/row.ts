@@ -33,40 +33,35 @@ export const DIFFERENCES = {
   cronOnly: {
     title: 'Schedules are cron expressions',
     reason:
-      "Runway's schedule is a cron expression, a preset, @once or null; Airflow's timedelta and relativedelta schedules (DeltaDataIntervalTimetable), CronTriggerTimetable and custom timetables have no Runway form.",
-  },
-  startDateRequired: {
-    title: 'A scheduled DAG always has a start date',
-    reason:
-      'Runway requires startDate on every DAG, so the Airflow cases with no earliest date (and no previous run) cannot be written.',
+      "A schedule is a cron expression, a preset, `@once` or `null`. Airflow's timedelta and relativedelta schedules (`DeltaDataIntervalTimetable`), `CronTriggerTimetable` and custom timetables have no Runway form, so their cases are kept but not run.",
   },
   noMappedTasks: {
     title: 'No mapped tasks',
     reason:
-      "Runway has no dynamic task mapping, so the 'removed' state and the mapped-task counting of Airflow's trigger rule tests do not arise.",
+      "Runway has no dynamic task mapping, so the `removed` state and the mapped-task cases of Airflow's trigger rule tests do not arise.",
   },
   noSetupTeardown: {
     title: 'No setup and teardown tasks',
     reason:
-      "Runway has no setup/teardown tasks. all_done_setup_success follows Airflow's rule on setup counts (and is all_done when there are none, which is every Runway DAG today); the extra setup constraint Airflow puts on ordinary tasks below a setup does not exist.",
+      "`all_done_setup_success` follows Airflow's rule on the setup counts, and is `all_done` when there are none, which is every Runway DAG today. The extra setup constraint Airflow puts on an ordinary task below a setup (it fails or skips with the setup) does not exist.",
   },
   noDependsOnPast: {
     title: 'No depends_on_past',
-    reason: 'Runway has no depends_on_past, so the wait_for_past_depends_before_skipping cases do not arise.',
+    reason: 'So the `wait_for_past_depends_before_skipping` cases do not arise.',
   },
   fakedCounts: {
     title: 'Trigger rules read real states',
     reason:
-      "A few of Airflow's trigger rule cases fake upstream counts no run can have (8 finished states among 2 done tasks). Runway counts states it reads, so those rows are checked with the counts made consistent, where the outcome can differ.",
+      'One Airflow case (`test_one_success_tr_success`) fakes counts no run can have: 8 finished upstream states among 2 done tasks, where Airflow skips because done equals skipped. Runway counts the states it reads; the row is kept, not run.',
   },
   backoffDoubles: {
     title: 'Exponential backoff doubles',
     reason:
-      "retryBackoff: 'exponential' doubles the delay (Airflow's retry_exponential_backoff=True or 2.0); Airflow 3's other multipliers (5.0) are not offered.",
+      "`retryBackoff: 'exponential'` doubles the delay, as Airflow's `retry_exponential_backoff=True` (or `2.0`); Airflow 3's other multipliers (`5.0`) are not offered.",
   },
   retryOverrideOnError: {
-    title: 'A retry delay override is set by the error',
+    title: 'A retry delay override comes from the error',
     reason:
-      "Airflow 3's retry_delay_override (set by a RetryPolicy) is TaskError's retryAfterMs in Runway: the task's error, not a policy object, says how long to wait.",
+      "Airflow 3's `retry_delay_override` (set by a `RetryPolicy`) is `TaskError`'s `retryAfterMs` in Runway: the task's error, not a policy object, says how long to wait.",
   },
 } as const;
