@@ -121,8 +121,3 @@ export function alignToPrev(expression: string, timezone: string, at: Date): Dat
   if (!prev) return undefined;
   return nextTick(expression, timezone, prev)?.getTime() === at.getTime() ? at : prev;
 }
-
-/** Whether the expression ever fires: `0 0 30 2 *` parses but never does. */
-export function everFires(expression: string, timezone: string): boolean {
-  return nextTick(expression, timezone, new Date(Date.UTC(2000, 0, 1))) !== undefined;
-}
