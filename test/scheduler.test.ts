@@ -93,6 +93,34 @@ describe('scheduler', () => {
   });
 });
 
+describe('passes run back to back', () => {
+  it('skip a DAG a full pass found quiet, until quietMs of real time has passed', async () => {
+    runway = testRunway([hourly('data_lake__quiet', { schedule: null })]);
+    const loaded = runway.engine.loaded('data_lake__quiet');
+    const queued = async (runId: string) => {
+      const at = new Date('2026-01-01T05:00:00Z');
+      await runway.engine.createRun(loaded, { runId, runType: 'manual', start: at, end: at });
+      return async () => (await runway.engine.store.getRun('data_lake__quiet', runId))!.state;
+    };
+    const now = () => new Date('2026-01-01T10:30:00Z');
+    const patient = new Scheduler(runway.engine, { now, quietMs: 3_600_000 });
+    await patient.tick();
+    const first = await queued('manual__first');
+    await patient.tick();
+    expect(await first()).toBe('queued');
+
+    const prompt = new Scheduler(runway.engine, { now, quietMs: 1 });
+    await prompt.tick();
+    expect(await first()).toBe('running');
+    await runway.engine.store.setRunState('data_lake__quiet', 'manual__first', 'success', ['running']);
+    await prompt.tick();
+    const second = await queued('manual__second');
+    const deadline = Date.now() + 10_000;
+    while ((await second()) === 'queued' && Date.now() < deadline) await prompt.tick();
+    expect(await second()).toBe('running');
+  });
+});
+
 describe('a DAG changed after it has runs', () => {
   /** The scheduler of a new deployment of `changed` on the same Redis as `runway`. */
   function redeployed(changed: AnyDag, now: string): { scheduler: Scheduler; engine: Engine } {
