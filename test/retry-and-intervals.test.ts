@@ -3,12 +3,18 @@ import { dueIntervals, dsOf, intervalsBetween, nextRunDueAt } from '../runner/co
 import { retryDelayMs, retryPolicyOf } from '../runner/core/retry-policy.ts';
 
 describe('retryDelayMs', () => {
-  it('waits the fixed delay, or doubles with equal jitter up to the cap', () => {
+  it("waits the fixed delay, or Airflow's exponential [d·2^(n-1), d·2^n) in whole seconds up to the cap", () => {
     const fixed = retryPolicyOf({ retries: 3, retryDelay: '30s' });
     expect([1, 2, 3].map((n) => retryDelayMs(fixed, n))).toEqual([30_000, 30_000, 30_000]);
     const exp = retryPolicyOf({ retries: 9, retryDelay: '10s', retryBackoff: 'exponential', maxRetryDelay: '1m' });
-    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(exp, n, () => 1))).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
-    expect([1, 2, 3].map((n) => retryDelayMs(exp, n, () => 0))).toEqual([5_000, 10_000, 20_000]);
+    // The first retry never waits less than retryDelay, and a capped delay is the cap, not half of it.
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(exp, n, () => 0))).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(exp, n, () => 0.999))).toEqual([19_000, 39_000, 60_000, 60_000]);
+  });
+
+  it('waits at least 1 s with exponential backoff, as Airflow does for a 0 s delay', () => {
+    const zero = retryPolicyOf({ retries: 3, retryDelay: '0s', retryBackoff: 'exponential' });
+    expect([1, 2].map((n) => retryDelayMs(zero, n, () => 0.5))).toEqual([1_000, 1_000]);
   });
 
   it("uses Airflow's default delay of 5 minutes", () => {
@@ -60,7 +66,7 @@ describe('data intervals', () => {
     ]);
   });
 
-  it('runs a 02:30 schedule once on DST days: at 03:30 when 02:30 does not exist, once when it happens twice', () => {
+  it('runs a 02:30 schedule once on DST days: at 03:30 when 02:30 does not exist, at the second when it happens twice', () => {
     const spring = dueIntervals(
       paris('30 2 * * *', true, '2026-03-28T00:00:00Z'),
       undefined,
@@ -74,8 +80,9 @@ describe('data intervals', () => {
       new Date('2026-10-27T00:00:00Z'),
       10,
     );
-    // 02:30 happens twice on 2026-10-25 (CEST, then CET): the run is due at the first, once.
-    expect(fall.map((i) => i.end.toISOString())).toEqual(['2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+    // 02:30 happens twice on 2026-10-25 (CEST, then CET): the run is due once, at the second, as
+    // Airflow's TestCronIntervalDst.test_exiting_fold has it (fold=1).
+    expect(fall.map((i) => i.end.toISOString())).toEqual(['2026-10-25T01:30:00.000Z', '2026-10-26T01:30:00.000Z']);
   });
 
   it('catches up oldest first and bounded, after the last run; without catchup, only the latest', () => {
@@ -86,13 +93,15 @@ describe('data intervals', () => {
       '2026-01-01T01:00:00.000Z',
       '2026-01-01T02:00:00.000Z',
     ]);
-    expect(dueIntervals(spec, new Date('2026-01-01T08:00:00Z'), now, 10).map((i) => i.start.toISOString())).toEqual([
+    const eightToNine = { start: new Date('2026-01-01T08:00:00Z'), end: new Date('2026-01-01T09:00:00Z') };
+    expect(dueIntervals(spec, eightToNine, now, 10).map((i) => i.start.toISOString())).toEqual([
       '2026-01-01T09:00:00.000Z',
     ]);
     expect(dueIntervals({ ...spec, catchup: false }, undefined, now, 10).map((i) => i.start.toISOString())).toEqual([
       '2026-01-01T09:00:00.000Z',
     ]);
-    expect(nextRunDueAt(spec, new Date('2026-01-01T09:00:00Z'))).toEqual(new Date('2026-01-01T11:00:00Z'));
+    const nineToTen = { start: new Date('2026-01-01T09:00:00Z'), end: new Date('2026-01-01T10:00:00Z') };
+    expect(nextRunDueAt(spec, nineToTen, now)).toEqual(new Date('2026-01-01T11:00:00Z'));
   });
 
   it('respects the end date, runs @once once, and lists a backfill range', () => {
@@ -105,7 +114,8 @@ describe('data intervals', () => {
       catchup: false,
     };
     expect(dueIntervals(once, undefined, new Date('2026-01-02T00:00:00Z'), 5)).toHaveLength(1);
-    expect(dueIntervals(once, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-02T00:00:00Z'), 5)).toEqual([]);
+    const onceDone = { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-01T00:00:00Z') };
+    expect(dueIntervals(once, onceDone, new Date('2026-01-02T00:00:00Z'), 5)).toEqual([]);
     const daily = paris('0 0 * * *', false, '2025-01-01T00:00:00Z');
     expect(intervalsBetween(daily, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-03T23:00:00Z')).length).toBe(3);
   });

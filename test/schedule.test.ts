@@ -24,6 +24,12 @@ describe('parseSchedule', () => {
       error: expect.stringMatching(/^"61 \* \* \* \*" is not a valid cron expression/),
     });
     expect(parseSchedule('@nightly', 'UTC')).toMatchObject({ ok: false, error: expect.stringContaining('@daily') });
+    // 30 February never comes: refused when the DAG loads, so no schedule that never fires reaches the scheduler.
+    expect(parseSchedule('0 0 30 2 *', 'Europe/Paris')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^"0 0 30 2 \*" is not a valid cron expression/),
+    });
+    expect(parseSchedule('0 0 29 2 *', 'UTC')).toMatchObject({ ok: true });
   });
 });
 

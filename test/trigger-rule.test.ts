@@ -29,14 +29,17 @@ const EXPECTED: Record<TriggerRule, TriggerDecision[]> = {
   all_success: [R, U, S, S, U, W, U, U],
   all_failed: [S, S, S, S, R, S, W, S],
   all_done: [R, R, R, R, R, W, W, R],
-  all_done_min_one_success: [R, R, R, S, S, W, W, S],
+  all_done_min_one_success: [R, R, S, S, U, W, W, S],
   all_skipped: [S, S, S, R, S, S, S, S],
   one_success: [R, R, R, S, U, R, W, U],
   one_failed: [S, R, S, S, R, W, R, R],
-  one_done: [R, R, R, S, R, R, R, R],
+  one_done: [R, R, R, S, R, R, R, S],
   none_failed: [R, U, R, R, U, W, U, U],
   none_failed_min_one_success: [R, U, R, S, U, W, U, U],
+  none_failed_or_skipped: [R, U, R, S, U, W, U, U],
   none_skipped: [R, R, S, S, R, W, W, S],
+  // With no setup task upstream (Runway has none yet) Airflow's rule is all_done.
+  all_done_setup_success: [R, R, R, R, R, W, W, R],
   always: [R, R, R, R, R, R, R, R],
 };
 

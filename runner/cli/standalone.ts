@@ -4,7 +4,7 @@
  * scheduler and a worker over `dags/`. Ctrl-C stops all of it, redis-server included.
  */
 import { mkdir } from 'node:fs/promises';
-import { nextRunDueAt } from '../core/data-interval.ts';
+import { lastInterval, nextRunDueAt } from '../core/data-interval.ts';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +134,8 @@ async function statusTable(
       const schedule = dag.summary.schedule ?? 'manual';
       if (held.includes(dag)) return [dagId, schedule, 'paused: needs AWS credentials', '-', '-', '-'];
       const paused = await engine.store.isPaused(dagId, dag.summary.pausedOnCreation);
-      const next = nextRunDueAt(dag.schedule, await engine.store.lastScheduled(dagId));
+      const kept = await engine.store.lastScheduledInterval(dagId);
+      const next = nextRunDueAt(dag.schedule, lastInterval(dag.schedule, kept.start, kept.end), new Date());
       const last = (await engine.store.listRuns(dagId, 1))[0];
       const running: string[] = [];
       for (const runId of await engine.store.activeRunIds(dagId)) {

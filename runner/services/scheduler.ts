@@ -5,7 +5,7 @@
  * deterministic and every change is a compare-and-set, so nothing is created or started twice.
  */
 import type { LoadedDag } from '../loader/dag-registry.ts';
-import { dueIntervals, scheduledRunId } from '../core/data-interval.ts';
+import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId } from '../core/data-interval.ts';
 import { Engine } from '../state/engine.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
@@ -17,35 +17,55 @@ export interface SchedulerOptions {
   reconcileAfterMs?: number;
   /** The clock; tests and benchmarks inject one. @defaultValue () => new Date() */
   now?: () => Date;
-  /** Finished runs older than this many days are deleted, with their logs. @defaultValue 30 */
+  /** Runs that ended more than this many days ago are deleted, with their logs. @defaultValue 30 */
   retentionDays?: number;
+  /**
+   * After a full pass finds a DAG with no queued or running run and no run due before the next
+   * one, passes within this much real time skip it without reading Redis. Below `tickMs` by
+   * default, so timed passes always read everything; passes run back to back (a catch-up burst, a
+   * simulated clock) skip quiet DAGs. 0 turns it off. @defaultValue min(1_000, tickMs / 2)
+   */
+  quietMs?: number;
+}
+
+/** What a full pass learnt about a quiet DAG: nothing to do before `dueAt` (clock time), if read again before `until` (real time). */
+interface Quiet {
+  schedule: LoadedDag['schedule'];
+  dueAt: number;
+  until: number;
 }
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private stopped = false;
   private lastRetentionAt = 0;
   private readonly now: () => Date;
+  private readonly quiet = new Map<string, Quiet>();
+  private readonly quietMs: number;
 
   constructor(
     private readonly engine: Engine,
     private readonly options: SchedulerOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
   }
 
-  /** One pass over every DAG. */
-  async tick(): Promise<void> {
+  /** One pass over every DAG; resolves to the number of runs it created. */
+  async tick(): Promise<number> {
+    let created = 0;
     const applyRetention = Date.now() - this.lastRetentionAt > 3_600_000;
     if (applyRetention) this.lastRetentionAt = Date.now();
     for (const loaded of this.engine.registry.list()) {
       if (applyRetention) await this.applyRetention(loaded.summary.dagId);
+      if (this.isQuiet(loaded)) continue;
       try {
         if (await this.engine.store.isPaused(loaded.summary.dagId, loaded.summary.pausedOnCreation)) continue;
-        await this.createDueRuns(loaded);
+        created += await this.createDueRuns(loaded);
         await this.engine.startQueuedRuns(loaded);
         await this.reconcile(loaded);
+        await this.noteQuiet(loaded);
       } catch (error) {
         this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
       }
@@ -58,13 +78,43 @@ export class Scheduler {
         this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
       }
     }
+    return created;
   }
 
-  /** Deletes the DAG's finished runs older than the retention period. */
+  /** True while what the last full pass learnt about the DAG still holds (see `quietMs`). */
+  private isQuiet(loaded: LoadedDag): boolean {
+    const quiet = this.quiet.get(loaded.summary.dagId);
+    if (!quiet) return false;
+    if (quiet.schedule === loaded.schedule && this.now().getTime() < quiet.dueAt && performance.now() < quiet.until)
+      return true;
+    this.quiet.delete(loaded.summary.dagId);
+    return false;
+  }
+
+  /** After a full pass: remembers a DAG with no queued or running run until its next run is due. */
+  private async noteQuiet(loaded: LoadedDag): Promise<void> {
+    const { store } = this.engine;
+    const dagId = loaded.summary.dagId;
+    if (this.quietMs <= 0) return;
+    if ((await store.activeRunCount(dagId)) > 0 || (await store.queuedRunCount(dagId)) > 0) return;
+    const last = await store.lastScheduledInterval(dagId);
+    const dueAt = nextRunDueAt(loaded.schedule, lastInterval(loaded.schedule, last.start, last.end), this.now());
+    this.quiet.set(dagId, {
+      schedule: loaded.schedule,
+      dueAt: dueAt?.getTime() ?? Number.POSITIVE_INFINITY,
+      until: performance.now() + this.quietMs,
+    });
+  }
+
+  /**
+   * Deletes the DAG's runs that ended more than the retention period ago. History ages from a run's
+   * end, not its logical date: a backfill of last year is kept for the whole period after it ran.
+   */
   async applyRetention(dagId: string): Promise<number> {
     const days = this.options.retentionDays ?? 30;
     const deleted = await this.engine.store.deleteRunsBefore(dagId, new Date(this.now().getTime() - days * 86_400_000));
-    if (deleted > 0) this.engine.log.info(`retention: deleted ${deleted} run(s) of ${dagId} older than ${days} days`);
+    if (deleted > 0)
+      this.engine.log.info(`retention: deleted ${deleted} run(s) of ${dagId} that ended over ${days} days ago`);
     return deleted;
   }
 
@@ -75,7 +125,8 @@ export class Scheduler {
     const room =
       loaded.summary.maxActiveRuns - (await store.activeRunCount(dagId)) - (await store.queuedRunCount(dagId));
     if (room <= 0) return 0;
-    const last = await store.lastScheduled(dagId);
+    const kept = await store.lastScheduledInterval(dagId);
+    const last = lastInterval(loaded.schedule, kept.start, kept.end);
     let created = 0;
     for (const interval of dueIntervals(loaded.schedule, last, this.now(), room)) {
       const runId = scheduledRunId(interval.start);
@@ -83,7 +134,7 @@ export class Scheduler {
         created++;
         schedulerLag.observe({ dag_id: dagId }, Math.max(0, this.now().getTime() - interval.end.getTime()) / 1_000);
       }
-      await store.recordScheduled(dagId, interval.start);
+      await store.recordScheduled(dagId, interval);
     }
     return created;
   }

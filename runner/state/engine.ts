@@ -248,14 +248,22 @@ export class Engine {
   /** Creates a queued run unless one with this id exists; true if created. */
   async createRun(
     loaded: LoadedDag,
-    run: { runId: string; runType: RunType; start: Date; end: Date; conf?: Record<string, unknown> },
+    run: {
+      runId: string;
+      runType: RunType;
+      start: Date;
+      end: Date;
+      /** Defaults to the interval's start; a manual run's is its trigger time. */
+      logicalDate?: Date;
+      conf?: Record<string, unknown>;
+    },
   ): Promise<boolean> {
     const record: DagRunRecord = {
       dagId: loaded.summary.dagId,
       runId: run.runId,
       state: 'queued',
       runType: run.runType,
-      logicalDate: run.start.toISOString(),
+      logicalDate: (run.logicalDate ?? run.start).toISOString(),
       dataIntervalStart: run.start.toISOString(),
       dataIntervalEnd: run.end.toISOString(),
       conf: run.conf ?? {},

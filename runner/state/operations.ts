@@ -3,7 +3,7 @@
  * the CLI and the tests call, acting through the engine like schedulers and workers do.
  */
 import { describeIssues } from '../core/dag-options.ts';
-import { intervalsBetween } from '../core/data-interval.ts';
+import { intervalsBetween, manualInterval } from '../core/data-interval.ts';
 import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
@@ -40,11 +40,12 @@ export async function triggerDag(
   }
   const logicalDate = options.logicalDate ?? new Date();
   const runId = `manual__${logicalDate.toISOString()}`;
+  // Its data interval is the last complete one before the trigger (Airflow 2's choice; see README).
   const created = await engine.createRun(loaded, {
     runId,
     runType: 'manual',
-    start: logicalDate,
-    end: logicalDate,
+    ...manualInterval(loaded.schedule, logicalDate),
+    logicalDate,
     conf,
   });
   if (!created) throw new OperationError(`DAG "${dagId}" already has a run "${runId}"`);

@@ -286,14 +286,30 @@ export class RunStore {
 
   /** Logical date of the newest scheduled run; only ever moves forward, whoever writes it. */
   async lastScheduled(dagId: string): Promise<Date | undefined> {
-    const score = await this.redis.zscore(this.key('last-scheduled'), dagId);
-    return score === null ? undefined : new Date(Number(score));
+    return (await this.lastScheduledInterval(dagId)).start;
   }
 
-  async recordScheduled(dagId: string, logicalDate: Date): Promise<void> {
+  /**
+   * Logical date and interval end of the newest scheduled run. The end is kept so that a changed
+   * schedule continues from where the last interval ended; runs scheduled before it was kept have
+   * only the logical date.
+   */
+  async lastScheduledInterval(dagId: string): Promise<{ start?: Date; end?: Date }> {
+    const [start, end] = await Promise.all([
+      this.redis.zscore(this.key('last-scheduled'), dagId),
+      this.redis.zscore(this.key('last-scheduled-end'), dagId),
+    ]);
+    return {
+      ...(start === null ? {} : { start: new Date(Number(start)) }),
+      ...(end === null ? {} : { end: new Date(Number(end)) }),
+    };
+  }
+
+  async recordScheduled(dagId: string, interval: { start: Date; end: Date }): Promise<void> {
     await this.redis
       .multi()
-      .zadd(this.key('last-scheduled'), 'GT', String(logicalDate.getTime()), dagId)
+      .zadd(this.key('last-scheduled'), 'GT', String(interval.start.getTime()), dagId)
+      .zadd(this.key('last-scheduled-end'), 'GT', String(interval.end.getTime()), dagId)
       .incr(this.changesKey)
       .exec();
   }
@@ -449,13 +465,16 @@ export class RunStore {
     return this.redis.zcard(key);
   }
 
-  /** Deletes finished runs whose logical date is before `before`, with their task instances, outputs and logs. */
+  /**
+   * Deletes finished runs that ended before `before`, with their task instances, outputs and logs.
+   * History ages from a run's end, not its logical date: a catch-up or backfill of intervals older
+   * than the retention is kept for the whole retention after it ran. (A run finished before ends were
+   * recorded ages from its creation.)
+   */
   async deleteRunsBefore(dagId: string, before: Date): Promise<number> {
-    const ids = await this.redis.zrangebyscore(this.runsKey(dagId), '-inf', `(${before.getTime()}`);
+    const ids = await this.runsEndedBefore(dagId, before.getTime());
     let deleted = 0;
     for (const runId of ids) {
-      const state = await this.redis.hget(this.runKey(dagId, runId), 'state');
-      if (state !== 'success' && state !== 'failed') continue;
       // Each try's log key follows from its task instance's try count: no scan of the keyspace.
       const logKeys = Object.entries(await this.snapshot(dagId, runId)).flatMap(([taskId, ti]) =>
         Array.from({ length: ti.try }, (_, i) => this.logKey(dagId, runId, taskId, i + 1)),
@@ -471,6 +490,20 @@ export class RunStore {
     }
     if (deleted > 0) await this.redis.incr(this.changesKey);
     return deleted;
+  }
+
+  /** Finished runs of the DAG whose end (or, for runs without one, creation) is before `before` (ms). */
+  private async runsEndedBefore(dagId: string, before: number): Promise<string[]> {
+    const ids = await this.redis.zrange(this.runsKey(dagId), '0', '-1');
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.runKey(dagId, id), 'state', 'record');
+    const rows = (await pipeline.exec()) ?? [];
+    return ids.filter((_, i) => {
+      const [state, raw] = (rows[i]?.[1] ?? [null, null]) as [string | null, string | null];
+      if ((state !== 'success' && state !== 'failed') || !raw) return false;
+      const run = JSON.parse(raw) as DagRunRecord;
+      return Date.parse(run.endedAt ?? run.createdAt) < before;
+    });
   }
 }
 

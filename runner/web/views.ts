@@ -1,6 +1,6 @@
 /** What the web UI shows, read from Redis: the same records the CLI prints, shaped for JSON. */
 import { z } from 'zod';
-import { nextRunDueAt } from '../core/data-interval.ts';
+import { lastInterval, nextRunDueAt } from '../core/data-interval.ts';
 import type { Engine } from '../state/engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { OperationError } from '../state/operations.ts';
@@ -20,7 +20,8 @@ export async function dagList(engine: Engine, problems: readonly Problem[]) {
   const dags: DagListItem[] = await Promise.all(
     engine.registry.list().map(async (loaded) => {
       const dagId = loaded.summary.dagId;
-      const next = nextRunDueAt(loaded.schedule, await engine.store.lastScheduled(dagId));
+      const kept = await engine.store.lastScheduledInterval(dagId);
+      const next = nextRunDueAt(loaded.schedule, lastInterval(loaded.schedule, kept.start, kept.end), new Date());
       return {
         dagId,
         description: loaded.summary.description,

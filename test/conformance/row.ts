@@ -1,0 +1,67 @@
+/**
+ * One row of a conformance table: a case transcribed from Apache Airflow's own test suite. `source`
+ * names the Airflow test (file and test id) it comes from. A row where Runway deliberately behaves
+ * otherwise stays in its table with `difference` saying why; the README's "Differences from Airflow"
+ * lists the same reasons, and `differences.test.ts` keeps the two in step.
+ */
+export interface ConformanceRow {
+  source: string;
+  /** Why Runway deliberately differs here; the row is then checked for the difference, or not run. */
+  difference?: string;
+}
+
+/** The Airflow test files the tables are transcribed from (apache/airflow, main branch). */
+export const AIRFLOW = {
+  intervalTimetable: 'airflow-core/tests/unit/timetables/test_interval_timetable.py',
+  dag: 'airflow-core/tests/unit/models/test_dag.py',
+  dag110: 'tests/models/test_dag.py (Airflow 1.10, DST cases since removed from test_dag.py)',
+  triggerRuleDep: 'airflow-core/tests/unit/ti_deps/deps/test_trigger_rule_dep.py',
+  taskInstance: 'airflow-core/tests/unit/models/test_taskinstance.py',
+} as const;
+
+/** Counts of rows per outcome, for the closing count of a table. */
+export function countRows(rows: readonly ConformanceRow[]): { pass: number; difference: number } {
+  const difference = rows.filter((r) => r.difference !== undefined).length;
+  return { pass: rows.length - difference, difference };
+}
+
+/**
+ * Why Runway differs, once per reason: rows point here, and the README's "Differences from
+ * Airflow" has one entry per title (checked by `differences.test.ts`).
+ */
+export const DIFFERENCES = {
+  cronOnly: {
+    title: 'Schedules are cron expressions',
+    reason:
+      "A schedule is a cron expression, a preset, `@once` or `null`. Airflow's timedelta and relativedelta schedules (`DeltaDataIntervalTimetable`), `CronTriggerTimetable` and custom timetables have no Runway form, so their cases are kept but not run.",
+  },
+  noMappedTasks: {
+    title: 'No mapped tasks',
+    reason:
+      "Runway has no dynamic task mapping, so the `removed` state and the mapped-task cases of Airflow's trigger rule tests do not arise.",
+  },
+  noSetupTeardown: {
+    title: 'No setup and teardown tasks',
+    reason:
+      "`all_done_setup_success` follows Airflow's rule on the setup counts, and is `all_done` when there are none, which is every Runway DAG today. The extra setup constraint Airflow puts on an ordinary task below a setup (it fails or skips with the setup) does not exist.",
+  },
+  noDependsOnPast: {
+    title: 'No depends_on_past',
+    reason: 'So the `wait_for_past_depends_before_skipping` cases do not arise.',
+  },
+  fakedCounts: {
+    title: 'Trigger rules read real states',
+    reason:
+      'One Airflow case (`test_one_success_tr_success`) fakes counts no run can have: 8 finished upstream states among 2 done tasks, where Airflow skips because done equals skipped. Runway counts the states it reads; the row is kept, not run.',
+  },
+  backoffDoubles: {
+    title: 'Exponential backoff doubles',
+    reason:
+      "`retryBackoff: 'exponential'` doubles the delay, as Airflow's `retry_exponential_backoff=True` (or `2.0`); Airflow 3's other multipliers (`5.0`) are not offered.",
+  },
+  retryOverrideOnError: {
+    title: 'A retry delay override comes from the error',
+    reason:
+      "Airflow 3's `retry_delay_override` (set by a `RetryPolicy`) is `TaskError`'s `retryAfterMs` in Runway: the task's error, not a policy object, says how long to wait.",
+  },
+} as const;
