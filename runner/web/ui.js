@@ -48,7 +48,7 @@ async function dagListView() {
     (d) => `<tr data-dag="${esc(d.dagId)}">
     <td><a href="#/dags/${seg(d.dagId)}">${esc(d.dagId)}</a><div class="muted">${esc(d.description)}</div></td>
     <td>${esc(d.owner)}</td><td>${esc(d.schedule ?? 'manual')}</td>
-    <td><button data-pause="${esc(d.dagId)}" data-paused="${d.paused}">${d.paused ? 'Unpause' : 'Pause'}</button>${d.paused ? '<span class="muted">paused</span>' : ''}</td>
+    <td><button type="button" data-pause="${esc(d.dagId)}" data-paused="${d.paused}">${d.paused ? 'Unpause' : 'Pause'}</button>${d.paused ? '<span class="muted">paused</span>' : ''}</td>
     <td>${esc(d.nextRunDue ?? '-')}</td>
     <td>${d.recentRuns.map((r) => `<span class="cell" title="${esc(r.runId)}: ${r.state}" data-state="${r.state}"></span>`).join(' ')}</td></tr>`,
   );
@@ -116,9 +116,9 @@ async function taskView(dagId, runId, taskId, tryNumber) {
     <h1>${esc(taskId)} <span class="cell" data-state="${ti.state}"></span> <span id="task-state">${esc(ti.state)}</span></h1>
     ${ti.error ? `<p class="error">${esc(ti.error)}</p>` : ''}
     <p>${tries}${ti.host ? ` · on ${esc(ti.host)}` : ''}${ti.durationMs !== undefined ? ` · ${ti.durationMs} ms` : ''}</p>
-    <p><button data-action="clear" data-run="${esc(runId)}" data-task="${esc(taskId)}">Clear</button>
-       <button data-action="mark-success" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark success</button>
-       <button data-action="mark-failed" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark failed</button></p>
+    <p><button type="button" data-action="clear" data-run="${esc(runId)}" data-task="${esc(taskId)}">Clear</button>
+       <button type="button" data-action="mark-success" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark success</button>
+       <button type="button" data-action="mark-failed" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark failed</button></p>
     <h2>Log</h2><pre id="log">${esc(t.logs.join('\n')) || '<span class="muted">no log lines</span>'}</pre>
     <h2>Output</h2><pre id="output">${esc(JSON.stringify(t.output, null, 2))}</pre>`;
 }
@@ -135,7 +135,7 @@ async function runView(dagId, runId) {
     <h1>${esc(runId)} <span class="cell" data-state="${run.state}"></span> <span id="run-state">${esc(run.state)}</span></h1>
     <p class="muted">${esc(run.runType)} · logical date ${esc(run.logicalDate)} · data interval ${esc(run.dataIntervalStart)} to ${esc(run.dataIntervalEnd)}</p>
     <p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
-    <p><button data-action="clear-failed" data-run="${esc(runId)}">Clear failed tasks</button></p>
+    <p><button type="button" data-action="clear-failed" data-run="${esc(runId)}">Clear failed tasks</button></p>
     <table><tr><th>task</th><th>state</th><th>try</th><th>ms</th><th>host</th><th>error</th></tr>${rows.join('')}</table>`;
 }
 
