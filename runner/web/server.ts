@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Engine } from '../state/engine.ts';
 import { metricsRegistry, registerStateGauges } from '../services/metrics.ts';
-import { clearTasks, markTask, OperationError, triggerDag } from '../state/operations.ts';
+import { clearTasks, markTask, OperationError, triggerDag, TriggerError } from '../state/operations.ts';
 import type { Problem } from '../core/problem.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
 import { dagGrid, dagList, runDetail, taskDetail } from './views.ts';
@@ -162,7 +162,13 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
       // bug here: 503 with the cause, as /readyz says.
       const redis = isRedisReplyError(error);
       const status =
-        error instanceof HttpError ? error.status : error instanceof OperationError ? 400 : redis ? 503 : 500;
+        error instanceof HttpError
+          ? error.status
+          : error instanceof OperationError
+            ? 400
+            : redis || error instanceof TriggerError
+              ? 503
+              : 500;
       const message = redis ? describeRedisError(error) : error.message;
       if (status >= 500) engine.log[redis ? 'warn' : 'error'](`web: ${req.method} ${req.url}: ${message}`);
       if (!res.headersSent) send(res, status, { error: message });
