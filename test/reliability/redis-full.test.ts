@@ -88,9 +88,14 @@ describe('a scheduler on a full Redis', () => {
     await fill();
     const scheduler = startService(['scheduler', ...serviceArgs(prefix), '--tick', '200']);
     await scheduler.waitFor(/scheduler started/);
-    await printed(scheduler, new RegExp(`ERROR scheduler: retention of DAG ${DAG}: ${OUT_OF_MEMORY.source}`), 1);
-    await printed(scheduler, new RegExp(`ERROR scheduler: DAG ${DAG}: ${OUT_OF_MEMORY.source}`), 3);
+    // Three passes over the DAG, each refused, or the process gone.
+    const passes = new RegExp(`ERROR scheduler: DAG ${DAG}: .*OOM`, 'g');
+    await until('three refused passes, or the scheduler to exit', async () =>
+      scheduler.child.exitCode !== null || (scheduler.output().match(passes)?.length ?? 0) >= 3 ? true : undefined,
+    );
     expect(scheduler.child.exitCode).toBeNull();
+    expect(scheduler.output()).toMatch(new RegExp(`ERROR scheduler: retention of DAG ${DAG}: ${OUT_OF_MEMORY.source}`));
+    expect(scheduler.output()).toMatch(new RegExp(`ERROR scheduler: DAG ${DAG}: ${OUT_OF_MEMORY.source}`));
     expect(await runState(engine, 'waiting')).toBe('queued');
 
     await free();
