@@ -11,7 +11,7 @@ import { Engine } from '../runner/state/engine.ts';
 import { triggerDag, TriggerError, type TriggeredRun } from '../runner/state/operations.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
-import { startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
+import { freePort, startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
 import { runCli } from './helpers/run-cli.ts';
 import { manualDag, redisUrl } from './helpers/runway.ts';
 
@@ -115,6 +115,27 @@ describe('a trigger on a Redis at maxmemory (noeviction)', () => {
       expect(refused.runs).toEqual([]);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('a trigger Redis does not answer', () => {
+  it('says the run may exist, and names the run id that makes a retry safe', async () => {
+    // As the CLI connects: no reconnection, so a command fails at once when Redis is away.
+    const away = connectRedis(`redis://127.0.0.1:${await freePort()}`, {
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    away.on('error', () => undefined);
+    const engine = new Engine({ redis: away, registry: new DagRegistry([prepareDag(wideDag())]), env: {} });
+    try {
+      const error = await triggerDag(engine, 'data_lake__wide_trigger', { runId: 'ticket-7' }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(TriggerError);
+      expect((error as Error).message).toMatch(
+        /^DAG "data_lake__wide_trigger": Redis did not answer \(.+\), so run "ticket-7" may or may not exist; trigger again with --run-id ticket-7 \(API: "runId"\), which creates it at most once$/,
+      );
+    } finally {
+      away.disconnect();
     }
   });
 });

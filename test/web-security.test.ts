@@ -11,6 +11,10 @@ import { z } from 'zod';
 import { dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
 import { encodeIdSegment } from '../runner/web/route-ids.ts';
+import { DagRegistry, prepareDag } from '../runner/loader/dag-registry.ts';
+import { connectRedis } from '../runner/redis/connect.ts';
+import { freePort } from '../runner/redis/redis-server.ts';
+import { Engine } from '../runner/state/engine.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
 let runway: TestRunway;
@@ -37,10 +41,16 @@ interface Answer {
 }
 
 /** A raw HTTP request: fetch may not set Host, and normalizes paths. */
-function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  setHost = true,
+): Promise<Answer> {
   const { hostname, port } = new URL(web!.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path, headers }, (res) => {
+    const req = request({ host: hostname, port, method, path, headers, setHost }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
@@ -101,6 +111,8 @@ describe('the Host allowlist (DNS rebinding)', () => {
     }
     expect((await raw('GET', '/api/dags', { host: `10.1.2.3:${port}` })).status).toBe(200);
     expect((await raw('GET', '/api/dags', { host: 'RUNWAY.example.com' })).status).toBe(200);
+    // Without a Host header (Node's HTTP parser refuses HTTP/1.1 without one before the guard does).
+    expect((await raw('GET', '/api/dags', {}, undefined, false)).status).toBe(400);
     // Probes reach health by any name.
     expect((await raw('GET', '/healthz', { host: 'runway-web.svc.cluster.local' })).status).toBe(200);
     expect((await raw('GET', '/readyz', { host: 'runway-web.svc.cluster.local' })).status).toBe(200);
@@ -122,6 +134,11 @@ describe('state-changing requests', () => {
     // The same, had the browser said so with Sec-Fetch-Site.
     const fetchSite = { origin: web.url, 'sec-fetch-site': 'same-site', 'content-type': 'application/json' };
     expect((await raw('POST', pause, { ...fetchSite, 'x-runway-csrf': token }, body)).status).toBe(403);
+    // An opaque origin (a sandboxed frame, a data: URL).
+    expect(
+      (await raw('POST', pause, { origin: 'null', 'content-type': 'application/json', 'x-runway-csrf': token }, body))
+        .status,
+    ).toBe(403);
     // No Origin at all.
     expect(
       (await raw('POST', pause, { 'content-type': 'application/json', 'x-runway-csrf': token }, body)).status,
@@ -153,6 +170,12 @@ describe('state-changing requests', () => {
     // The page's own requests: by Origin, or by Sec-Fetch-Site alone.
     expect((await raw('POST', pause, { ...sameOrigin, 'x-runway-csrf': token }, body)).status).toBe(200);
     expect(await isPaused()).toBe(true);
+    // Other methods change nothing either.
+    const put = await raw('PUT', pause, { ...sameOrigin, 'x-runway-csrf': token }, body);
+    expect({ status: put.status, body: json(put) }).toEqual({
+      status: 405,
+      body: { error: 'PUT is not allowed here' },
+    });
     const bySite = { 'sec-fetch-site': 'same-origin', 'content-type': 'application/json', 'x-runway-csrf': token };
     expect((await raw('POST', pause, bySite, JSON.stringify({ paused: false }))).status).toBe(200);
     expect(await isPaused()).toBe(false);
@@ -229,6 +252,7 @@ describe('ids and query parameters', () => {
       [`${grid}?limit=-1`]: 'limit must be a whole number from 1 to 1000, not "-1"',
       [`${grid}?limit=0`]: 'limit must be a whole number from 1 to 1000, not "0"',
       [`${grid}?limit=1e3`]: 'limit must be a whole number from 1 to 1000, not "1e3"',
+      [`${grid}?limit=1001`]: 'limit must be a whole number from 1 to 1000, not "1001"',
       [`/api/dags/data_lake__guarded/runs/${encodeIdSegment(run.runId)}/tasks/load?try=x`]:
         'try must be a whole number 1 or more, not "x"',
       '/api/dags/data_lake__%E0%A4%A/grid': 'the path segment "data_lake__%E0%A4%A" is not valid percent-encoding',
@@ -272,5 +296,27 @@ describe('triggering with a run id', () => {
       expect({ status: refused.status, body: json(refused) }).toEqual({ status: 400, body: { error } });
     }
     expect((await runway.engine.store.listRuns('data_lake__guarded')).map((r) => r.runId)).toEqual(['nightly-retry-1']);
+  });
+});
+
+describe('/readyz', () => {
+  it('answers 503 within its bound when Redis does not answer', async () => {
+    runway = testRunway([guarded]);
+    // Nobody listens there: the client keeps reconnecting, and its commands wait.
+    const away = connectRedis(`redis://127.0.0.1:${await freePort()}`);
+    away.on('error', () => undefined);
+    const engine = new Engine({ redis: away, registry: new DagRegistry([prepareDag(guarded)]), env: {} });
+    web = await startWebServer(engine, { port: 0, ui: false });
+    try {
+      const readyz = await raw('GET', '/readyz');
+      expect({ status: readyz.status, body: json(readyz) }).toEqual({
+        status: 503,
+        body: { status: 'Redis does not answer: no answer within 2000 ms' },
+      });
+    } finally {
+      await web.close();
+      web = undefined;
+      away.disconnect();
+    }
   });
 });

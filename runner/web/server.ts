@@ -62,6 +62,7 @@ const ASSETS = {
   '/ui.css': { file: 'ui.css', type: 'text/css; charset=utf-8' },
 } as const;
 const READY_PROBE_TTL_MS = 60_000;
+const READY_PROBE_TIMEOUT_MS = 2_000;
 const MAX_GRID_LIMIT = 1_000;
 
 const triggerBody = z.strictObject({
@@ -286,13 +287,24 @@ function wholeNumberParam(
 function readinessProbe(engine: Engine): () => Promise<string | undefined> {
   let inFlight: Promise<string | undefined> | undefined;
   const probe = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    // While Redis is away a command waits for the reconnection: a probe must answer before that.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${READY_PROBE_TIMEOUT_MS} ms`)),
+        READY_PROBE_TIMEOUT_MS,
+      );
+    });
     try {
-      await engine.redis.set(engine.store.key('ready-probe'), String(Date.now()), 'PX', READY_PROBE_TTL_MS);
+      const write = engine.redis.set(engine.store.key('ready-probe'), String(Date.now()), 'PX', READY_PROBE_TTL_MS);
+      await Promise.race([write, late]);
       return undefined;
     } catch (error) {
       return isRedisReplyError(error)
         ? `Redis refuses writes: ${describeRedisError(error)}`
         : `Redis does not answer: ${(error as Error).message}`;
+    } finally {
+      clearTimeout(timer);
     }
   };
   return () => (inFlight ??= probe().finally(() => (inFlight = undefined)));
