@@ -1,7 +1,14 @@
 /** The runner's verbs: services (scheduler, worker), runs and task instances, pools, `dags test`. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { backfillDag, clearTasks, markTask, triggerDag, type Reprocess } from '../state/operations.ts';
+import {
+  backfillDag,
+  checkClientRunId,
+  clearTasks,
+  markTask,
+  triggerDag,
+  type Reprocess,
+} from '../state/operations.ts';
 import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
@@ -22,6 +29,14 @@ const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
   return n;
+};
+const clientRunId = (value: string) => {
+  try {
+    checkClientRunId(value);
+    return value;
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 const jsonObject = (value: string) => {
   try {
@@ -243,7 +258,11 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .argument('<dag_id>')
     .option('--conf <json>', "the run's params, checked against the DAG's params schema", jsonObject)
     .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
-    .option('--run-id <id>', 'the run id; triggering the same id again finds that run instead of creating a second')
+    .option(
+      '--run-id <id>',
+      'the run id; triggering the same id again finds that run instead of creating a second',
+      clientRunId,
+    )
     .action(
       async (
         dagId: string,

@@ -109,7 +109,8 @@ export async function triggerDag(
   return { ...run, created: true, ...(notStarted === undefined ? {} : { notStarted }) };
 }
 
-function checkClientRunId(runId: string): void {
+/** Refuses a run id a client may not choose; the CLI checks `--run-id` with it before connecting. */
+export function checkClientRunId(runId: string): void {
   if (!CLIENT_RUN_ID.test(runId) || runId === '.' || runId === '..') {
     throw new OperationError(`run id "${runId}" must be 1 to 200 of A-Z a-z 0-9 _ . : + - (and not "." or "..")`);
   }
