@@ -162,16 +162,11 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
       // Redis refusing a command (out of memory, a script error) is the store's trouble, not a
       // bug here: 503 with the cause, as /readyz says.
       const redis = isRedisReplyError(error);
+      const store = redis || error instanceof TriggerError;
       const status =
-        error instanceof HttpError
-          ? error.status
-          : error instanceof OperationError
-            ? 400
-            : redis || error instanceof TriggerError
-              ? 503
-              : 500;
+        error instanceof HttpError ? error.status : error instanceof OperationError ? 400 : store ? 503 : 500;
       const message = redis ? describeRedisError(error) : error.message;
-      if (status >= 500) engine.log[redis ? 'warn' : 'error'](`web: ${req.method} ${req.url}: ${message}`);
+      if (status >= 500) engine.log[store ? 'warn' : 'error'](`web: ${req.method} ${req.url}: ${message}`);
       if (!res.headersSent) send(res, status, { error: message });
       else res.end();
     });
