@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dag } from 'runway';
 import { DagRegistry, prepareDag, type AnyDag } from '../runner/loader/dag-registry.ts';
 import { Engine } from '../runner/state/engine.ts';
 import { triggerDag, TriggerError, type TriggeredRun } from '../runner/state/operations.ts';
@@ -13,7 +12,8 @@ import { Scheduler } from '../runner/services/scheduler.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { freePort, startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
 import { runCli } from './helpers/run-cli.ts';
-import { manualDag, redisUrl } from './helpers/runway.ts';
+import { redisUrl } from './helpers/runway.ts';
+import wide from './fixtures/wide-dags/data_lake__wide_trigger.ts';
 
 let server: RedisServer;
 let admin: RedisClient;
@@ -29,18 +29,6 @@ afterAll(async () => {
   admin.disconnect();
   await server.stop();
 });
-
-/**
- * 2,000 tasks (the most a DAG may have) with short ids: the creation's command is small (~20 kB)
- * and what it writes is large (~200 kB of task instances). With Redis 96 kB under its limit, the
- * creation fits and passes the limit; every write after it (starting the run, queueing its
- * tasks) is refused.
- */
-function wideDag(): AnyDag {
-  let wide: AnyDag = dag({ ...manualDag, id: 'data_lake__wide_trigger' });
-  for (let i = 0; i < 2_000; i++) wide = wide.task(`t${i}`, {}, async () => i);
-  return wide;
-}
 
 function engineOnOwnRedis(dags: readonly AnyDag[]) {
   const redis = connectRedis(server.url);
@@ -78,7 +66,7 @@ async function attempt(engine: Engine, dagId: string, options: Parameters<typeof
 
 describe('a trigger on a Redis at maxmemory (noeviction)', () => {
   it('that fills Redis as it creates the run reports the run, not an error: a retry would make a second', async () => {
-    const { engine, close } = engineOnOwnRedis([wideDag()]);
+    const { engine, close } = engineOnOwnRedis([wide]);
     try {
       await admin.config('SET', 'maxmemory', String((await usedMemory()) + 96 * 1024));
       const first = await attempt(engine, 'data_lake__wide_trigger', { runId: 'wide-1' });
@@ -104,7 +92,7 @@ describe('a trigger on a Redis at maxmemory (noeviction)', () => {
   });
 
   it('that is refused creates no run and says so', async () => {
-    const { engine, close } = engineOnOwnRedis([wideDag()]);
+    const { engine, close } = engineOnOwnRedis([wide]);
     try {
       await admin.config('SET', 'maxmemory', '1');
       const refused = await attempt(engine, 'data_lake__wide_trigger', { runId: 'wide-2' });
@@ -127,7 +115,7 @@ describe('a trigger Redis does not answer', () => {
       lazyConnect: true,
     });
     away.on('error', () => undefined);
-    const engine = new Engine({ redis: away, registry: new DagRegistry([prepareDag(wideDag())]), env: {} });
+    const engine = new Engine({ redis: away, registry: new DagRegistry([prepareDag(wide)]), env: {} });
     try {
       const error = await triggerDag(engine, 'data_lake__wide_trigger', { runId: 'ticket-7' }).catch((e: Error) => e);
       expect(error).toBeInstanceOf(TriggerError);
@@ -168,6 +156,18 @@ describe('runway dags trigger', () => {
     } finally {
       redis.disconnect();
     }
+  }, 60_000);
+
+  it('that fills Redis as it creates the run prints the run and exits 0, not an OOM error', async () => {
+    const prefix = `{cli-fills-${randomUUID().slice(0, 8)}}`;
+    await admin.config('SET', 'maxmemory', String((await usedMemory()) + 96 * 1024));
+    const args = ['dags', 'trigger', 'data_lake__wide_trigger', '--dags', 'test/fixtures/wide-dags'];
+    const filled = await runCli([...args, '--redis-url', server.url, '--prefix', prefix, '--run-id', 'wide-cli']);
+    expect({ code: filled.code, stdout: filled.stdout }).toEqual({ code: 0, stdout: 'created wide-cli (queued)\n' });
+    expect(filled.stderr).toMatch(
+      /^runway: wide-cli is queued, not started here: Redis is out of memory and refuses writes .*; the scheduler will start it\n$/,
+    );
+    expect(await admin.zrange(`${prefix}:runs:data_lake__wide_trigger`, '0', '-1')).toEqual(['wide-cli']);
   }, 60_000);
 
   it('refused by a full Redis exits 1, says no run was created, and creates none', async () => {
