@@ -19,6 +19,25 @@ export function isRedisOutOfMemory(error: unknown): boolean {
   return isOutOfMemoryMessage(cause instanceof Error ? cause.message : String(cause));
 }
 
+/**
+ * Whether the same command may succeed later unchanged: Redis out of memory, loading, busy, a
+ * replica or a cluster in transition, or no answer at all. A script or permission error is not.
+ */
+export function isTransientRedisError(error: unknown): boolean {
+  if (!isRedisReplyError(error)) {
+    // ioredis's words for a connection that is gone; a bug of ours (a TypeError, say) is not one.
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    return (
+      (typeof code === 'string' && /^E[A-Z]+$/.test(code)) ||
+      (typeof message === 'string' &&
+        /Connection is closed|Stream isn't writeable|max retries per request/i.test(message))
+    );
+  }
+  const cause = firstCause(error);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return isOutOfMemoryMessage(message) || /^(LOADING|BUSY|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN) /.test(message);
+}
+
 /** Whether Redis answered this error (the command reached it and was refused), not the network. */
 export function isRedisReplyError(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError';

@@ -18,7 +18,7 @@ import { isTaskError, TaskError } from '../core/task-error.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 import type { TaskDefinition } from '../core/dag.ts';
 import type { DagRunRecord } from '../core/model.ts';
-import { describeRedisError } from '../redis/redis-errors.ts';
+import { describeRedisError, isTransientRedisError } from '../redis/redis-errors.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;
@@ -30,15 +30,16 @@ export interface ExecutorOptions {
   echo?: Logger;
 }
 
-/** A write of a try's claim or outcome to Redis failed; the try is run again, not failed. */
+/** A write of a try's claim or outcome to Redis failed for now; the try is run again, not failed. */
 class NotRecordedError extends Error {
   override readonly name = 'NotRecordedError';
   constructor(override readonly cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
 }
+/** Redis refused for now (out of memory, away): the try runs again. Anything else is raised as it is. */
 const notRecorded = (error: unknown): never => {
-  throw new NotRecordedError(error);
+  throw isTransientRedisError(error) ? new NotRecordedError(error) : error;
 };
 /** Delay before a try whose claim or outcome could not be written runs again. */
 const RECORD_RETRY_MS = 1_000;
