@@ -29,10 +29,19 @@ const reporting = dag({
   })
   .task('report', { upstream: ['extract'] }, async (ctx) => ({ total: ctx.upstream.extract.rows }));
 
+/** A same-origin client, as the page is: its Origin, JSON, and the CSRF token the server hands it. */
 async function call(path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const csrf: Record<string, string> =
+    body === undefined
+      ? {}
+      : {
+          origin: web!.url,
+          'x-runway-csrf': ((await (await fetch(`${web!.url}/api/csrf`, { headers })).json()) as { csrfToken: string })
+            .csrfToken,
+        };
   const response = await fetch(`${web!.url}${path}`, {
     ...(body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }),
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...csrf, ...headers },
   });
   const text = await response.text();
   return {
@@ -144,8 +153,16 @@ describe('web API', () => {
       status: 400,
       json: { error: 'DAG "data_lake__web" has no run "none" (see `runway runs list data_lake__web`)' },
     });
-    const notJson = await fetch(`${web.url}/api/dags/data_lake__web/trigger`, { method: 'POST', body: '{' });
-    expect(notJson.status).toBe(400);
+    const notJson = await call('/api/dags/data_lake__web/trigger', undefined);
+    expect(notJson.status).toBe(404); // a GET of an action
+    const csrfToken = ((await (await fetch(`${web.url}/api/csrf`)).json()) as { csrfToken: string }).csrfToken;
+    const malformed = await fetch(`${web.url}/api/dags/data_lake__web/trigger`, {
+      method: 'POST',
+      body: '{',
+      headers: { origin: web.url, 'content-type': 'application/json', 'x-runway-csrf': csrfToken },
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'the request body is not JSON' });
   });
 });
 

@@ -152,7 +152,7 @@ const USAGE_ERRORS = new Set([
   'RedisUrlError',
   'WebServerConfigError',
 ]);
-const FAILURE_ERRORS = new Set(['RedisSetupError', 'DagSourceError']);
+const FAILURE_ERRORS = new Set(['RedisSetupError', 'DagSourceError', 'TriggerError']);
 
 /** What a Redis refusal usually means for Runway. */
 function replyHint(message: string): string {

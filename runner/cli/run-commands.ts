@@ -1,7 +1,14 @@
 /** The runner's verbs: services (scheduler, worker), runs and task instances, pools, `dags test`. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { backfillDag, clearTasks, markTask, triggerDag, type Reprocess } from '../state/operations.ts';
+import {
+  backfillDag,
+  checkClientRunId,
+  clearTasks,
+  markTask,
+  triggerDag,
+  type Reprocess,
+} from '../state/operations.ts';
 import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
@@ -22,6 +29,14 @@ const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
   return n;
+};
+const clientRunId = (value: string) => {
+  try {
+    checkClientRunId(value);
+    return value;
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 const jsonObject = (value: string) => {
   try {
@@ -114,13 +129,22 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .option('--host <host>', 'address to bind; beyond loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'port (0: a free one)', portNumber('--port'), 8080)
     .option('--token <token>', 'required on every request (default: $RUNWAY_WEB_TOKEN)')
-    .action(async (flags: RuntimeFlags & { host: string; port: number; token?: string }) => {
+    .option(
+      '--allowed-hosts <names>',
+      'comma-separated host names the UI answers to besides loopback names and IP addresses, e.g. the name behind a reverse proxy (default: $RUNWAY_WEB_ALLOWED_HOSTS)',
+    )
+    .action(async (flags: RuntimeFlags & { host: string; port: number; token?: string; allowedHosts?: string }) => {
       const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
       const token = flags.token ?? process.env.RUNWAY_WEB_TOKEN;
+      const allowedHosts = (flags.allowedHosts ?? process.env.RUNWAY_WEB_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean);
       const web = await startWebServer(runtime.engine, {
         host: flags.host,
         port: flags.port,
         ...(token ? { token } : {}),
+        allowedHosts,
         problems: () => runtime.problems,
       }).catch(async (error: unknown) => {
         await runtime.close();
@@ -234,15 +258,28 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .argument('<dag_id>')
     .option('--conf <json>', "the run's params, checked against the DAG's params schema", jsonObject)
     .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
-    .action(async (dagId: string, flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date }) => {
-      const run = await withRuntime(flags, ({ engine }) =>
-        triggerDag(engine, dagId, {
-          ...(flags.conf ? { conf: flags.conf } : {}),
-          ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
-        }),
-      );
-      io.out(`created ${run.runId} (${run.state})`);
-    });
+    .option(
+      '--run-id <id>',
+      'the run id; triggering the same id again finds that run instead of creating a second',
+      clientRunId,
+    )
+    .action(
+      async (
+        dagId: string,
+        flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date; runId?: string },
+      ) => {
+        const run = await withRuntime(flags, ({ engine }) =>
+          triggerDag(engine, dagId, {
+            ...(flags.conf ? { conf: flags.conf } : {}),
+            ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
+            ...(flags.runId === undefined ? {} : { runId: flags.runId }),
+          }),
+        );
+        if (!run.created) io.out(`${run.runId} exists already (${run.state}): not created again`);
+        else io.out(`created ${run.runId} (${run.state})`);
+        if (run.notStarted) io.err(`runway: ${run.runId} is queued, not started here: ${run.notStarted}`);
+      },
+    );
 
   withRuntimeFlags(dags.command('backfill').description('create runs for past intervals, never duplicating one'))
     .argument('<dag_id>')

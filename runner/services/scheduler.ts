@@ -9,6 +9,7 @@ import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId } from '../cor
 import { Engine } from '../state/engine.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { describeRedisError } from '../redis/redis-errors.ts';
 
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */
@@ -58,7 +59,18 @@ export class Scheduler {
     const applyRetention = Date.now() - this.lastRetentionAt > 3_600_000;
     if (applyRetention) this.lastRetentionAt = Date.now();
     for (const loaded of this.engine.registry.list()) {
-      if (applyRetention) await this.applyRetention(loaded.summary.dagId);
+      // A failed retention pass (Redis refusing writes, say) must not stop the scheduler or the
+      // DAG's runs: it is logged and made again at the next pass.
+      if (applyRetention) {
+        try {
+          await this.applyRetention(loaded.summary.dagId);
+        } catch (error) {
+          this.lastRetentionAt = 0;
+          this.engine.log.error(
+            `scheduler: retention of DAG ${loaded.summary.dagId}: ${describeRedisError(error)} (tried again next pass)`,
+          );
+        }
+      }
       if (this.isQuiet(loaded)) continue;
       try {
         if (await this.engine.store.isPaused(loaded.summary.dagId, loaded.summary.pausedOnCreation)) continue;
@@ -67,7 +79,7 @@ export class Scheduler {
         await this.reconcile(loaded);
         await this.noteQuiet(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
+        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`);
       }
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
@@ -75,7 +87,7 @@ export class Scheduler {
       try {
         await this.reconcile(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
+        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`);
       }
     }
     return created;
@@ -186,9 +198,12 @@ export class Scheduler {
     this.stopped = false;
     const loop = () => {
       if (this.stopped) return;
-      this.running = this.tick().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.options.tickMs ?? 2_000);
-      });
+      // tick() handles each DAG's errors; this catch is the last guard of the loop itself.
+      this.running = this.tick()
+        .catch((error: unknown) => this.engine.log.error(`scheduler: pass failed: ${describeRedisError(error)}`))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.options.tickMs ?? 2_000);
+        });
     };
     loop();
   }

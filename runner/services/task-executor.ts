@@ -18,6 +18,7 @@ import { isTaskError, TaskError } from '../core/task-error.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 import type { TaskDefinition } from '../core/dag.ts';
 import type { DagRunRecord } from '../core/model.ts';
+import { describeRedisError, isTransientRedisError } from '../redis/redis-errors.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;
@@ -28,6 +29,20 @@ export interface ExecutorOptions {
   /** Echo task logs here as well as into Redis. */
   echo?: Logger;
 }
+
+/** A write of a try's claim or outcome to Redis failed for now; the try is run again, not failed. */
+class NotRecordedError extends Error {
+  override readonly name = 'NotRecordedError';
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+/** Redis refused for now (out of memory, away): the try runs again. Anything else is raised as it is. */
+const notRecorded = (error: unknown): never => {
+  throw isTransientRedisError(error) ? new NotRecordedError(error) : error;
+};
+/** Delay before a try whose claim or outcome could not be written runs again. */
+const RECORD_RETRY_MS = 1_000;
 
 /** How often a running try's new log lines are written to Redis. */
 const LOG_FLUSH_MS = 2_000;
@@ -47,7 +62,31 @@ export class TaskExecutor {
   ) {}
 
   /** The BullMQ processor. */
-  process = async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
+  process = (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> =>
+    this.processTry(job, token, signal).catch((error: unknown) =>
+      error instanceof NotRecordedError ? this.runAgainLater(job, token, error) : Promise.reject(error),
+    );
+
+  /**
+   * Redis refused (or did not answer) a write of this try's claim or outcome: the try itself did
+   * not fail, so it is not failed. The job runs again in a second: it claims the instance again,
+   * or finds its outcome written after all and only advances the run. Should Redis still refuse
+   * the move, the job's lock lapses and BullMQ's stalled check runs it again once Redis is back.
+   */
+  private async runAgainLater(job: Job<TaskJobData>, token: string | undefined, error: NotRecordedError) {
+    const { dagId, runId, taskId } = job.data;
+    this.engine.log.warn(
+      `task ${dagId} ${runId} ${taskId}: its state could not be written (${describeRedisError(error.cause)}); it runs again`,
+    );
+    try {
+      await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+    } catch {
+      throw error.cause;
+    }
+    throw new DelayedError();
+  }
+
+  private processTry = async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const data = job.data;
     const loaded = this.engine.registry.get(data.dagId);
     if (!loaded) throw new UnrecoverableError(`DAG "${data.dagId}" is not loaded on this worker`);
@@ -59,22 +98,24 @@ export class TaskExecutor {
     const store = this.engine.store;
 
     const startedAt = Date.now();
-    const begin = await store.transition(
-      data.dagId,
-      data.runId,
-      [
-        {
-          task: data.taskId,
-          from: RUNNABLE_FROM,
-          generation: data.generation,
-          set: { state: 'running', try: tryNumber, host, startedAt },
-          unset: ['endedAt', 'durationMs', 'error'],
-          acquire: claims,
-          leaseMs,
-        },
-      ],
-      { requireRunState: 'running', watch: [] },
-    );
+    const begin = await store
+      .transition(
+        data.dagId,
+        data.runId,
+        [
+          {
+            task: data.taskId,
+            from: RUNNABLE_FROM,
+            generation: data.generation,
+            set: { state: 'running', try: tryNumber, host, startedAt },
+            unset: ['endedAt', 'durationMs', 'error'],
+            acquire: claims,
+            leaseMs,
+          },
+        ],
+        { requireRunState: 'running', watch: [] },
+      )
+      .catch(notRecorded);
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
     if (begin.results[0] === 'no_slot') {
       await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
@@ -111,7 +152,7 @@ export class TaskExecutor {
     const where = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber };
     const renew = setInterval(() => void store.renewSlots(claims, leaseMs).catch(() => undefined), leaseMs / 3);
     const release = claims.map(({ key, member }) => ({ key, member }));
-    const finish = async (
+    const record = async (
       state: TaskInstanceState,
       result: { output?: unknown; error?: string } = {},
       more: TaskTransition[] = [],
@@ -147,6 +188,7 @@ export class TaskExecutor {
       }
       return outcome;
     };
+    const finish: typeof record = (...args) => record(...args).catch(notRecorded);
 
     const timeoutMs = executionTimeoutMs(loaded, task);
     const controller = new AbortController();
@@ -184,9 +226,9 @@ export class TaskExecutor {
           await finish('failed', { error: message });
           throw new UnrecoverableError(message);
         }
-        await job.updateData({ ...data, sensor: { state: result.state, firstPokeAt, pokes } });
+        await job.updateData({ ...data, sensor: { state: result.state, firstPokeAt, pokes } }).catch(notRecorded);
         await finish('up_for_reschedule');
-        await job.moveToDelayed(Date.now() + result.pokeAgainInMs, token);
+        await job.moveToDelayed(Date.now() + result.pokeAgainInMs, token).catch(notRecorded);
         throw new DelayedError();
       }
 
@@ -200,7 +242,8 @@ export class TaskExecutor {
       await this.engine.runCallback(task.spec.onSuccess, { ...where, state: 'success' });
       return output;
     } catch (error) {
-      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (error instanceof DelayedError || error instanceof UnrecoverableError || error instanceof NotRecordedError)
+        throw error;
       if (this.releasing) throw error;
       const failure = isTaskError(error) ? error : undefined;
       const message = error instanceof Error ? error.message : String(error);

@@ -2,6 +2,7 @@
  * What operators of Runway do to runs by hand: trigger, backfill, clear and mark. Each is a function
  * the CLI and the tests call, acting through the engine like schedulers and workers do.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { describeIssues } from '../core/dag-options.ts';
 import { intervalsBetween, manualInterval } from '../core/data-interval.ts';
 import type { Engine } from './engine.ts';
@@ -9,6 +10,7 @@ import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
+import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
 
 /** A request that cannot be carried out as asked; the CLI exits 2 with this message. */
 export class OperationError extends Error {
@@ -22,11 +24,37 @@ export function noSuchTask(dagId: string, taskIds: Iterable<string>, taskId: str
   return new OperationError(`DAG "${dagId}" has no task "${taskId}"; its tasks: ${shown}`);
 }
 
+/** What a trigger did. */
+export type TriggeredRun = DagRunRecord & {
+  /** False when a run with the requested `runId` existed already, with the same conf: a retry. */
+  created: boolean;
+  /** Why the run, created and queued, was not started here; the scheduler starts it. */
+  notStarted?: string;
+};
+
+/**
+ * A trigger failed and no run was created, or (`mayExist`) Redis did not answer, so it is unknown
+ * whether one was: triggering again with the same run id is safe either way.
+ */
+export class TriggerError extends Error {
+  override readonly name = 'TriggerError';
+}
+
+/** Ids a client may choose for a run: the id alphabet, plus ISO dates' `:` and `+`. */
+const CLIENT_RUN_ID = /^[A-Za-z0-9_.:+-]{1,200}$/;
+/** The scheduler's and backfill's own ids: a manual run must not take an interval's id. */
+const RESERVED_RUN_ID = /^(scheduled|backfill)__/;
+
+/**
+ * Creates a manual run, then starts it when the DAG has room. Creation is one atomic step: an
+ * error before it means no run. A client-chosen `runId` makes a retry safe: the same id with the
+ * same conf finds the run instead of creating a second (`created: false`).
+ */
 export async function triggerDag(
   engine: Engine,
   dagId: string,
-  options: { conf?: Record<string, unknown>; logicalDate?: Date } = {},
-): Promise<DagRunRecord> {
+  options: { conf?: Record<string, unknown>; logicalDate?: Date; runId?: string } = {},
+): Promise<TriggeredRun> {
   const loaded = engine.registry.get(dagId);
   if (!loaded) throw new OperationError(`no DAG "${dagId}" is loaded (see \`runway dags list\`)`);
   const conf = options.conf ?? {};
@@ -38,19 +66,61 @@ export async function triggerDag(
   } else if (Object.keys(conf).length > 0) {
     throw new OperationError(`DAG "${dagId}" declares no params, so --conf must be empty; no run was created`);
   }
+  if (options.runId !== undefined) checkClientRunId(options.runId);
   const logicalDate = options.logicalDate ?? new Date();
-  const runId = `manual__${logicalDate.toISOString()}`;
-  // Its data interval is the last complete one before the trigger (Airflow 2's choice; see README).
-  const created = await engine.createRun(loaded, {
-    runId,
-    runType: 'manual',
-    ...manualInterval(loaded.schedule, logicalDate),
-    logicalDate,
-    conf,
-  });
-  if (!created) throw new OperationError(`DAG "${dagId}" already has a run "${runId}"`);
-  await engine.startQueuedRuns(loaded);
-  return (await engine.store.getRun(dagId, runId))!;
+  const runId = options.runId ?? `manual__${logicalDate.toISOString()}`;
+  const interval = manualInterval(loaded.schedule, logicalDate);
+  let created: boolean;
+  try {
+    // Its data interval is the last complete one before the trigger (Airflow 2's choice; see README).
+    created = await engine.createRun(loaded, { runId, runType: 'manual', ...interval, logicalDate, conf });
+  } catch (error) {
+    // Redis answered with an error: the creation script stopped at its first write, so nothing
+    // was written. No answer at all: the script may have run.
+    if (isRedisReplyError(error)) {
+      throw new TriggerError(`DAG "${dagId}": no run was created: ${describeRedisError(error)}`);
+    }
+    throw new TriggerError(
+      `DAG "${dagId}": Redis did not answer (${(error as Error).message}), so run "${runId}" may or may not ` +
+        `exist; trigger again with --run-id ${runId} (API: "runId"), which creates it at most once`,
+    );
+  }
+  if (!created) {
+    const existing = await engine.store.getRun(dagId, runId);
+    if (options.runId !== undefined && existing && isDeepStrictEqual(existing.conf, conf)) {
+      return { ...existing, created: false };
+    }
+    const why = options.runId !== undefined && existing ? ' with another conf' : '';
+    throw new OperationError(`DAG "${dagId}" already has a run "${runId}"${why}; no run was created`);
+  }
+  // The run exists from here on: the scheduler starts a queued run and repairs a started one, so a
+  // failure now is reported with the run, not as an error a user would answer with a second run.
+  let notStarted: string | undefined;
+  try {
+    await engine.startQueuedRuns(loaded);
+  } catch (error) {
+    notStarted = `${describeRedisError(error)}; the scheduler will start it`;
+    engine.log.warn(`trigger: DAG ${dagId} run ${runId} was created but not started: ${notStarted}`);
+  }
+  // Read back for its state; should Redis stop answering now, the run is still reported as created.
+  const run = (await engine.store.getRun(dagId, runId).catch(() => undefined)) ?? {
+    ...{ dagId, runId, state: 'queued' as const, runType: 'manual' as const, conf },
+    logicalDate: logicalDate.toISOString(),
+    dataIntervalStart: interval.start.toISOString(),
+    dataIntervalEnd: interval.end.toISOString(),
+    createdAt: new Date().toISOString(),
+  };
+  return { ...run, created: true, ...(notStarted === undefined ? {} : { notStarted }) };
+}
+
+/** Refuses a run id a client may not choose; the CLI checks `--run-id` with it before connecting. */
+export function checkClientRunId(runId: string): void {
+  if (!CLIENT_RUN_ID.test(runId) || runId === '.' || runId === '..') {
+    throw new OperationError(`run id "${runId}" must be 1 to 200 of A-Z a-z 0-9 _ . : + - (and not "." or "..")`);
+  }
+  if (RESERVED_RUN_ID.test(runId)) {
+    throw new OperationError(`run id "${runId}" starts with a prefix the scheduler and backfill use; choose another`);
+  }
 }
 
 export type Reprocess = 'none' | 'failed' | 'all';

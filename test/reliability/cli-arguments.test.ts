@@ -17,6 +17,8 @@ const CASES: [string[], RegExp][] = [
   [['dags', 'show', 'data_lake__nope'], /no DAG "data_lake__nope"/],
   [['dags', 'trigger'], /missing required argument 'dag_id'/],
   [['dags', 'trigger', 'x', '--logical-date', 'soon'], /--logical-date must be an ISO date/],
+  [['dags', 'trigger', 'x', '--run-id', 'a/b'], /run id "a\/b" must be 1 to 200 of A-Z a-z 0-9 _ \. : \+ -/],
+  [['dags', 'trigger', 'x', '--run-id', 'scheduled__x'], /run id "scheduled__x" starts with a prefix the scheduler/],
   [['dags', 'backfill', 'x'], /required option '--from <date>' not specified/],
   [['dags', 'pause'], /missing required argument 'dag_id'/],
   [['dags', 'unpause'], /missing required argument 'dag_id'/],
