@@ -6,7 +6,7 @@
  * leaves the version already running in place, and is reported.
  */
 import { relative } from 'node:path';
-import { loadDagRegistry, type DagRegistry, type LoadedDag } from '../loader/dag-registry.ts';
+import { loadDagRegistry, type DagRegistry, type HeldDag, type LoadedDag } from '../loader/dag-registry.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
@@ -35,12 +35,6 @@ export interface ReadyBundle {
   path: string;
 }
 
-/** A DAG that loads but is not run here, and why (standalone without AWS credentials). */
-export interface HeldDag {
-  loaded: LoadedDag;
-  reason: string;
-}
-
 export interface DagBundleLoaderOptions extends LoadDagsOptions {
   /** Where the bundles are: they are validated with paths relative to it. */
   cacheDir: string;
@@ -62,9 +56,9 @@ export class DagBundleLoader {
     private readonly options: DagBundleLoaderOptions,
   ) {}
 
-  /** Whether a version of the DAG is loaded: a failure to load its next one keeps that version. */
-  has(dagId: string): boolean {
-    return this.loadedSha.has(dagId);
+  /** The SHA-256 of the DAG's bundle loaded now; a failure to load its next one keeps that one. */
+  version(dagId: string): string | undefined {
+    return this.loadedSha.get(dagId);
   }
 
   /** The entries whose bundle differs from the one loaded. */

@@ -30,7 +30,7 @@ import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from '
  * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
  * (Node's package self-reference) and its other imports to Runway's node_modules.
  */
-const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
 
 /** A deployment could not be read at start-up. */
 export class DagSourceError extends Error {

@@ -14,7 +14,9 @@ import type { Engine } from '../state/engine.ts';
 import { metricsRegistry, registerStateGauges } from '../services/metrics.ts';
 import { clearTasks, markTask, OperationError, triggerDag } from '../state/operations.ts';
 import type { Problem } from '../core/problem.ts';
-import { dagGrid, dagList, runDetail, taskDetail } from './views.ts';
+import type { HeldDag } from '../loader/dag-registry.ts';
+import { workerGap } from '../state/worker-presence.ts';
+import { dagGrid, dagList, notRunHere, runDetail, taskDetail } from './views.ts';
 
 export interface WebServerOptions {
   /** @defaultValue '127.0.0.1' */
@@ -27,6 +29,8 @@ export interface WebServerOptions {
   ui?: boolean;
   /** Import errors to show in the DAG list. */
   problems?: () => readonly Problem[];
+  /** DAGs defined but held back (standalone without AWS credentials): listed, not run. */
+  held?: () => readonly HeldDag[];
 }
 
 export interface WebServer {
@@ -96,13 +100,23 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'api' || parts[1] !== 'dags') throw new HttpError(404, `no ${path} here`);
     const [, , dagId, section, runId, sub, taskId, action] = parts;
-    if (dagId === undefined) return send(res, 200, await dagList(engine, options.problems?.() ?? []));
-    if (!engine.registry.get(dagId)) throw new HttpError(404, `no DAG "${dagId}" is loaded`);
+    const problems = options.problems?.() ?? [];
+    const held = options.held?.() ?? [];
+    if (dagId === undefined) return send(res, 200, await dagList(engine, problems, held));
+    if (!engine.registry.get(dagId)) {
+      const heldDag = held.find((h) => h.loaded.summary.dagId === dagId);
+      if (heldDag && req.method === 'GET' && section === 'grid' && runId === undefined)
+        return send(res, 200, await dagGrid(engine, dagId, Number(url.searchParams.get('limit') ?? 25), heldDag));
+      const why = notRunHere(dagId, problems, held);
+      throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is defined`);
+    }
     if (req.method === 'POST') {
       const body = await readJson(req);
       if (section === 'trigger' && runId === undefined) {
         const { conf } = parse(triggerBody, body);
-        return send(res, 201, await triggerDag(engine, dagId, { conf }));
+        const run = await triggerDag(engine, dagId, { conf });
+        // Created either way; when no worker would take it, the answer says so.
+        return send(res, 201, { ...run, warning: (await workerGap(engine, dagId)) ?? null });
       }
       if (section === 'pause' && runId === undefined) {
         const { paused } = parse(pauseBody, body);
