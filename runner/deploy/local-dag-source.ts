@@ -82,6 +82,7 @@ export class LocalDagSource implements DagCatalog {
       ...this.loadOptions(),
       cacheDir: this.bundleDir,
       rule: 'import-error',
+      sourcesValidated: true,
       ...(options.hold ? { hold: options.hold } : {}),
     });
   }

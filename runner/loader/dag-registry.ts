@@ -119,6 +119,16 @@ export interface LoadRegistryResult {
   files: DagFileResult[];
 }
 
+/**
+ * Imports one DAG file into this process, without isolation: only for a file validated in
+ * isolation already (as `loadDagRegistry` does first). Throws when it is not a runnable DAG.
+ */
+export async function importDagFile(absolutePath: string, file: string): Promise<LoadedDag> {
+  const module = (await import(pathToFileURL(absolutePath).href)) as { default?: unknown };
+  if (!isDag(module.default)) throw new Error('its default export is not a DAG');
+  return prepareDag(module.default as AnyDag, file);
+}
+
 /** What keeps a DAG from running: import errors and structural problems; the team's rules are CI's. */
 export function structuralPolicy(policy: Policy = DEFAULT_POLICY): Policy {
   const structural: Policy = structuredClone(policy);
@@ -145,9 +155,7 @@ export async function loadDagRegistry(
   for (const file of report.files) {
     if (bad.has(file.file) || !file.dag) continue;
     try {
-      const module = (await import(pathToFileURL(file.absolutePath).href)) as { default?: unknown };
-      if (!isDag(module.default)) throw new Error('its default export is not a DAG');
-      loaded.push(prepareDag(module.default as AnyDag, file.file));
+      loaded.push(await importDagFile(file.absolutePath, file.file));
     } catch (error) {
       problems.push({ file: file.file, rule: 'import-error', message: (error as Error).message });
     }

@@ -108,7 +108,7 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
       if (heldDag && req.method === 'GET' && section === 'grid' && runId === undefined)
         return send(res, 200, await dagGrid(engine, dagId, Number(url.searchParams.get('limit') ?? 25), heldDag));
       const why = notRunHere(dagId, problems, held);
-      throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is defined`);
+      throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is loaded`);
     }
     if (req.method === 'POST') {
       const body = await readJson(req);
