@@ -44,7 +44,11 @@ export interface LocalDagSourceOptions extends LoadDagsOptions {
   pollEverySeconds?: number;
   /** A reason to keep a DAG out of the registry though it loads (see DagBundleLoader). */
   hold?: (loaded: LoadedDag) => string | undefined;
+  /** Starts watching `root`, calling `onChange` on any event. @defaultValue fs.watch, recursive */
+  watchFolder?: (root: string, onChange: () => void) => FSWatcher;
 }
+
+const watchRecursively = (root: string, onChange: () => void): FSWatcher => watch(root, { recursive: true }, onChange);
 
 interface FileState {
   /** SHA-256 of the file's content when last validated. */
@@ -88,7 +92,15 @@ export class LocalDagSource implements DagCatalog {
   }
 
   private loadOptions(): LoadDagsOptions {
-    const { log: _log, cacheDir: _cacheDir, debounceMs: _d, pollEverySeconds: _p, hold: _hold, ...rest } = this.options;
+    const {
+      log: _l,
+      cacheDir: _c,
+      debounceMs: _d,
+      pollEverySeconds: _p,
+      hold: _h,
+      watchFolder: _w,
+      ...rest
+    } = this.options;
     return rest;
   }
 
@@ -112,9 +124,15 @@ export class LocalDagSource implements DagCatalog {
     const result = emptyRefresh();
     const scan = await this.scan();
     const helpersChanged = scan.helpers !== this.helpersHash;
-    const changed = [...scan.dags].filter(([path, hash]) => helpersChanged || this.files.get(path)?.hash !== hash);
     const removed = [...this.files.keys()].filter((path) => !scan.dags.has(path));
-    if (changed.length === 0 && removed.length === 0 && !helpersChanged) return result;
+    const edited = [...scan.dags].filter(([path, hash]) => helpersChanged || this.files.get(path)?.hash !== hash);
+    if (edited.length === 0 && removed.length === 0 && !helpersChanged) return result;
+    // A file refused for a duplicate DAG id is looked at again: the other file may be gone or changed.
+    const duplicates = [...scan.dags].filter(
+      ([path]) =>
+        !edited.some(([p]) => p === path) && this.files.get(path)?.problems.some((p) => p.rule === 'duplicate-dag-id'),
+    );
+    const changed = [...edited, ...duplicates];
     result.changed = true;
     this.helpersHash = scan.helpers;
     for (const path of removed) this.files.delete(path);
@@ -131,7 +149,8 @@ export class LocalDagSource implements DagCatalog {
         const state: FileState = {
           hash: scan.dags.get(file.absolutePath)!,
           ...(previous ? { entry: previous } : {}),
-          problems: report.problems.filter((p) => p.file === file.file),
+          // Duplicates are judged below against what runs: the file that has the id keeps it.
+          problems: report.problems.filter((p) => p.file === file.file && p.rule !== 'duplicate-dag-id'),
         };
         this.files.set(file.absolutePath, state);
         if (state.problems.length === 0 && file.dag) {
@@ -173,7 +192,10 @@ export class LocalDagSource implements DagCatalog {
     return result;
   }
 
-  /** A DAG id another file of the folder already declares: the file loaded first keeps it. */
+  /**
+   * A DAG id another file of the folder already runs (or was given earlier in this refresh, in
+   * path order): the file that had it first keeps it.
+   */
   private duplicateOf(path: string, file: string, dagId: string): Problem[] {
     for (const [other, state] of this.files) {
       if (other === path || state.entry?.dagId !== dagId) continue;
@@ -225,7 +247,7 @@ export class LocalDagSource implements DagCatalog {
       this.debounce = setTimeout(() => this.reload(), this.options.debounceMs ?? 200);
     };
     try {
-      this.watcher = watch(this.root, { recursive: true }, onChange);
+      this.watcher = (this.options.watchFolder ?? watchRecursively)(this.root, onChange);
       this.watcher.on('error', (error) => {
         this.options.log.warn(`stopped watching ${this.folder} (${error.message}); checking it by polling`);
         this.watcher?.close();
@@ -282,7 +304,7 @@ async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const visit = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
