@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
-import { until } from './helpers/services.ts';
+import { engineOver, killAllServices, startService, until } from './helpers/services.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { chooseRedis } from '../runner/cli/runtime.ts';
 import { findStandaloneAddress } from '../runner/cli/standalone-address.ts';
@@ -39,6 +39,7 @@ export default dag({
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
+  killAllServices();
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
@@ -207,6 +208,35 @@ describe('finding standalone, and runs no worker will take', () => {
     }
   });
 
+  it('says no standalone is running when a dead one left its file and nothing answers on the default port', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'runway-dead-'));
+    cleanups.push(() => rm(cwd, { recursive: true, force: true }));
+    await mkdir(join(cwd, '.runway'));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    await writeFile(
+      join(cwd, '.runway', 'standalone.json'),
+      JSON.stringify({
+        redisUrl: redisUrl(),
+        webUrl: 'http://127.0.0.1:1',
+        pid: dead,
+        prefix: '{runway}',
+        startedAt: '',
+      }),
+    );
+    const run = await runCli(
+      ['runs', 'list', 'demo__every_minute', '--dags', join(REPO_ROOT, 'test/fixtures/standalone-dags')],
+      {
+        cwd,
+        env: { REDIS_URL: '' },
+      },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain('using the Redis of runway standalone');
+    expect(run.stderr).toMatch(
+      /^runway: cannot reach Redis at redis:\/\/127\.0\.0\.1:6379: .*; no runway standalone is running here \(no live \.runway\/standalone\.json\): start one with `npm start`, or give --redis-url or REDIS_URL$/m,
+    );
+  });
+
   it('says at trigger time that no worker has the DAG loaded, and still creates the run', async () => {
     const prefix = `{rw-${randomUUID().slice(0, 8)}}`;
     const flags = ['--dags', 'test/fixtures/standalone-dags', '--prefix', prefix];
@@ -219,4 +249,49 @@ describe('finding standalone, and runs no worker will take', () => {
       `runway: warning: run ${runId}: no worker is running (none has reported in the last 15 s): its tasks wait until one starts`,
     );
   });
+});
+
+describe('a live DAG folder under a worker process', () => {
+  it('holds a task of a DAG it has not loaded, says so at trigger time, and runs it once the file appears', async () => {
+    const { dags } = await workspace();
+    const elsewhere = join(dags, '..', 'elsewhere');
+    await mkdir(elsewhere);
+    await writeFile(join(dags, 'demo__procs_a.ts'), dagFile('demo__procs_a', 'a says hello'));
+    await writeFile(join(elsewhere, 'demo__procs_x.ts'), dagFile('demo__procs_x', 'x says hello'));
+    const prefix = `{rw-${randomUUID().slice(0, 8)}}`;
+    const env = { REDIS_URL: redisUrl() };
+    const worker = startService(['worker', '--dags', dags, '--prefix', prefix], env);
+    await worker.waitFor(/worker started/, 60_000);
+
+    // The CLI reads a folder the worker does not: the run is created, and the trigger says who lacks it.
+    const trigger = () =>
+      runCli(['dags', 'trigger', 'demo__procs_x', '--dags', elsewhere, '--prefix', prefix], { env });
+    const first = await trigger();
+    expect(first.code).toBe(0);
+    const runId = /created (manual__\S+) \(running\)/.exec(first.stdout)![1]!;
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `runway: warning: run ${runId.replaceAll('.', '\\.')}: no worker has DAG "demo__procs_x" loaded \\(1 running: \\S+:${worker.child.pid}\\)`,
+      ),
+    );
+    await worker.waitFor(/DAG "demo__procs_x" is not loaded on this worker: its tasks wait/);
+    const { engine, close } = await engineOver(elsewhere, prefix);
+    cleanups.push(close);
+    expect((await engine.store.snapshot('demo__procs_x', runId)).say!.state).toBe('scheduled');
+
+    // The file appears in the worker's folder: the waiting task runs, and triggers are quiet again.
+    await writeFile(join(dags, 'demo__procs_x.ts'), dagFile('demo__procs_x', 'x says hello'));
+    await worker.waitFor(/DAGs from .*: added demo__procs_x/);
+    const run = await until('the waiting run to succeed', async () => {
+      const r = await engine.store.getRun('demo__procs_x', runId);
+      return r?.state === 'success' ? r : undefined;
+    });
+    expect(run.state).toBe('success');
+    expect((await engine.store.logs('demo__procs_x', runId, 'say', 1)).join('\n')).toContain('x says hello');
+    const second = await until('a trigger with no warning', async () => {
+      const t = await trigger();
+      return t.stderr.includes('warning') ? undefined : t;
+    });
+    expect(second.code).toBe(0);
+  }, 180_000);
 });
