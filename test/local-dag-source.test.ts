@@ -1,9 +1,12 @@
 /**
  * A watched local DAG folder, in-process with real files: a DAG id declared twice stays with the
  * file that had it, a changed helper reloads the DAGs built on it, a broken file keeps its last good
- * version, and a folder that cannot be watched is rescanned by polling.
+ * version, a folder that cannot be watched is rescanned by polling, and bundles a killed process
+ * left are removed.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,7 +40,7 @@ async function folder(options: { watchFolder?: () => never; pollEverySeconds?: n
   });
   const write = (name: string, text: string) => writeFile(join(dags, name), text);
   const shown = (name: string) => relative(REPO_ROOT, join(dags, name));
-  return { dags, registry, source, logs, write, shown };
+  return { dags, registry, source, logs, write, shown, bundles: join(root, 'bundles') };
 }
 
 const dagFile = (
@@ -114,7 +117,7 @@ describe('LocalDagSource', () => {
   });
 
   it('rescans by polling, and says so, where the folder cannot be watched', async () => {
-    const { registry, source, write, logs } = await folder({
+    const { registry, source, write, logs, bundles } = await folder({
       watchFolder: () => {
         throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), {
           code: 'ENOSPC',
@@ -122,7 +125,12 @@ describe('LocalDagSource', () => {
       },
       pollEverySeconds: 0.2,
     });
+    // A process killed without stopping left its bundle folder behind: the next one removes it.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    await mkdir(join(bundles, `local-${dead}`), { recursive: true });
+    await writeFile(join(bundles, `local-${dead}`, 'left.mjs'), 'export default 1;\n');
     await source.refresh();
+    expect(existsSync(join(bundles, `local-${dead}`))).toBe(false);
     source.start();
     expect(logs).toContainEqual(expect.stringMatching(/^WARN cannot watch .*\(ENOSPC: .*\); checking it by polling$/));
     await write('c.ts', dagFile('demo__local_c'));

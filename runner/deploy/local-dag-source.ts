@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { findDagFiles } from '../loader/find-dag-files.ts';
 import {
   structuralPolicy,
@@ -121,6 +121,7 @@ export class LocalDagSource implements DagCatalog {
 
   /** Rescans the folder and reloads what changed since the last refresh. */
   async refresh(): Promise<RefreshResult> {
+    if (this.files.size === 0) await removeDeadProcessBundles(dirname(this.bundleDir));
     const result = emptyRefresh();
     const scan = await this.scan();
     const helpersChanged = scan.helpers !== this.helpersHash;
@@ -314,4 +315,23 @@ async function listFiles(root: string): Promise<string[]> {
   };
   await visit(root);
   return out;
+}
+
+/** Bundle folders of processes that died without stopping (SIGKILL, a crash): nothing reads them. */
+async function removeDeadProcessBundles(cacheDir: string): Promise<void> {
+  const entries = await readdir(cacheDir).catch(() => []);
+  for (const name of entries) {
+    const pid = /^local-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    await rm(join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
