@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { findDagFiles } from '../loader/find-dag-files.ts';
 import {
@@ -227,14 +227,14 @@ export class LocalDagSource implements DagCatalog {
 
   /** Every DAG file with its content hash, and one hash over every other file (helpers). */
   private async scan(): Promise<{ dags: Map<string, string>; helpers: string }> {
-    const dagFiles = await findDagFiles([this.root], this.cwd);
+    const dagFiles = new Set((await findDagFiles([this.root], this.cwd)).map((f) => f.absolutePath));
     const dags = new Map<string, string>();
     const helpers = createHash('sha256');
     for (const path of await listFiles(this.root)) {
       const content = await readFile(path).catch(() => undefined);
       if (content === undefined) continue; // gone between the listing and the read: the next event rescans
       const hash = createHash('sha256').update(content).digest('hex');
-      if (dagFiles.some((f) => f.absolutePath === path)) dags.set(path, hash);
+      if (dagFiles.has(path)) dags.set(path, hash);
       else helpers.update(`${path}\0${hash}\0`);
     }
     return { dags, helpers: helpers.digest('hex') };
@@ -307,10 +307,12 @@ async function listFiles(root: string): Promise<string[]> {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
+      // A link counts as what it points to, as for findDagFiles.
+      const info = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+      if (info?.isDirectory()) {
         if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
         await visit(path);
-      } else if (entry.isFile()) out.push(path);
+      } else if (info?.isFile()) out.push(path);
     }
   };
   await visit(root);
