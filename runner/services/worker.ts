@@ -72,10 +72,12 @@ export function startWorker(engine: Engine, connection: RedisClient, options: Wo
     return worker;
   });
   const queues = options.queues ?? ['default'];
-  const presence = new WorkerPresence(engine.redis, engine.prefix, () => ({
-    queues,
-    dagIds: engine.registry.list().map((d) => d.summary.dagId),
-  }));
+  const presence = new WorkerPresence(
+    engine.redis,
+    engine.prefix,
+    () => ({ queues, dagIds: engine.registry.list().map((d) => d.summary.dagId) }),
+    logDistinctErrors((m) => engine.log.warn(m), 'worker heartbeat'),
+  );
   presence.start();
   return {
     workers,

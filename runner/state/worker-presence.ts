@@ -25,6 +25,8 @@ export class WorkerPresence {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly describe: () => { queues: readonly string[]; dagIds: readonly string[] },
+    /** Told why a heartbeat could not be written (Redis away, an ACL); the next beat tries again. */
+    private readonly onError: (error: Error) => void = () => undefined,
     private readonly everyMs = 5_000,
   ) {}
 
@@ -45,7 +47,11 @@ export class WorkerPresence {
       .zadd(indexKey(this.prefix), now + PRESENCE_TTL_MS, this.id)
       .zremrangebyscore(indexKey(this.prefix), '-inf', now)
       .exec()
-      .catch(() => undefined) // Redis away: the services log it; the next beat tries again
+      .then((replies) => {
+        const failed = replies?.find(([error]) => error)?.[0];
+        if (failed) throw failed;
+      })
+      .catch((error: Error) => this.onError(error))
       .finally(() => (this.writing = undefined));
   }
 
