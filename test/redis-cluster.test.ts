@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../runner/state/run-store.ts';
+import { liveWorkers } from '../runner/state/worker-presence.ts';
 import { connectRedis } from '../runner/redis/connect.ts';
 import { findRedisServer, freePort } from '../runner/redis/redis-server.ts';
 import { runCli } from './helpers/run-cli.ts';
@@ -79,9 +80,10 @@ describe('Redis Cluster', () => {
 
     const env = { REDIS_URL: `redis://127.0.0.1:${elsewhere}?cluster=true` };
     const trigger = await runCli(['dags', 'trigger', 'data_lake__ops', ...common], { env });
-    expect(trigger.stderr).toBe('');
+    // No worker yet: the run is created, and the trigger says nothing will take it for now.
+    expect(trigger.stderr).toMatch(/^runway: warning: run manual__\S+: no worker is running .*\n$/);
     expect(trigger.code).toBe(0);
-    startService(['worker', ...common], env);
+    const worker = startService(['worker', ...common], env);
     const runs = await until(
       'the run to succeed',
       async () => {
@@ -97,6 +99,8 @@ describe('Redis Cluster', () => {
     // Retention deletes the run, its task instances and its log keys, wherever the cluster keeps them.
     const redis = connectRedis(env.REDIS_URL);
     try {
+      // The worker's heartbeat, read through the cluster as a trigger reads it.
+      expect((await liveWorkers(redis, PREFIX)).map((w) => w.pid)).toEqual([worker.child.pid]);
       const store = new RunStore(redis, { prefix: PREFIX });
       expect(await store.deleteRunsBefore('data_lake__ops', new Date(Date.now() + 86_400_000))).toBe(1);
       expect(await store.logs('data_lake__ops', runId, 'extract', 1)).toEqual([]);

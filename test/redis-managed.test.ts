@@ -111,7 +111,8 @@ describe('managed Redis: TLS, an ACL user confined to the prefix, no default use
   it('triggers a run and has a worker run it to success', async () => {
     const common = ['--dags', DAGS, '--prefix', PREFIX];
     const trigger = await runCli(['dags', 'trigger', 'data_lake__ops', ...common], { env });
-    expect(trigger.stderr).toBe('');
+    // No worker yet: the run is created, and the trigger says nothing will take it for now.
+    expect(trigger.stderr).toMatch(/^runway: warning: run manual__\S+: no worker is running .*\n$/);
     expect(trigger.code).toBe(0);
 
     const worker = startService(['worker', ...common], env);
@@ -124,6 +125,9 @@ describe('managed Redis: TLS, an ACL user confined to the prefix, no default use
       30_000,
     );
     expect(worker.output()).not.toMatch(/NOPERM|WRONGPASS|certificate|ECONNRESET/i);
+    // The worker's heartbeat, inside the ACL: a trigger now finds it.
+    const quiet = await runCli(['dags', 'trigger', 'data_lake__ops', ...common], { env });
+    expect(quiet).toMatchObject({ code: 0, stderr: '' });
 
     // A client that cannot verify the server, or has the wrong password, is told why.
     const untrusted = await runCli(['runs', 'list', 'data_lake__ops', ...common], {

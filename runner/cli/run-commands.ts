@@ -13,7 +13,8 @@ import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
-import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { consoleLogger, openRedis, openRuntime, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { workerGap } from '../state/worker-presence.ts';
 import { runDagTest, runTaskTest } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
 import { startWebServer } from '../web/server.ts';
@@ -67,8 +68,8 @@ function withRuntimeFlags(command: Command): Command {
 }
 
 /** Opens a runtime for one command and always closes it. */
-async function withRuntime<T>(flags: RuntimeFlags, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(flags);
+async function withRuntime<T>(io: CliIo, flags: RuntimeFlags, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(flags, { announce: io.err });
   try {
     return await work(runtime);
   } finally {
@@ -145,7 +146,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         port: flags.port,
         ...(token ? { token } : {}),
         allowedHosts,
-        problems: () => runtime.problems,
+        problems: () => runtime.catalog.problems(),
+        held: () => runtime.catalog.held(),
       }).catch(async (error: unknown) => {
         await runtime.close();
         throw error;
@@ -167,7 +169,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       const health = await startHealth(runtime, flags.healthPort);
       scheduler.start();
       consoleLogger.info(
-        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(redisUrlOf(flags))}`,
+        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(runtime.redisUrl)}`,
       );
       const signal = await whenSignalled(15_000);
       consoleLogger.info(`${signal}: stopping the scheduler`);
@@ -232,7 +234,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         },
       ) => {
         const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
-        for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (its tasks will fail here)`);
+        for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not loaded here)`);
         const connection = await openRedis(runtime.redisUrl, true);
         const worker = startWorker(runtime.engine, connection, {
           concurrency: flags.concurrency,
@@ -241,6 +243,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           maxStalledCount: flags.maxStalled,
           echo: consoleLogger,
         });
+        // Triggers learn at once that this worker has a DAG it just loaded.
+        runtime.onDagsChange(() => worker.presence.beat());
         const health = await startHealth(runtime, flags.healthPort);
         consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
         const signal = await whenSignalled((flags.grace + 15) * 1_000);
@@ -268,16 +272,18 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         dagId: string,
         flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date; runId?: string },
       ) => {
-        const run = await withRuntime(flags, ({ engine }) =>
-          triggerDag(engine, dagId, {
+        const { run, gap } = await withRuntime(io, flags, async ({ engine }) => {
+          const run = await triggerDag(engine, dagId, {
             ...(flags.conf ? { conf: flags.conf } : {}),
             ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
             ...(flags.runId === undefined ? {} : { runId: flags.runId }),
-          }),
-        );
+          });
+          return { run, gap: await workerGap(engine, dagId) };
+        });
         if (!run.created) io.out(`${run.runId} exists already (${run.state}): not created again`);
         else io.out(`created ${run.runId} (${run.state})`);
         if (run.notStarted) io.err(`runway: ${run.runId} is queued, not started here: ${run.notStarted}`);
+        if (gap) io.err(`runway: warning: run ${run.runId}: ${gap}`);
       },
     );
 
@@ -291,13 +297,15 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         .default('none'),
     )
     .action(async (dagId: string, flags: RuntimeFlags & { from: Date; to: Date; reprocess: Reprocess }) => {
-      const result = await withRuntime(flags, ({ engine }) =>
-        backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess),
-      );
+      const { result, gap } = await withRuntime(io, flags, async ({ engine }) => {
+        const result = await backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess);
+        return { result, gap: await workerGap(engine, dagId) };
+      });
       io.out(
         `created ${result.created.length}, cleared ${result.cleared.length}, kept ${result.kept.length} existing run(s)`,
       );
       for (const runId of result.created) io.out(`  + ${runId}`);
+      if (gap && result.created.length + result.cleared.length > 0) io.err(`runway: warning: ${gap}`);
     });
 
   for (const [name, paused] of [
@@ -307,7 +315,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     withRuntimeFlags(dags.command(name).description(`${name} a DAG's scheduling`))
       .argument('<dag_id>')
       .action(async (dagId: string, flags: RuntimeFlags) => {
-        await withRuntime(flags, async ({ engine }) => {
+        await withRuntime(io, flags, async ({ engine }) => {
           if (!engine.registry.get(dagId))
             throw new UsageError(`no DAG "${dagId}" is loaded (see \`runway dags list\`)`);
           await engine.store.setPaused(dagId, paused);
@@ -329,7 +337,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .argument('<dag_id>')
     .option('--limit <n>', 'how many', positiveInt('--limit'), 25)
     .action(async (dagId: string, flags: RuntimeFlags & { limit: number }) => {
-      const list = await withRuntime(flags, ({ engine }) => engine.store.listRuns(dagId, flags.limit));
+      const list = await withRuntime(io, flags, ({ engine }) => engine.store.listRuns(dagId, flags.limit));
       io.out(
         table(
           ['run_id', 'state', 'type', 'logical_date', 'started', 'ended'],
@@ -342,7 +350,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
   withRuntimeFlags(tasks.command('states').description("every task instance's state in a run"))
     .arguments('<dag_id> <run_id>')
     .action(async (dagId: string, runId: string, flags: RuntimeFlags) => {
-      const snapshot = await withRuntime(flags, async ({ engine }) => {
+      const snapshot = await withRuntime(io, flags, async ({ engine }) => {
         if (!(await engine.store.getRun(dagId, runId))) throw new UsageError(`DAG "${dagId}" has no run "${runId}"`);
         return engine.store.snapshot(dagId, runId);
       });
@@ -401,7 +409,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .arguments('<dag_id> <run_id> <task_id>')
     .option('--try <n>', 'try number (default: the latest)', positiveInt('--try'))
     .action(async (dagId: string, runId: string, taskId: string, flags: RuntimeFlags & { try?: number }) => {
-      const lines = await withRuntime(flags, async ({ engine }) => {
+      const lines = await withRuntime(io, flags, async ({ engine }) => {
         const ti = (await engine.store.snapshot(dagId, runId))[taskId];
         if (!ti) throw new UsageError(`DAG "${dagId}" run "${runId}" has no task "${taskId}"`);
         return engine.store.logs(dagId, runId, taskId, flags.try ?? Math.max(ti.try, 1));
@@ -421,7 +429,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         flags: RuntimeFlags & { task?: string; downstream?: boolean; onlyFailed?: boolean },
       ) => {
         if (flags.downstream && !flags.task) throw new UsageError('--downstream needs --task');
-        const cleared = await withRuntime(flags, ({ engine }) =>
+        const cleared = await withRuntime(io, flags, ({ engine }) =>
           clearTasks(engine, dagId, runId, {
             ...(flags.task ? { task: flags.task } : {}),
             downstream: flags.downstream ?? false,
@@ -437,7 +445,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .action(async (dagId: string, runId: string, taskId: string, state: string, flags: RuntimeFlags) => {
       if (state !== 'success' && state !== 'failed')
         throw new UsageError(`state must be success or failed, not "${state}"`);
-      await withRuntime(flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state));
+      await withRuntime(io, flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state));
       io.out(`${dagId} ${runId} ${taskId} marked ${state}`);
     });
 
@@ -447,12 +455,12 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .action(async (name: string, slots: string, flags: RuntimeFlags) => {
       const n = Number(slots);
       if (!Number.isInteger(n) || n < 0) throw new UsageError('slots must be a whole number, 0 or more');
-      await withRuntime(flags, ({ engine }) => engine.store.setPool(name, n));
+      await withRuntime(io, flags, ({ engine }) => engine.store.setPool(name, n));
       io.out(`pool ${name}: ${n} slot(s)`);
     });
   withRuntimeFlags(pools.command('list').description('pools, their size and use')).action(
     async (flags: RuntimeFlags) => {
-      const rows = await withRuntime(flags, async ({ engine }) => {
+      const rows = await withRuntime(io, flags, async ({ engine }) => {
         const all = await engine.store.pools();
         return Promise.all(
           Object.entries(all).map(async ([name, slots]) => [

@@ -1,12 +1,15 @@
 /** What runner commands share: a Redis connection, the loaded DAGs and an engine over them. */
 import { makeS3Client } from '../aws/s3-client.ts';
-import { DagRegistry, loadDagRegistry } from '../loader/dag-registry.ts';
+import { relative } from 'node:path';
+import { DagRegistry, loadDagRegistry, type DagCatalog, type LoadedDag } from '../loader/dag-registry.ts';
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
+import { LocalDagSource } from '../deploy/local-dag-source.ts';
 import { Engine } from '../state/engine.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
 import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
+import { findStandaloneAddress } from './standalone-address.ts';
 
 export interface RuntimeFlags {
   /** A DAG folder, or a deployment: s3://bucket/prefix. */
@@ -23,7 +26,12 @@ export interface Runtime {
   redis: RedisClient;
   engine: Engine;
   registry: DagRegistry;
+  /** The problems found at start. */
   problems: Problem[];
+  /** The problems and held DAGs now: a service on a local folder keeps reloading it. */
+  catalog: DagCatalog;
+  /** Calls `listener` after each reload that changed the DAGs. */
+  onDagsChange(listener: () => void): void;
   redisUrl: string;
   close(): Promise<void>;
 }
@@ -34,8 +42,35 @@ export const consoleLogger: Logger = {
   error: (m, f) => console.error(`${new Date().toISOString()} ERROR ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
 };
 
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The Redis a verb uses, and where that choice came from. */
+export interface RedisChoice {
+  url: string;
+  from: 'flag' | 'env' | 'standalone' | 'default';
+  /** For `standalone`: the line that says so, for stderr. */
+  note?: string;
+}
+
+/** `--redis-url`, else `$REDIS_URL`, else a running standalone's (`.runway/standalone.json`), else the default. */
+export function chooseRedis(flags: { redisUrl?: string }, cwd = process.cwd()): RedisChoice {
+  if (flags.redisUrl) return { url: flags.redisUrl, from: 'flag' };
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, from: 'env' };
+  const found = findStandaloneAddress(cwd);
+  if (found) {
+    const { redisUrl, pid } = found.address;
+    const where = relative(cwd, found.path) || found.path;
+    return {
+      url: redisUrl,
+      from: 'standalone',
+      note: `runway: using the Redis of runway standalone (pid ${pid}) at ${redact(redisUrl)}, from ${where}`,
+    };
+  }
+  return { url: DEFAULT_REDIS_URL, from: 'default' };
+}
+
 export function redisUrlOf(flags: { redisUrl?: string }): string {
-  return flags.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return chooseRedis(flags).url;
 }
 
 /**
@@ -67,10 +102,20 @@ export async function openRedis(url: string, service: boolean, log: Logger = con
 
 export async function openRuntime(
   flags: RuntimeFlags,
-  options: { service?: boolean; log?: Logger } = {},
+  options: { service?: boolean; log?: Logger; announce?: (line: string) => void } = {},
 ): Promise<Runtime> {
-  const redisUrl = redisUrlOf(flags);
-  const redis = await openRedis(redisUrl, options.service ?? false, options.log);
+  const choice = chooseRedis(flags);
+  if (choice.note) (options.announce ?? ((line: string) => console.error(line)))(choice.note);
+  const redisUrl = choice.url;
+  let redis: RedisClient;
+  try {
+    redis = await openRedis(redisUrl, options.service ?? false, options.log);
+  } catch (error) {
+    if (choice.from !== 'default' || !(error instanceof RedisSetupError)) throw error;
+    throw new RedisSetupError(
+      `${error.message}; no runway standalone is running here (no live .runway/standalone.json): start one with \`npm start\`, or give --redis-url or REDIS_URL`,
+    );
+  }
   let dags: LoadedDags;
   try {
     dags = await openDags(flags, options);
@@ -80,11 +125,15 @@ export async function openRuntime(
   }
   const { registry, problems } = dags;
   const engine = new Engine({ redis, registry, prefix: flags.prefix, ...(options.log ? { log: options.log } : {}) });
+  // Open pages refresh when the DAGs change, as they do when runs change.
+  dags.onChange(() => void engine.store.noteChange().catch(() => undefined));
   return {
     redis,
     engine,
     registry,
     problems,
+    catalog: dags.catalog,
+    onDagsChange: (listener) => dags.onChange(listener),
     redisUrl,
     async close() {
       await dags.close();
@@ -94,25 +143,46 @@ export async function openRuntime(
   };
 }
 
-interface LoadedDags {
+export interface LoadedDags {
   registry: DagRegistry;
   problems: Problem[];
+  catalog: DagCatalog;
+  onChange(listener: () => void): void;
   close(): Promise<void>;
 }
 
 /**
- * The DAGs of a local folder, or of a deployment in S3; a service keeps polling a deployment and
- * hot-reloads what changes.
+ * The DAGs of a local folder, or of a deployment in S3. A service watches a local folder and
+ * polls a deployment, and hot-reloads what changes; a one-shot command reads them once.
  */
 export async function openDags(
   flags: Pick<RuntimeFlags, 'dags' | 's3Endpoint' | 'reloadInterval'>,
-  options: { service?: boolean; log?: Logger } = {},
+  options: { service?: boolean; log?: Logger; hold?: (loaded: LoadedDag) => string | undefined } = {},
 ): Promise<LoadedDags> {
-  if (!flags.dags.startsWith('s3://')) {
-    const { registry, problems } = await loadDagRegistry(flags.dags);
-    return { registry, problems, close: async () => {} };
-  }
   const log = options.log ?? consoleLogger;
+  if (!flags.dags.startsWith('s3://') && !options.service) {
+    const { registry, problems } = await loadDagRegistry(flags.dags);
+    return {
+      registry,
+      problems,
+      catalog: { problems: () => problems, held: () => [] },
+      onChange: () => {},
+      close: async () => {},
+    };
+  }
+  if (!flags.dags.startsWith('s3://')) {
+    const registry = new DagRegistry();
+    const source = new LocalDagSource(flags.dags, registry, { log, ...(options.hold ? { hold: options.hold } : {}) });
+    const result = await source.refresh();
+    source.start();
+    return {
+      registry,
+      problems: result.problems,
+      catalog: source,
+      onChange: (listener) => source.onChange(listener),
+      close: () => source.stop(),
+    };
+  }
   const s3 = makeS3Client(flags.s3Endpoint ? { endpoint: flags.s3Endpoint } : {});
   const registry = new DagRegistry();
   const source = new S3DagSource(s3, flags.dags, registry, { log });
@@ -125,6 +195,8 @@ export async function openDags(
     return {
       registry,
       problems: result.problems,
+      catalog: { problems: () => result.problems, held: () => [] },
+      onChange: () => {},
       async close() {
         await source.stop();
         s3.destroy();

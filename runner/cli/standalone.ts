@@ -1,25 +1,27 @@
 /**
  * `runway standalone` (`npm start`): everything on one machine, in one process: a private
  * redis-server (loopback only, data in .runway/redis, hz 100) unless REDIS_URL is given, the
- * scheduler and a worker over `dags/`. Ctrl-C stops all of it, redis-server included.
+ * scheduler and a worker over `dags/`, which is watched: added, changed and removed files apply
+ * without a restart. Where it listens is written to `.runway/standalone.json` for the other verbs.
+ * Ctrl-C stops all of it, redis-server included.
  */
 import { mkdir } from 'node:fs/promises';
 import { lastInterval, nextRunDueAt } from '../core/data-interval.ts';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DagRegistry, loadDagRegistry, type LoadedDag } from '../loader/dag-registry.ts';
+import type { HeldDag, LoadedDag } from '../loader/dag-registry.ts';
 import { Engine } from '../state/engine.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
 import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import type { CliIo } from './io.ts';
-import { consoleLogger, openRedis } from './runtime.ts';
+import { consoleLogger, openDags, openRedis } from './runtime.ts';
+import { writeStandaloneAddress } from './standalone-address.ts';
 import { lazyAwsClients } from '../aws/clients.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from './local-s3.ts';
-import type { Problem } from '../core/problem.ts';
-import { startWebServer, type WebServer } from '../web/server.ts';
+import { startWebServer, type WebServer, type WebServerOptions } from '../web/server.ts';
 
 export interface StandaloneOptions {
   dags: string;
@@ -54,25 +56,37 @@ export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env, home = h
 }
 
 export async function runStandalone(options: StandaloneOptions, io: CliIo, stop: Promise<unknown>): Promise<void> {
-  const loaded = await loadDagRegistry(options.dags);
-  for (const p of loaded.problems) io.err(`${p.file}${p.line ? `:${p.line}` : ''}: ${p.message} (not run)`);
-  // Without credentials an AWS DAG could only fail and retry: hold it back and say why.
+  // Without credentials an AWS DAG could only fail and retry: hold it back and say why. The folder
+  // is watched, so a DAG added later is held the same way.
   const awsReady = hasAwsCredentials();
   const needsAws = (dag: LoadedDag) => dag.summary.tasks.some((t) => AWS_OPERATORS.test(t.operator));
-  const held = awsReady ? [] : loaded.registry.list().filter(needsAws);
-  const registry = new DagRegistry(loaded.registry.list().filter((d) => !held.includes(d)));
+  const dags = await openDags(
+    { dags: options.dags },
+    {
+      service: true,
+      log: consoleLogger,
+      hold: (dag) => (!awsReady && needsAws(dag) ? 'needs AWS credentials' : undefined),
+    },
+  );
+  for (const p of dags.problems) io.err(`${p.file}${p.line ? `:${p.line}` : ''}: ${p.message} (not run)`);
+  const { registry, catalog } = dags;
 
   let server: RedisServer | undefined;
   let url = options.redisUrl ?? process.env.REDIS_URL;
   if (!url) {
     const dir = `${options.dataDir}/redis`;
-    await mkdir(dir, { recursive: true });
-    server = await startRedisServer({
-      binary: ensureRedisServer((m) => io.err(m)),
-      dir,
-      persistence: true,
-      ...(options.redisPort ? { port: options.redisPort } : {}),
-    });
+    try {
+      await mkdir(dir, { recursive: true });
+      server = await startRedisServer({
+        binary: ensureRedisServer((m) => io.err(m)),
+        dir,
+        persistence: true,
+        ...(options.redisPort ? { port: options.redisPort } : {}),
+      });
+    } catch (error) {
+      await dags.close(); // the folder's watcher would keep the process alive
+      throw error;
+    }
     url = server.url;
     io.out(`redis-server on ${url} (data in ${dir}, hz 100)`);
   }
@@ -85,23 +99,42 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   const scheduler = new Scheduler(engine);
   const aws = lazyAwsClients({ s3Endpoint: localS3.endpoint, s3Credentials: LOCAL_S3_CREDENTIALS });
   const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: consoleLogger, aws });
+  // A reload shows at once: workers' heartbeat and open pages.
+  dags.onChange(() => {
+    worker.presence.beat();
+    void engine.store.noteChange().catch(() => undefined);
+  });
   scheduler.start();
-  const web = await startStandaloneUi(engine, options.webPort ?? 8080, loaded.problems);
+  const web = await startStandaloneUi(engine, options.webPort ?? 8080, {
+    problems: () => catalog.problems(),
+    held: () => catalog.held(),
+  });
   io.out(`web UI on ${web.url}`);
+  const removeAddress = await writeStandaloneAddress(options.dataDir, {
+    redisUrl: url,
+    webUrl: web.url,
+    pid: process.pid,
+    prefix: options.prefix,
+    startedAt: new Date().toISOString(),
+  });
 
-  const printStatus = async () => io.out(table(...(await statusTable(engine, registry, held))));
+  const printStatus = async () => io.out(table(...(await statusTable(engine, registry.list(), catalog.held()))));
   await printStatus();
-  if (held.length > 0) {
+  if (catalog.held().length > 0) {
     io.out(
       'DAGs that call Redshift or Glue stay paused: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or configure ~/.aws) to run them.',
     );
   }
-  io.out('Runway is running: scheduler and worker in this process; status every 30 s. Ctrl-C stops everything.');
+  io.out(
+    `Runway is running: scheduler and worker in this process; ${options.dags} is watched (a new or changed file applies without a restart); status every 30 s. Ctrl-C stops everything.`,
+  );
   const status = setInterval(() => void printStatus().catch(() => undefined), options.statusEveryMs ?? 30_000);
 
   await stop;
   clearInterval(status);
   io.out('stopping: scheduler, worker, local S3, then redis-server');
+  await removeAddress();
+  await dags.close();
   await web.close();
   await scheduler.stop();
   await worker.close(10_000);
@@ -113,26 +146,37 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
 }
 
 /** The UI on its usual port, or on a free one when that is taken (a second standalone, say). */
-async function startStandaloneUi(engine: Engine, port: number, problems: readonly Problem[]): Promise<WebServer> {
+async function startStandaloneUi(
+  engine: Engine,
+  port: number,
+  catalog: Pick<WebServerOptions, 'problems' | 'held'>,
+): Promise<WebServer> {
   try {
-    return await startWebServer(engine, { port, problems: () => problems });
+    return await startWebServer(engine, { port, ...catalog });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startWebServer(engine, { port: 0, problems: () => problems });
+    return startWebServer(engine, { port: 0, ...catalog });
   }
 }
 
 /** DAG, schedule, state, its last run, running task instances, next run due. */
 async function statusTable(
   engine: Engine,
-  registry: DagRegistry,
-  held: readonly LoadedDag[],
+  running: readonly LoadedDag[],
+  held: readonly HeldDag[],
 ): Promise<[string[], string[][]]> {
+  const heldRows = held.map((h) => [
+    h.loaded.summary.dagId,
+    h.loaded.summary.schedule ?? 'manual',
+    `paused: ${h.reason}`,
+    '-',
+    '-',
+    '-',
+  ]);
   const rows = await Promise.all(
-    [...registry.list(), ...held].map(async (dag) => {
+    running.map(async (dag) => {
       const dagId = dag.summary.dagId;
       const schedule = dag.summary.schedule ?? 'manual';
-      if (held.includes(dag)) return [dagId, schedule, 'paused: needs AWS credentials', '-', '-', '-'];
       const paused = await engine.store.isPaused(dagId, dag.summary.pausedOnCreation);
       const kept = await engine.store.lastScheduledInterval(dagId);
       const next = nextRunDueAt(dag.schedule, lastInterval(dag.schedule, kept.start, kept.end), new Date());
@@ -154,5 +198,8 @@ async function statusTable(
       ];
     }),
   );
-  return [['dag_id', 'schedule', 'state', 'last run', 'running', 'next run due'], rows];
+  return [
+    ['dag_id', 'schedule', 'state', 'last run', 'running', 'next run due'],
+    [...rows, ...heldRows],
+  ];
 }

@@ -1,9 +1,10 @@
 /**
  * DAGs read from a deployment in S3 (`--dags s3://bucket/prefix`), like MWAA's DAG folder. The
- * manifest is polled by ETag; on a change, new and changed bundles are fetched, checked against
- * their SHA-256, validated in isolation like local DAG files and put in the registry; DAGs gone from
- * the manifest are retired. Whatever fails to fetch, verify or load leaves the version already
- * running in place, and is reported.
+ * manifest is polled by ETag; on a change, new and changed bundles are fetched and checked against
+ * their SHA-256, then handed to the reload step a watched local folder uses too
+ * (`dag-bundle-loader.ts`): validated in isolation, put in the registry, DAGs gone from the manifest
+ * retired. Whatever fails to fetch, verify or load leaves the version already running in place, and
+ * is reported.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,10 +12,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, type S3Api, type S3Location } from '../s3/sync.ts';
-import { loadDagRegistry, type DagRegistry } from '../loader/dag-registry.ts';
+import type { DagRegistry } from '../loader/dag-registry.ts';
 import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
+import {
+  DagBundleLoader,
+  emptyRefresh,
+  logRefresh,
+  type ReadyBundle,
+  type RefreshResult,
+} from './dag-bundle-loader.ts';
 import { runwayVersion } from './bundle.ts';
 import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from './manifest.ts';
 
@@ -22,7 +30,7 @@ import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from '
  * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
  * (Node's package self-reference) and its other imports to Runway's node_modules.
  */
-const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
 
 /** A deployment could not be read at start-up. */
 export class DagSourceError extends Error {
@@ -35,20 +43,12 @@ export interface S3DagSourceOptions extends LoadDagsOptions {
   cacheDir?: string;
 }
 
-export interface RefreshResult {
-  /** False when the manifest had not changed since the last refresh. */
-  changed: boolean;
-  added: string[];
-  updated: string[];
-  removed: string[];
-  problems: Problem[];
-}
+export { logRefresh, type RefreshResult };
 
 export class S3DagSource {
   readonly location: S3Location;
   private etag: string | undefined;
-  /** dagId -> SHA-256 of the bundle running now. */
-  private readonly running = new Map<string, string>();
+  private readonly loader: DagBundleLoader;
   private readonly cacheDir: string;
   private timer: NodeJS.Timeout | undefined;
   private pending: Promise<unknown> | undefined;
@@ -63,6 +63,12 @@ export class S3DagSource {
   ) {
     this.location = parseS3Uri(uri);
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+    const { log: _log, cacheDir: _cacheDir, ...loadOptions } = options;
+    this.loader = new DagBundleLoader(registry, {
+      ...loadOptions,
+      cacheDir: this.cacheDir,
+      label: (entry) => `${entry.source} (${this.uri})`,
+    });
   }
 
   private get manifestUri(): string {
@@ -71,7 +77,7 @@ export class S3DagSource {
 
   /** Reads the manifest and applies what changed. S3 errors are thrown: the DAGs loaded stay. */
   async refresh(): Promise<RefreshResult> {
-    const result: RefreshResult = { changed: false, added: [], updated: [], removed: [], problems: [] };
+    const result = emptyRefresh();
     const Bucket = this.location.bucket;
     const Key = `${this.location.prefix}${MANIFEST_KEY}`;
     let text: string;
@@ -114,31 +120,21 @@ export class S3DagSource {
       return result;
     }
 
-    const fetched = await Promise.all(
-      entries.filter((e) => this.running.get(e.dagId) !== e.sha256).map((e) => this.fetchBundle(e, result.problems)),
+    const fetched = await Promise.all(this.loader.changed(entries).map((e) => this.fetchBundle(e, result.problems)));
+    await this.loader.load(
+      fetched.flatMap((f) => f ?? []),
+      result,
     );
-    const ready = fetched.flatMap((f) => f ?? []);
-    if (ready.length > 0) await this.load(ready, result);
-
-    const listed = new Set(entries.map((e) => e.dagId));
-    for (const dagId of [...this.running.keys()]) {
-      if (listed.has(dagId)) continue;
-      this.registry.retire(dagId);
-      this.running.delete(dagId);
-      result.removed.push(dagId);
-    }
+    this.loader.retireUnlisted(new Set(entries.map((e) => e.dagId)), result);
     return result;
   }
 
   /** Downloads and verifies one bundle; undefined (and a problem) when it cannot be used. */
-  private async fetchBundle(
-    entry: ManifestEntry,
-    problems: Problem[],
-  ): Promise<{ entry: ManifestEntry; path: string } | undefined> {
+  private async fetchBundle(entry: ManifestEntry, problems: Problem[]): Promise<ReadyBundle | undefined> {
     const path = join(this.cacheDir, `${entry.sha256}.mjs`);
     if (await stat(path).catch(() => undefined)) return { entry, path };
     const uri = `s3://${this.location.bucket}/${this.location.prefix}${entry.bundle}`;
-    const keep = this.running.has(entry.dagId) ? '; the previous version keeps running' : '';
+    const keep = this.loader.keeps(entry.dagId);
     let bytes: Uint8Array;
     try {
       const response = await this.s3.send(
@@ -173,35 +169,8 @@ export class S3DagSource {
     return { entry, path };
   }
 
-  private async load(ready: { entry: ManifestEntry; path: string }[], result: RefreshResult): Promise<void> {
-    const { log: _log, cacheDir: _cacheDir, ...loadOptions } = this.options;
-    const loaded = await loadDagRegistry(
-      ready.map((r) => r.path),
-      { ...loadOptions, cwd: this.cacheDir },
-    );
-    const byFile = new Map(ready.map((r) => [`${r.entry.sha256}.mjs`, r.entry]));
-    for (const problem of loaded.problems) {
-      const entry = byFile.get(problem.file);
-      const keep = entry && this.running.has(entry.dagId) ? '; the previous version keeps running' : '';
-      result.problems.push(entry ? this.problem(entry, `${problem.message}${keep}`) : problem);
-    }
-    for (const dag of loaded.registry.list()) {
-      const entry = byFile.get(dag.file ?? '');
-      if (!entry) continue;
-      if (dag.summary.dagId !== entry.dagId) {
-        result.problems.push(
-          this.problem(entry, `the bundle declares DAG "${dag.summary.dagId}", not "${entry.dagId}"`),
-        );
-        continue;
-      }
-      (this.running.has(entry.dagId) ? result.updated : result.added).push(entry.dagId);
-      this.registry.put({ ...dag, file: `${entry.source} (${this.uri})` });
-      this.running.set(entry.dagId, entry.sha256);
-    }
-  }
-
   private problem(entry: ManifestEntry, message: string): Problem {
-    return { file: entry.source, dagId: entry.dagId, rule: 'deploy', message };
+    return this.loader.problem(entry, message);
   }
 
   private async warnOnVersion(deployedWith: string): Promise<void> {
@@ -231,15 +200,4 @@ export class S3DagSource {
     this.timer = undefined;
     await this.pending;
   }
-}
-
-export function logRefresh(log: Logger, uri: string, result: RefreshResult): void {
-  for (const p of result.problems) log.error(`${p.file}${p.dagId ? ` (DAG ${p.dagId})` : ''}: ${p.message}`);
-  if (!result.changed) return;
-  const parts = [
-    result.added.length > 0 ? `added ${result.added.join(', ')}` : '',
-    result.updated.length > 0 ? `updated ${result.updated.join(', ')} (from their next task)` : '',
-    result.removed.length > 0 ? `removed ${result.removed.join(', ')} (running runs finish, no new ones)` : '',
-  ].filter(Boolean);
-  log.info(`DAGs from ${uri}: ${parts.length > 0 ? parts.join('; ') : 'no change'}`);
 }

@@ -29,6 +29,19 @@ export interface LoadedDag {
   readonly file: string | undefined;
 }
 
+/** A DAG that loads but is not run here, and why (standalone without AWS credentials). */
+export interface HeldDag {
+  loaded: LoadedDag;
+  reason: string;
+}
+
+/** What a process knows of its DAG files beyond the DAGs it runs: to list every DAG, with its state. */
+export interface DagCatalog {
+  /** Files that do not run as they are now (import errors, failed checks), with why. */
+  problems(): readonly Problem[];
+  held(): readonly HeldDag[];
+}
+
 export class DagRegistry {
   private readonly byId: Map<string, LoadedDag>;
   /** DAGs taken out of a deployment: not scheduled any more, but their running runs still finish. */
@@ -107,6 +120,24 @@ export interface LoadRegistryResult {
 }
 
 /**
+ * Imports one DAG file into this process, without isolation: only for a file validated in
+ * isolation already (as `loadDagRegistry` does first). Throws when it is not a runnable DAG.
+ */
+export async function importDagFile(absolutePath: string, file: string): Promise<LoadedDag> {
+  const module = (await import(pathToFileURL(absolutePath).href)) as { default?: unknown };
+  if (!isDag(module.default)) throw new Error('its default export is not a DAG');
+  return prepareDag(module.default as AnyDag, file);
+}
+
+/** What keeps a DAG from running: import errors and structural problems; the team's rules are CI's. */
+export function structuralPolicy(policy: Policy = DEFAULT_POLICY): Policy {
+  const structural: Policy = structuredClone(policy);
+  for (const rule of Object.values(structural.rules)) rule.enabled = false;
+  structural.rules.imports.enabled = true;
+  return structural;
+}
+
+/**
  * Validates the DAG files in isolation, then imports the good ones here. Policy rules are not
  * applied (CI enforces them); import errors and structural problems keep a DAG from running.
  */
@@ -114,19 +145,17 @@ export async function loadDagRegistry(
   paths: string | readonly string[],
   options: LoadDagsOptions & { policy?: Policy } = {},
 ): Promise<LoadRegistryResult> {
-  const structural: Policy = structuredClone(options.policy ?? DEFAULT_POLICY);
-  for (const rule of Object.values(structural.rules)) rule.enabled = false;
-  structural.rules.imports.enabled = true;
-  const report = await validate(typeof paths === 'string' ? [paths] : paths, { ...options, policy: structural });
+  const report = await validate(typeof paths === 'string' ? [paths] : paths, {
+    ...options,
+    policy: structuralPolicy(options.policy),
+  });
   const bad = new Set(report.problems.map((p) => p.file));
   const loaded: LoadedDag[] = [];
   const problems = [...report.problems];
   for (const file of report.files) {
     if (bad.has(file.file) || !file.dag) continue;
     try {
-      const module = (await import(pathToFileURL(file.absolutePath).href)) as { default?: unknown };
-      if (!isDag(module.default)) throw new Error('its default export is not a DAG');
-      loaded.push(prepareDag(module.default as AnyDag, file.file));
+      loaded.push(await importDagFile(file.absolutePath, file.file));
     } catch (error) {
       problems.push({ file: file.file, rule: 'import-error', message: (error as Error).message });
     }

@@ -46,6 +46,8 @@ const RECORD_RETRY_MS = 1_000;
 
 /** How often a running try's new log lines are written to Redis. */
 const LOG_FLUSH_MS = 2_000;
+/** How often a task of a DAG not loaded here is looked at again. */
+const NOT_LOADED_RETRY_MS = 2_000;
 const RUNNABLE_FROM: TaskInstanceState[] = ['scheduled', 'up_for_retry', 'up_for_reschedule', 'running'];
 const host = hostname();
 
@@ -55,6 +57,8 @@ export class TaskExecutor {
    * failed nor retried here; their locks lapse and another worker runs them again.
    */
   releasing = false;
+  /** DAGs whose tasks this worker got before it loaded them: said once each. */
+  private readonly waitingFor = new Set<string>();
 
   constructor(
     private readonly engine: Engine,
@@ -89,7 +93,19 @@ export class TaskExecutor {
   private processTry = async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const data = job.data;
     const loaded = this.engine.registry.get(data.dagId);
-    if (!loaded) throw new UnrecoverableError(`DAG "${data.dagId}" is not loaded on this worker`);
+    if (!loaded) {
+      // A file just added, not yet loaded here, or loaded only by other workers: the task waits
+      // without spending a try; triggers and the UI say that no worker has the DAG.
+      if (!this.waitingFor.has(data.dagId)) {
+        this.waitingFor.add(data.dagId);
+        this.engine.log.warn(
+          `DAG "${data.dagId}" is not loaded on this worker: its tasks wait for a worker that has it (see \`runway dags list-import-errors\`)`,
+        );
+      }
+      await job.moveToDelayed(Date.now() + NOT_LOADED_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    this.waitingFor.delete(data.dagId);
     const task = loaded.tasks.get(data.taskId);
     if (!task) throw new UnrecoverableError(`DAG "${data.dagId}" has no task "${data.taskId}" any more`);
     const tryNumber = data.tryBase + job.attemptsMade + 1;

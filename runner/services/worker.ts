@@ -13,6 +13,7 @@ import type { AwsClients, Logger } from '../core/operator.ts';
 import { retryDelayMs } from '../core/retry-policy.ts';
 import { isTaskError } from '../core/task-error.ts';
 import { TaskExecutor } from './task-executor.ts';
+import { WorkerPresence } from '../state/worker-presence.ts';
 
 export interface WorkerOptions {
   /** Queues to take tasks from. @defaultValue ['default'] */
@@ -32,6 +33,8 @@ export interface WorkerOptions {
 
 export interface RunwayWorker {
   readonly workers: readonly Worker<TaskJobData>[];
+  /** Its heartbeat: the queues it takes and the DAGs it has loaded; `beat()` after a reload. */
+  readonly presence: WorkerPresence;
   /**
    * Stops taking tasks and lets running ones finish within `graceMs`. Past that it returns with
    * them unfinished: the process should exit, and their lapsed locks send them to another worker.
@@ -68,9 +71,19 @@ export function startWorker(engine: Engine, connection: RedisClient, options: Wo
     );
     return worker;
   });
+  const queues = options.queues ?? ['default'];
+  const presence = new WorkerPresence(
+    engine.redis,
+    engine.prefix,
+    () => ({ queues, dagIds: engine.registry.list().map((d) => d.summary.dagId) }),
+    logDistinctErrors((m) => engine.log.warn(m), 'worker heartbeat'),
+  );
+  presence.start();
   return {
     workers,
+    presence,
     async close(graceMs = 30_000) {
+      await presence.stop();
       const graceful = Promise.all(workers.map((w) => w.close()));
       const expired = new Promise<'expired'>((resolve) => setTimeout(() => resolve('expired'), graceMs).unref());
       if ((await Promise.race([graceful, expired])) === 'expired') {

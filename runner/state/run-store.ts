@@ -213,6 +213,11 @@ export class RunStore {
     return (await this.redis.get(this.changesKey)) ?? '0';
   }
 
+  /** Moves the change count for what changes outside runs: the DAGs a folder defines, say. */
+  async noteChange(): Promise<void> {
+    await this.redis.incr(this.changesKey);
+  }
+
   /** Creates the run and its task instances unless a run with that id exists; true if created. */
   async createRun(run: DagRunRecord, taskIds: readonly string[]): Promise<boolean> {
     const initial: TaskInstanceRecord = { state: 'none', try: 0, generation: 0 };

@@ -16,7 +16,7 @@ import { metricsRegistry, registerStateGauges } from '../services/metrics.ts';
 import { clearTasks, markTask, OperationError, triggerDag, TriggerError } from '../state/operations.ts';
 import type { Problem } from '../core/problem.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
-import { dagGrid, dagList, runDetail, taskDetail } from './views.ts';
+import { dagGrid, dagList, notRunHere, runDetail, taskDetail } from './views.ts';
 import { decodeIdSegment } from './route-ids.ts';
 import {
   allowedHostNames,
@@ -26,6 +26,8 @@ import {
   sameSecret,
   setSecurityHeaders,
 } from './request-guards.ts';
+import type { HeldDag } from '../loader/dag-registry.ts';
+import { workerGap } from '../state/worker-presence.ts';
 
 export interface WebServerOptions {
   /** @defaultValue '127.0.0.1' */
@@ -43,6 +45,8 @@ export interface WebServerOptions {
   ui?: boolean;
   /** Import errors to show in the DAG list. */
   problems?: () => readonly Problem[];
+  /** DAGs defined but held back (standalone without AWS credentials): listed, not run. */
+  held?: () => readonly HeldDag[];
 }
 
 export interface WebServer {
@@ -120,14 +124,25 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     if (parts[0] !== 'api' || parts[1] !== 'dags') throw new HttpError(404, `no ${path} here`);
     const [, , dagId, section, runId, sub, taskId, action] = parts;
     if (method !== 'GET' && method !== 'HEAD') checkStateChange(req, csrfToken);
-    if (dagId === undefined) return send(res, 200, await dagList(engine, options.problems?.() ?? []));
-    if (!engine.registry.get(dagId)) throw new HttpError(404, `no DAG "${dagId}" is loaded`);
+    const problems = options.problems?.() ?? [];
+    const held = options.held?.() ?? [];
+    if (dagId === undefined) return send(res, 200, await dagList(engine, problems, held));
+    if (!engine.registry.get(dagId)) {
+      const heldDag = held.find((h) => h.loaded.summary.dagId === dagId);
+      if (heldDag && method === 'GET' && section === 'grid' && runId === undefined) {
+        const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_GRID_LIMIT }) ?? 25;
+        return send(res, 200, await dagGrid(engine, dagId, limit, heldDag));
+      }
+      const why = notRunHere(dagId, problems, held);
+      throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is loaded`);
+    }
     if (method === 'POST') {
       const body = await readJson(req);
       if (section === 'trigger' && runId === undefined) {
         const { conf, runId: wanted } = parse(triggerBody, body);
         const run = await triggerDag(engine, dagId, { conf, ...(wanted === undefined ? {} : { runId: wanted }) });
-        return send(res, run.created ? 201 : 200, run);
+        // Created or found either way; when no worker would take it, the answer says so.
+        return send(res, run.created ? 201 : 200, { ...run, warning: (await workerGap(engine, dagId)) ?? null });
       }
       if (section === 'pause' && runId === undefined) {
         const { paused } = parse(pauseBody, body);

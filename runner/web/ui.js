@@ -42,15 +42,25 @@ async function api(path, body) {
   return json;
 }
 
+// Paused by a user and active DAGs have the button; held and broken ones say why they do not run.
+function dagStateCell(d) {
+  const importError = d.importError
+    ? `<div class="error">${esc(d.importError.file)}${d.importError.line ? `:${d.importError.line}` : ''}: ${esc(d.importError.message)}</div>`
+    : '';
+  if (d.state === 'held') return `<span class="muted">paused: ${esc(d.stateReason)}</span>${importError}`;
+  if (d.state === 'import_error') return `<span class="error">import error</span>${importError}`;
+  return `<button type="button" data-pause="${esc(d.dagId)}" data-paused="${d.paused}">${d.paused ? 'Unpause' : 'Pause'}</button>${d.paused ? '<span class="muted">paused</span>' : ''}${importError}`;
+}
+
 async function dagListView() {
   const { dags, importErrors } = await api('/api/dags');
   const rows = dags.map(
     (d) => `<tr data-dag="${esc(d.dagId)}">
     <td><a href="#/dags/${seg(d.dagId)}">${esc(d.dagId)}</a><div class="muted">${esc(d.description)}</div></td>
     <td>${esc(d.owner)}</td><td>${esc(d.schedule ?? 'manual')}</td>
-    <td><button type="button" data-pause="${esc(d.dagId)}" data-paused="${d.paused}">${d.paused ? 'Unpause' : 'Pause'}</button>${d.paused ? '<span class="muted">paused</span>' : ''}</td>
+    <td data-testid="state-${esc(d.dagId)}">${dagStateCell(d)}</td>
     <td>${esc(d.nextRunDue ?? '-')}</td>
-    <td>${d.recentRuns.map((r) => `<span class="cell" title="${esc(r.runId)}: ${r.state}" data-state="${r.state}"></span>`).join(' ')}</td></tr>`,
+    <td>${d.recentRuns.map((r) => `<span class="cell" title="${esc(r.runId)}: ${r.state}" data-state="${r.state}"></span>`).join(' ')}${d.warning ? `<div class="error">${esc(d.warning)}</div>` : ''}</td></tr>`,
   );
   const errors =
     importErrors.length === 0
@@ -94,7 +104,12 @@ async function gridView(dagId) {
         )
         .join('')}</tr>`,
   );
-  return `<h1>${esc(dagId)}</h1>
+  const notice = grid.held
+    ? `<p class="muted" id="dag-notice">Not run here: ${esc(grid.held)}</p>`
+    : grid.warning
+      ? `<p class="error" id="dag-notice">${esc(grid.warning)}</p>`
+      : '';
+  return `<h1>${esc(dagId)}</h1>${notice}
     <form id="trigger" data-dag="${esc(dagId)}">${paramsForm(grid.params)}<button type="submit">Trigger</button><span id="trigger-result" class="muted"></span></form>
     <h2>Grid</h2><p class="muted">Runs, newest first, by task.</p>
     <table id="grid"><tr><th>task</th>${head}</tr>${rows.join('')}</table>`;
@@ -217,7 +232,8 @@ view.addEventListener('submit', async (event) => {
   const result = document.getElementById('trigger-result');
   try {
     const run = await api(`/api/dags/${seg(dagId)}/trigger`, { conf });
-    result.textContent = ` created ${run.runId}`;
+    result.textContent = ` created ${run.runId}${run.warning ? `; ${run.warning}` : ''}`;
+    result.className = run.warning ? 'error' : 'muted';
     document.activeElement?.blur();
     await render();
   } catch (error) {
