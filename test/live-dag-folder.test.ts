@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { callWeb } from './helpers/web-client.ts';
 import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
 import { engineOver, killAllServices, startService, until } from './helpers/services.ts';
 import { redisUrl } from './helpers/runway.ts';
@@ -102,13 +103,8 @@ describe('a live DAG folder under runway standalone', () => {
     };
     expect(address.pid).toBe(standalone.child.pid);
     expect(address.redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
-    const api = async <T>(path: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${address.webUrl}${path}`, {
-        ...(body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }),
-        headers: { 'content-type': 'application/json' },
-      });
-      return (await response.json()) as T;
-    };
+    const api = async <T>(path: string, body?: unknown): Promise<T> =>
+      (await callWeb(address.webUrl, path, body)).json as T;
     const dagRows = async () => (await api<{ dags: DagRow[] }>('/api/dags')).dags;
     const row = async (dagId: string) => (await dagRows()).find((d) => d.dagId === dagId);
     /** Waits for the run to end and returns what its task logged. */

@@ -165,7 +165,8 @@ describe('runway dags trigger', () => {
     const filled = await runCli([...args, '--redis-url', server.url, '--prefix', prefix, '--run-id', 'wide-cli']);
     expect({ code: filled.code, stdout: filled.stdout }).toEqual({ code: 0, stdout: 'created wide-cli (queued)\n' });
     expect(filled.stderr).toMatch(
-      /^runway: wide-cli is queued, not started here: Redis is out of memory and refuses writes .*; the scheduler will start it\n$/,
+      // The second line is the trigger's no-worker warning: this test starts no worker.
+      /^runway: wide-cli is queued, not started here: Redis is out of memory and refuses writes .*; the scheduler will start it\nrunway: warning: run wide-cli: no worker is running .*\n$/,
     );
     expect(await admin.zrange(`${prefix}:runs:data_lake__wide_trigger`, '0', '-1')).toEqual(['wide-cli']);
   }, 60_000);

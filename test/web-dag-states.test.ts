@@ -4,6 +4,7 @@
  * message; and a trigger no worker will take says so.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { callWeb } from './helpers/web-client.ts';
 import { dag } from 'runway';
 import { prepareDag, type HeldDag } from '../runner/loader/dag-registry.ts';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
@@ -49,13 +50,8 @@ const problems: Problem[] = [
   { file: 'dags/broken.ts', rule: 'import-error', message: 'SyntaxError: x' },
 ];
 
-async function call(path: string, body?: unknown) {
-  const response = await fetch(`${web!.url}${path}`, {
-    ...(body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }),
-    headers: { 'content-type': 'application/json' },
-  });
-  return { status: response.status, json: (await response.json()) as never };
-}
+/** A same-origin client, as the page is. */
+const call = (path: string, body?: unknown) => callWeb(web!.url, path, body);
 
 describe('/api/dags', () => {
   it('lists paused, held and broken DAGs with their state and message; a held one has a grid but no trigger', async () => {

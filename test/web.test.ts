@@ -3,6 +3,7 @@
  * UI reads and the actions it takes (trigger with params, clear, mark, pause), and the token rule.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { callWeb } from './helpers/web-client.ts';
 import { z } from 'zod';
 import { dag } from 'runway';
 import { startWebServer, WebServerConfigError, type WebServer } from '../runner/web/server.ts';
@@ -29,26 +30,9 @@ const reporting = dag({
   })
   .task('report', { upstream: ['extract'] }, async (ctx) => ({ total: ctx.upstream.extract.rows }));
 
-/** A same-origin client, as the page is: its Origin, JSON, and the CSRF token the server hands it. */
-async function call(path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const csrf: Record<string, string> =
-    body === undefined
-      ? {}
-      : {
-          origin: web!.url,
-          'x-runway-csrf': ((await (await fetch(`${web!.url}/api/csrf`, { headers })).json()) as { csrfToken: string })
-            .csrfToken,
-        };
-  const response = await fetch(`${web!.url}${path}`, {
-    ...(body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }),
-    headers: { 'content-type': 'application/json', ...csrf, ...headers },
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    json: (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as never,
-  };
-}
+/** A same-origin client, as the page is. */
+const call = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  callWeb(web!.url, path, body, headers);
 
 describe('web API', () => {
   it('lists DAGs, triggers with checked params, shows the grid, logs and output, clears and marks', async () => {
