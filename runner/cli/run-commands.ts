@@ -7,7 +7,7 @@ import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
-import { runDagTest, runTaskTest } from './dag-test.ts';
+import { runDagTest, runTaskTest, type TaskTestFlags } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
 import { startWebServer } from '../web/server.ts';
 import { redact } from '../redis/connect.ts';
@@ -324,10 +324,21 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       );
     });
 
-  withRuntimeFlags(tasks.command('test').description('one task alone, in this process, without its upstream'))
+  withRuntimeFlags(
+    tasks
+      .command('test')
+      .description(
+        'one task in this process, with its upstream outputs from a file, a run, the latest successful run, or its upstream tasks run first',
+      ),
+  )
     .arguments('<dag_id> <task_id>')
     .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
-    .action(async (dagId: string, taskId: string, flags: RuntimeFlags & { logicalDate?: Date }) => {
+    .option('--from-run <run_id>', 'upstream outputs from this run (default: the latest successful run)')
+    .option('--upstream <file.json>', 'upstream outputs from this file: {"<upstream task>": <its output>, …}')
+    .option('--retry', "keep the task's retries (default: one try)")
+    .action(async (dagId: string, taskId: string, flags: TaskTestFlags) => {
+      if (flags.fromRun !== undefined && flags.upstream !== undefined)
+        throw new UsageError('give --from-run or --upstream, not both');
       const state = await runTaskTest(dagId, taskId, flags, io);
       setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });
