@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type TaskSpec } from './dag-options.ts';
 import { functionOperator } from './function-operator.ts';
 import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
+import type { TriggerRule } from './trigger-rule.ts';
 
 const DAG_BRAND = Symbol.for('runway.dag');
 
@@ -15,6 +16,18 @@ const DAG_BRAND = Symbol.for('runway.dag');
 export type OutputOf<T> = [T] extends [void | undefined] ? null : Jsonify<T>;
 
 export type EmptyOutputs = Record<never, never>;
+
+/**
+ * Trigger rules under which a task runs only after every upstream task succeeded, so every upstream
+ * output is there. Under any other rule (`all_done`, `one_success`, `none_failed`, …, and any rule
+ * added later) an upstream task may have failed, been skipped or not finished, and hands on `null`.
+ */
+export type RuleRequiringSuccess = 'all_success';
+
+/** What `ctx.upstream` holds under a trigger rule: the declared outputs, each `| null` unless the rule requires success. */
+export type UpstreamOutputs<Declared, Rule extends string> = [Rule] extends [RuleRequiringSuccess]
+  ? Declared
+  : { [K in keyof Declared]: Declared[K] | null };
 
 export interface TaskDefinition {
   readonly id: string;
@@ -67,10 +80,15 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
    *   .task('extract', {}, async () => ({ rows: 120 }))
    *   .task('report', { upstream: ['extract'] }, async (ctx) => `${ctx.upstream.extract.rows} rows`)
    */
-  task<Id extends string, Output, Upstream extends keyof Outputs & string = never>(
+  task<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Rule extends TriggerRule = 'all_success',
+  >(
     id: Id,
-    spec: TaskSpec<Upstream>,
-    operator: TaskOperator<Pick<Outputs, Upstream>, Output, Params>,
+    spec: TaskSpec<Upstream, Rule>,
+    operator: TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
     const where = `DAG "${this.options.id}", task "${String(id)}"`;
     if (this.tasks.length >= MAX_TASKS) {
@@ -94,7 +112,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
         id,
       );
     }
-    const definition: TaskDefinition = { id, spec: parsed.data, operator: resolved };
+    const definition: TaskDefinition = { id, spec: parsed.data as TaskSpec, operator: resolved };
     return new Dag(this.options, [...this.tasks, definition]);
   }
 }
