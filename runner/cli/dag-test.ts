@@ -5,12 +5,14 @@
  * their own key prefix, so no deployed worker takes their tasks.
  */
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
 import { Redis } from 'ioredis';
 import { Engine } from '../state/engine.ts';
 import { DagRegistry, loadDagRegistry, prepareDag, type LoadedDag } from '../loader/dag-registry.ts';
 import { Dag, type TaskDefinition } from '../core/dag.ts';
 import { isRunFinished, type DagRunState, type TaskInstanceRecord } from '../core/model.ts';
 import type { Logger, Operator } from '../core/operator.ts';
+import type { Problem } from '../core/problem.ts';
 import { failNow, skip } from '../core/task-error.ts';
 import { topologicalOrder } from '../core/run-advance.ts';
 import { noSuchTask, triggerDag, OperationError } from '../state/operations.ts';
@@ -34,10 +36,7 @@ export async function runDagTest(
   io: CliIo,
 ): Promise<DagRunState> {
   const { registry, problems } = await loadDagRegistry(flags.dags);
-  if (!registry.get(dagId)) {
-    const why = problems.find((p) => p.dagId === dagId)?.message;
-    throw new OperationError(`no DAG "${dagId}" can run${why ? `: ${why}` : ' (see `runway dags list`)'}`);
-  }
+  if (!registry.get(dagId)) throw notRunnable(dagId, problems);
   return runInProcess(registry, dagId, flags, io);
 }
 
@@ -62,9 +61,9 @@ export async function runTaskTest(
   flags: TaskTestFlags,
   io: CliIo,
 ): Promise<DagRunState> {
-  const { registry } = await loadDagRegistry(flags.dags);
+  const { registry, problems } = await loadDagRegistry(flags.dags);
   const loaded = registry.get(dagId);
-  if (!loaded) throw new OperationError(`no DAG "${dagId}" can run (see \`runway dags list\`)`);
+  if (!loaded) throw notRunnable(dagId, problems);
   const task = loaded.tasks.get(taskId);
   if (!task) throw noSuchTask(dagId, loaded.tasks.keys(), taskId);
   const upstream = task.spec.upstream ?? [];
@@ -86,6 +85,21 @@ export async function runTaskTest(
   if (!flags.retry) tasks = tasks.map((t) => ({ ...t, spec: { ...t.spec, retries: 0 } }));
   const dag = new Dag(loaded.dag.options, tasks);
   return runInProcess(new DagRegistry([prepareDag(dag, loaded.file)]), dagId, flags, io, taskId);
+}
+
+/**
+ * Why a DAG cannot run, with `file:line`: its own problems, or, when its file failed to import (so
+ * its id is unknown), the import errors of files named after it, else of every file.
+ */
+function notRunnable(dagId: string, problems: readonly Problem[]): OperationError {
+  const where = (p: Problem) => `${p.file}${p.line === undefined ? '' : `:${p.line}`}: ${p.message}`;
+  const own = problems.filter((p) => p.dagId === dagId);
+  const imports = problems.filter((p) => p.rule === 'import-error');
+  const named = imports.filter((p) => basename(p.file).replace(/\.[cm]?[jt]s$/, '') === dagId);
+  const shown = own.length > 0 ? own : named.length > 0 ? named : imports;
+  if (shown.length === 0) return new OperationError(`no DAG "${dagId}" is defined (see \`runway dags list\`)`);
+  const intro = own.length > 0 || named.length > 0 ? ':' : '; files that failed to import:';
+  return new OperationError(`no DAG "${dagId}" can run${intro}\n${shown.map((p) => `  ${where(p)}`).join('\n')}`);
 }
 
 async function upstreamData(

@@ -42,6 +42,8 @@ export class DagDefinitionError extends Error {
     message: string,
     readonly dagId: string | undefined,
     readonly taskId?: string,
+    /** The option at fault (`owner`, `retries`), so that validation can point at its line. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -102,7 +104,12 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     }
     const parsed = taskSpecSchema.safeParse(spec);
     if (!parsed.success) {
-      throw new DagDefinitionError(`${where}: ${describeIssues(parsed.error)}`, this.options.id, id);
+      throw new DagDefinitionError(
+        `${where}: ${describeIssues(parsed.error)}`,
+        this.options.id,
+        id,
+        fieldOf(parsed.error),
+      );
     }
     const resolved = toOperator(operator);
     if (!resolved) {
@@ -142,9 +149,22 @@ export function dag<Params = Record<string, never>>(
   const parsed = dagOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const id = typeof options?.id === 'string' ? options.id : undefined;
-    throw new DagDefinitionError(`DAG "${id ?? '(no id)'}": ${describeIssues(parsed.error)}`, id);
+    throw new DagDefinitionError(
+      `DAG "${id ?? '(no id)'}": ${describeIssues(parsed.error)}`,
+      id,
+      undefined,
+      fieldOf(parsed.error),
+    );
   }
   return new Dag<EmptyOutputs, Params>(parsed.data as DagOptions<Params>, []);
+}
+
+/** The option the first issue is about: its innermost key, or the first unknown key. */
+function fieldOf(error: z.ZodError): string | undefined {
+  const issue = error.issues[0];
+  if (issue?.code === 'unrecognized_keys') return issue.keys[0];
+  const key = issue?.path.findLast((part) => typeof part === 'string');
+  return typeof key === 'string' ? key : undefined;
 }
 
 /** True for a `Dag`, also across copies of this module (bundles, a second install). */
