@@ -3,6 +3,7 @@ import { makeS3Client } from '../aws/s3-client.ts';
 import { DagRegistry, loadDagRegistry } from '../loader/dag-registry.ts';
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
 import { Engine } from '../state/engine.ts';
+import { createConsoleLogger } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
 import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
@@ -28,11 +29,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export const consoleLogger: Logger = {
-  info: (m, f) => console.log(`${new Date().toISOString()} INFO ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-  warn: (m, f) => console.warn(`${new Date().toISOString()} WARN ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-  error: (m, f) => console.error(`${new Date().toISOString()} ERROR ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-};
+/** The console logger in its default format (pretty on a terminal, else JSON lines). */
+export const consoleLogger: Logger = createConsoleLogger();
 
 export function redisUrlOf(flags: { redisUrl?: string }): string {
   return flags.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

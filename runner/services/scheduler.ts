@@ -9,6 +9,7 @@ import { dueIntervals, scheduledRunId } from '../core/data-interval.ts';
 import { Engine } from '../state/engine.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { withLogContext } from '../core/operator.ts';
 
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */
@@ -47,7 +48,9 @@ export class Scheduler {
         await this.engine.startQueuedRuns(loaded);
         await this.reconcile(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
+        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
+          `scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`,
+        );
       }
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
@@ -55,7 +58,9 @@ export class Scheduler {
       try {
         await this.reconcile(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`);
+        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
+          `scheduler: DAG ${loaded.summary.dagId}: ${(error as Error).message}`,
+        );
       }
     }
   }
@@ -110,7 +115,9 @@ export class Scheduler {
         const queue = this.engine.queue(task.spec.queue ?? 'default');
         const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
         if (!job) {
-          this.engine.log.warn(`reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`);
+          withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
+            `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
+          );
           await this.engine.enqueue(loaded, run, taskId, ti);
         } else if ((await job.getState()) === 'failed') {
           const reason = /stalled more than/.test(job.failedReason)

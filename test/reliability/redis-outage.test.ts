@@ -140,7 +140,8 @@ describe('Redis unreachable for 30 s', () => {
     expect(logLines(scheduler.output()).length).toBeGreaterThan(0);
     expect(logLines(worker.output()).length).toBeGreaterThan(0);
     for (const service of [scheduler, worker]) {
-      expect(service.output()).toMatch(/INFO Redis at redis:\/\/127\.0\.0\.1:\d+: connected again/);
+      // Piped, so JSON lines.
+      expect(service.output()).toMatch(/"level":"info".*"msg":"Redis at redis:\/\/127\.0\.0\.1:\d+: connected again"/);
       // One clear line per cause, never an unhandled error dump.
       expect(service.output()).not.toMatch(/^Error: /m);
     }

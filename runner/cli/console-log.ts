@@ -1,0 +1,35 @@
+/**
+ * The console logger of `runway standalone`, `scheduler`, `worker` and `webserver`: each line has
+ * its time, level and, for task lines, the DAG, run, task and try, so interleaved runs can be told
+ * apart. `pretty` on a terminal, `json` (one object a line) when the output is piped or collected,
+ * or as `--log-format` says. Info goes to stdout, warnings and errors to stderr.
+ */
+import { formatLogLine, type LogFormat, type LogLevel } from '../core/log-format.ts';
+import type { LogContext, Logger } from '../core/operator.ts';
+
+export interface ConsoleLoggerOptions {
+  /** @defaultValue `pretty` when stdout is a terminal, else `json` */
+  format?: LogFormat;
+  /** Where a formatted line goes. @defaultValue stdout for info, stderr for the rest */
+  write?: (line: string, level: LogLevel) => void;
+}
+
+export function defaultLogFormat(stdout: { isTTY?: boolean } = process.stdout): LogFormat {
+  return stdout.isTTY ? 'pretty' : 'json';
+}
+
+export function createConsoleLogger(options: ConsoleLoggerOptions = {}, context: LogContext = {}): Logger {
+  const format = options.format ?? defaultLogFormat();
+  const color = format === 'pretty' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const write =
+    options.write ??
+    ((line: string, level: LogLevel) => (level === 'info' ? process.stdout : process.stderr).write(`${line}\n`));
+  const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+    write(formatLogLine({ time: new Date(), level, message, context, fields }, format, color), level);
+  return {
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    child: (more) => createConsoleLogger({ ...options, format }, { ...context, ...more }),
+  };
+}
