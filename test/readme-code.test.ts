@@ -8,7 +8,7 @@
  * operator, `z`) are imported for it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,19 +67,21 @@ describe('the README', () => {
   it('has TypeScript blocks that all type-check', async () => {
     const blocks = typeScriptBlocks(await readFile(join(REPO_ROOT, 'README.md'), 'utf8'));
     expect(blocks.length).toBeGreaterThanOrEqual(6);
-    dir = await mkdtemp(join(REPO_ROOT, '.readme-blocks-'));
+    // Under .runway/ (ignored by git, lint and format), inside the repository so `runway` resolves.
+    await mkdir(join(REPO_ROOT, '.runway'), { recursive: true });
+    dir = await mkdtemp(join(REPO_ROOT, '.runway', 'readme-blocks-'));
     for (const [i, block] of blocks.entries()) {
       await writeFile(join(dir, `readme-line-${block.line}-block-${i}.ts`), asModule(block.code));
     }
     await writeFile(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', include: ['*.ts'], exclude: [] }),
+      JSON.stringify({ extends: '../../tsconfig.json', include: ['*.ts'], exclude: [] }),
     );
     const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
     });
-    // Each error names its block's README line: readme-line-67-block-0.ts(12,5): error TS…
+    // Each error names its block's README line: readme-line-72-block-0.ts(12,5): error TS…
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   }, 120_000);

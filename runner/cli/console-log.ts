@@ -4,7 +4,8 @@
  * apart. `pretty` on a terminal, `json` (one object a line) when the output is piped or collected,
  * or as `--log-format` says. Info goes to stdout, warnings and errors to stderr.
  */
-import { formatLogLine, type LogFormat, type LogLevel } from '../core/log-format.ts';
+import { Option, type Command } from 'commander';
+import { formatLogLine, LOG_FORMATS, type LogFormat, type LogLevel } from '../core/log-format.ts';
 import type { LogContext, Logger } from '../core/operator.ts';
 
 export interface ConsoleLoggerOptions {
@@ -32,4 +33,23 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}, context:
     error: log('error'),
     child: (more) => createConsoleLogger({ ...options, format }, { ...context, ...more }),
   };
+}
+
+export interface LogFlags {
+  logFormat?: LogFormat;
+}
+
+/** Adds `--log-format json|pretty` to a service's command. */
+export function withLogFormat(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--log-format <format>',
+      'log lines: pretty (default on a terminal) or json (default otherwise)',
+    ).choices(LOG_FORMATS),
+  );
+}
+
+/** The console logger a service writes its lines with, in the format its flags ask for. */
+export function loggerOf(flags: LogFlags): Logger {
+  return createConsoleLogger(flags.logFormat ? { format: flags.logFormat } : {});
 }

@@ -204,8 +204,13 @@ async function runInProcess(
   const connection = await openRedis(url, true);
   let pending: Printed[] = [];
   let sequence = 0;
-  const echo = (prefix: string) => (m: string) =>
-    pending.push({ at: Date.now(), rank: 1, order: sequence++, text: `    | ${prefix}${m}` });
+  const echo = (prefix: string) => (m: string, fields?: Record<string, unknown>) =>
+    pending.push({
+      at: Date.now(),
+      rank: 1,
+      order: sequence++,
+      text: `    | ${prefix}${m}${fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''}`,
+    });
   const log: Logger = { info: echo(''), warn: echo('WARN '), error: echo('ERROR ') };
   // A prefix of its own: two tests at once (or a test and CI) must not take each other's tasks.
   const prefix = `{runway-dags-test-${randomUUID().slice(0, 8)}}`;

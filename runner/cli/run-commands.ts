@@ -6,9 +6,8 @@ import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
-import { consoleLogger, openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
-import { createConsoleLogger } from './console-log.ts';
-import { LOG_FORMATS, type LogFormat } from '../core/log-format.ts';
+import { openRedis, openRuntime, redisUrlOf, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { loggerOf, withLogFormat, type LogFlags } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
 import { runDagTest, runTaskTest, type TaskTestFlags } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
@@ -77,23 +76,6 @@ function withHealthPort(command: Command): Command {
     portNumber('--health-port'),
   );
 }
-
-interface LogFlags {
-  logFormat?: LogFormat;
-}
-
-function withLogFormat(command: Command): Command {
-  return command.addOption(
-    new Option(
-      '--log-format <format>',
-      'log lines: pretty (default on a terminal) or json (default otherwise)',
-    ).choices(LOG_FORMATS),
-  );
-}
-
-/** The console logger a service writes its lines with. */
-const loggerOf = (flags: LogFlags): Logger =>
-  flags.logFormat ? createConsoleLogger({ format: flags.logFormat }) : consoleLogger;
 
 /** Health and metrics only: no UI, no actions, so no token; bound to all interfaces for probes. */
 async function startHealth(runtime: Runtime, port: number | undefined, log: Logger) {
