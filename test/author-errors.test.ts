@@ -70,7 +70,7 @@ describe('DAG file errors', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('runway: no DAG "data_lake__absent" can run; files that failed to import:\n');
     expect(other.stderr).toContain(`  ${FIXTURES}/data_lake__env.ts:3: TypeError`);
-  });
+  }, 90_000);
 });
 
 describe('a manual trigger', () => {
@@ -93,7 +93,7 @@ describe('a manual trigger', () => {
     );
     const runs = await runCli(['runs', 'list', 'data_lake__ops', ...common, ...prefix]);
     expect(runs.stdout).not.toContain('manual__');
-  });
+  }, 90_000);
 
   it('takes unknown keys when the schema allows them, and sees through wrappers', () => {
     const conf = { table: 't', extra: 1 };

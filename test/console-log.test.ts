@@ -72,5 +72,5 @@ describe('a console log line', () => {
         "option '--log-format <format>' argument 'xml' is invalid. Allowed choices are json, pretty.",
       );
     }
-  });
+  }, 120_000);
 });

@@ -66,10 +66,38 @@ describe('runway tasks test', () => {
     expect(run.stdout).toMatch(/eu\s+failed \(try 1\): failed in run manual__2026-03-01/);
     expect(run.stdout).toContain('total output: {"rows":5,"missing":["eu"]}');
 
+    // A run whose upstream tasks have not ended has no outputs to hand on.
+    const pending = 'manual__2026-04-01T00:00:00.000Z';
+    const at = new Date('2026-04-01');
+    await runway.engine.createRun(runway.engine.loaded('data_lake__regions'), {
+      runId: pending,
+      runType: 'manual',
+      start: at,
+      end: at,
+    });
+    const early = await runCli(['tasks', 'test', 'data_lake__regions', 'total', '--from-run', pending, ...flags()]);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain(
+      `runway: --from-run: upstream task "eu" is none in run "${pending}", so it has no output yet`,
+    );
+
+    const both = await runCli([
+      'tasks',
+      'test',
+      'data_lake__regions',
+      'total',
+      '--from-run',
+      pending,
+      '--upstream',
+      'x.json',
+      ...flags(),
+    ]);
+    expect(both).toMatchObject({ code: 2, stderr: 'runway: give --from-run or --upstream, not both\n' });
+
     const unknown = await runCli(['tasks', 'test', 'data_lake__regions', 'total', '--from-run', 'nope', ...flags()]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('runway: --from-run: DAG "data_lake__regions" has no run "nope" in Redis at');
-  });
+  }, 120_000);
 
   it('takes them from a JSON file, checked field by field', async () => {
     const good = join(dir, 'good.json');
@@ -103,7 +131,7 @@ describe('runway tasks test', () => {
     ]);
     expect(absent.code).toBe(2);
     expect(absent.stderr).toContain(`runway: --upstream ${join(dir, 'absent.json')}: cannot be read (ENOENT`);
-  });
+  }, 120_000);
 
   it('gives a failing task one try, not its retries, so the failure shows at once', async () => {
     const run = await runCli(['tasks', 'test', 'data_lake__regions', 'flaky', ...flags()], {
