@@ -20,13 +20,13 @@ describe('runway tasks test', () => {
     dir = await mkdtemp(join(tmpdir(), 'runway-tasks-test-'));
     runway = testRunway([regions]);
     runway.worker();
-    // An older run where eu failed, then a newer one where both regions succeeded.
-    for (const [failEu, day] of [
-      [true, '2026-03-01'],
-      [false, '2026-03-02'],
+    // An older run where eu failed (so eu_report did not run), then a newer one where both succeeded.
+    for (const [failEu, day, state] of [
+      [true, '2026-03-01', 'failed'],
+      [false, '2026-03-02', 'success'],
     ] as const) {
       const run = await runway.trigger('data_lake__regions', { failEu }, new Date(day));
-      expect((await runway.waitForRun('data_lake__regions', run.runId)).state).toBe('success');
+      expect((await runway.waitForRun('data_lake__regions', run.runId)).state).toBe(state);
       runIds.push(run.runId);
     }
   });
@@ -65,6 +65,20 @@ describe('runway tasks test', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/eu\s+failed \(try 1\): failed in run manual__2026-03-01/);
     expect(run.stdout).toContain('total output: {"rows":5,"missing":["eu"]}');
+
+    // A task under all_success (the default) does not run after a failed upstream, as in production.
+    const strict = await runCli([
+      'tasks',
+      'test',
+      'data_lake__regions',
+      'eu_report',
+      '--from-run',
+      runIds[0]!,
+      ...flags(),
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/eu_report\s+upstream_failed/);
+    expect(strict.stdout).not.toContain('eu_report output');
 
     // A run whose upstream tasks have not ended has no outputs to hand on.
     const pending = 'manual__2026-04-01T00:00:00.000Z';

@@ -74,9 +74,9 @@ export async function runTaskTest(
     tasks = [task];
   } else if (data) {
     io.out(`upstream outputs from ${data.source}`);
-    // The task runs once its reproduced upstream tasks have ended, whatever its trigger rule says.
-    const under = { ...task, spec: { ...task.spec, triggerRule: 'all_done' as const } };
-    tasks = [...upstream.map((id) => reproduced(id, data.results[id]!, data.source)), under];
+    // The task keeps its trigger rule: after a failed upstream an all_success task does not run,
+    // as in production, and its types stay true (non-null outputs).
+    tasks = [...upstream.map((id) => reproduced(id, data.results[id]!, data.source)), task];
   } else {
     const needed = ancestorsOf(loaded, taskId);
     io.out(`no upstream outputs to reuse: running its upstream tasks first (${needed.join(', ')})`);
