@@ -3,6 +3,10 @@
  * its time, level and, for task lines, the DAG, run, task and try, so interleaved runs can be told
  * apart. `pretty` on a terminal, `json` (one object a line) when the output is piped or collected,
  * or as `--log-format` says. Info goes to stdout, warnings and errors to stderr.
+ *
+ * A formatter of our own rather than pino: lines come per task event, not per request, so pino's
+ * speed buys nothing here, and this keeps the `Logger` operators already use (context is bound with
+ * `child`) with no new dependency.
  */
 import { Option, type Command } from 'commander';
 import { formatLogLine, LOG_FORMATS, type LogFormat, type LogLevel } from '../core/log-format.ts';
