@@ -61,5 +61,8 @@ export default dag({
     }),
   )
   .task('notify_finance', { upstream: ['unload_summary'], triggerRule: 'all_done', retries: 0 }, async (ctx) => {
-    ctx.log.info('summary published', { prefix: ctx.upstream.unload_summary.prefix });
+    // all_done: this runs after a failed unload too, when there is no summary to announce.
+    const summary = ctx.upstream.unload_summary;
+    if (summary === null) ctx.log.warn('no summary today: unload_summary did not succeed');
+    else ctx.log.info('summary published', { prefix: summary.prefix });
   });

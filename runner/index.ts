@@ -6,7 +6,9 @@ export {
   DagDefinitionError,
   type DagOutputs,
   type OutputOf,
+  type RuleRequiringSuccess,
   type TaskDefinition,
+  type UpstreamOutputs,
 } from './core/dag.ts';
 export type { DagOptions, TaskSpec, TaskArgs, Notification, NotifyEvent } from './core/dag-options.ts';
 export type { Duration } from './core/duration.ts';

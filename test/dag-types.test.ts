@@ -1,6 +1,16 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { dag, type DagOutputs, type Operator, type RunInfo, type Templated, resolveTemplated } from 'runway';
+import {
+  dag,
+  TRIGGER_RULES,
+  type DagOutputs,
+  type Operator,
+  type RunInfo,
+  type Templated,
+  type TriggerRule,
+  type UpstreamOutputs,
+  resolveTemplated,
+} from 'runway';
 
 const base = {
   description: 'Typing fixture for the builder',
@@ -79,5 +89,58 @@ describe('DAG typing', () => {
     const bad: Templated<number> = '{{ ds }}';
     void bad;
     expect(d.tasks[0]?.operator.kind).toBe('function');
+  });
+
+  it('types an upstream output as possibly null under every trigger rule that runs after a failure or skip', () => {
+    type Region = { region: string; rows: number };
+    const regions = dag({ ...base, id: 'data_lake__rules' })
+      .task('eu', {}, async (): Promise<Region> => ({ region: 'eu', rows: 3 }))
+      .task('us', {}, async (): Promise<Region> => ({ region: 'us', rows: 5 }));
+
+    regions.task('total', { upstream: ['eu', 'us'], triggerRule: 'all_done' }, async (ctx) => {
+      expectTypeOf(ctx.upstream.eu).toEqualTypeOf<Region | null>();
+      // @ts-expect-error eu may have failed: its output is null then
+      void ctx.upstream.eu.rows;
+      return (ctx.upstream.eu?.rows ?? 0) + (ctx.upstream.us?.rows ?? 0);
+    });
+    regions.task('cleanup', { upstream: ['eu'], triggerRule: 'one_failed' }, async (ctx) => {
+      expectTypeOf(ctx.upstream).toEqualTypeOf<{ eu: Region | null }>();
+    });
+    regions.task('first', { upstream: ['eu', 'us'], triggerRule: 'one_success' }, async (ctx) => {
+      // The other region may not have finished yet.
+      expectTypeOf(ctx.upstream).toEqualTypeOf<{ eu: Region | null; us: Region | null }>();
+    });
+    regions.task('merge', { upstream: ['eu'], triggerRule: 'none_failed' }, async (ctx) => {
+      // none_failed runs after a skipped upstream.
+      expectTypeOf(ctx.upstream.eu).toEqualTypeOf<Region | null>();
+    });
+    regions.task('strict', { upstream: ['eu'], triggerRule: 'all_success' }, async (ctx) => {
+      expectTypeOf(ctx.upstream.eu).toEqualTypeOf<Region>();
+    });
+    regions.task('plain', { upstream: ['eu'] }, async (ctx) => {
+      expectTypeOf(ctx.upstream.eu).toEqualTypeOf<Region>();
+    });
+    // A rule only known at run time could be any rule.
+    const rule = 'all_done' as TriggerRule;
+    regions.task('dynamic', { upstream: ['eu'], triggerRule: rule }, async (ctx) => {
+      expectTypeOf(ctx.upstream.eu).toEqualTypeOf<Region | null>();
+    });
+
+    type Declared = { eu: Region };
+    type Nullable = { eu: Region | null };
+    expectTypeOf<UpstreamOutputs<Declared, 'all_success'>>().toEqualTypeOf<Declared>();
+    expectTypeOf<UpstreamOutputs<Declared, Exclude<TriggerRule, 'all_success'>>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'all_done'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'all_failed'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'all_done_min_one_success'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'all_skipped'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'one_done'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'none_failed_min_one_success'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'none_skipped'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'always'>>().toEqualTypeOf<Nullable>();
+    // A rule added later is possibly null until it is listed as requiring success.
+    expectTypeOf<UpstreamOutputs<Declared, 'none_failed_or_skipped'>>().toEqualTypeOf<Nullable>();
+    expectTypeOf<UpstreamOutputs<Declared, 'all_done_setup_success'>>().toEqualTypeOf<Nullable>();
+    expect(TRIGGER_RULES).toContain('all_success');
   });
 });

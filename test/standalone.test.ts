@@ -40,8 +40,13 @@ async function standalone(args: string[], until: RegExp, env: NodeJS.ProcessEnv 
 
 describe('runway standalone', () => {
   it('starts redis-server and a local S3, runs a DAG, and leaves no process behind on Ctrl-C', async () => {
-    const { out, code } = await standalone(['--dags', 'test/fixtures/standalone-dags'], /slow task started/);
+    const { out, code } = await standalone(
+      ['--dags', 'test/fixtures/standalone-dags', '--log-format', 'pretty'],
+      /slow task started/,
+    );
     expect(code).toBe(0);
+    // Each task line says which DAG, run, task and try it is about.
+    expect(out).toMatch(/^\S+Z INFO \[demo__slow_minute scheduled__\S+ slow try 1\] slow task started$/m);
     expect(out).toMatch(/redis-server on redis:\/\/127\.0\.0\.1:(\d+) \(data in .*redis, hz 100\)/);
     expect(out).toMatch(/local S3 on http:\/\/127\.0\.0\.1:\d+ \(data in .*s3, bucket runway-demo\)/);
     expect(out).toMatch(/demo__every_minute\s+\* \* \* \* \*\s+active/);
@@ -68,10 +73,21 @@ describe('runway standalone', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/data_lake__events_nightly\s+0 2 \* \* \*\s+paused: needs AWS credentials/);
     expect(out).toContain('delivered burst 3 of 3');
-    expect(out).toMatch(/INFO quiet: 30 objects, unchanged for \d+ ms/);
+    // Not a terminal: one JSON object a line, with the DAG, run, task and try of each task line.
+    const lines = out
+      .split('\n')
+      .flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []));
+    const quiet = lines.find((line) => /^quiet: 30 objects, unchanged for \d+ ms$/.test(String(line.msg)));
+    expect(quiet).toMatchObject({
+      level: 'info',
+      dag: 'demo__firehose_local',
+      run: expect.stringMatching(/^scheduled__/),
+      task: 'wait_for_events',
+      try: expect.any(Number),
+    });
     expect(out).toMatch(/synced \.runway\/demo-output\/\S+ -> s3:\/\/runway-demo\/aggregates\/\S+: 1 uploaded/);
     // The aggregate ran only once the deliveries had stopped.
-    expect(out.indexOf('delivered burst 3 of 3')).toBeLessThan(out.indexOf('INFO quiet: 30 objects'));
+    expect(out.indexOf('delivered burst 3 of 3')).toBeLessThan(out.indexOf('"msg":"quiet: 30 objects'));
   }, 60_000);
 
   it('says how to install redis-server when it is missing and cannot be installed', async () => {

@@ -2,6 +2,7 @@
  * The `runway` command line. It only parses arguments: every verb calls an exported function that
  * the tests call too, and maps the result to output and an exit code (0 ok, 1 failure, 2 usage).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { DagsOptions } from './dags-commands.ts';
 import type { ProblemFormat } from './format-problems.ts';
@@ -40,11 +41,20 @@ const GROUPS_OF_VERB: Record<string, readonly ('run' | 's3' | 'deploy')[]> = {
   validate: [],
   s3: ['s3'],
   deploy: ['deploy'],
+  '--version': [],
+  '-V': [],
 };
+
+/** Runway's version, from its package.json (read once; the CLI prints it with --version). */
+export function runwayVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function buildProgram(io: CliIo, setExit: (code: number) => void, verb?: string): Promise<Command> {
   const program = new Command('runway')
     .description('Typed, Airflow-style DAG runner for TypeScript')
+    .version(runwayVersion(), '-V, --version', "print Runway's version")
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err });

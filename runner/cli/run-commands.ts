@@ -13,9 +13,11 @@ import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
 import { table } from './dags-commands.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
-import { consoleLogger, openRedis, openRuntime, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { openRedis, openRuntime, type Runtime, type RuntimeFlags } from './runtime.ts';
+import { loggerOf, withLogFormat, type LogFlags } from './console-log.ts';
+import type { Logger } from '../core/operator.ts';
 import { workerGap } from '../state/worker-presence.ts';
-import { runDagTest, runTaskTest } from './dag-test.ts';
+import { runDagTest, runTaskTest, type TaskTestFlags } from './dag-test.ts';
 import { runStandalone } from './standalone.ts';
 import { startWebServer } from '../web/server.ts';
 import { redact } from '../redis/connect.ts';
@@ -92,10 +94,10 @@ function withHealthPort(command: Command): Command {
 }
 
 /** Health and metrics only: no UI, no actions, so no token; bound to all interfaces for probes. */
-async function startHealth(runtime: Runtime, port: number | undefined) {
+async function startHealth(runtime: Runtime, port: number | undefined, log: Logger) {
   if (port === undefined) return undefined;
   const server = await startWebServer(runtime.engine, { host: '0.0.0.0', port, ui: false });
-  consoleLogger.info(`health and metrics on port ${new URL(server.url).port}, all interfaces`);
+  log.info(`health and metrics on port ${new URL(server.url).port}, all interfaces`);
   return server;
 }
 
@@ -103,13 +105,13 @@ async function startHealth(runtime: Runtime, port: number | undefined) {
  * Resolves on SIGTERM or SIGINT. A clean stop needs Redis; when it is unreachable the stop could
  * wait forever, so the process exits anyway `stopWithinMs` after the signal, or at a second one.
  */
-function whenSignalled(stopWithinMs: number): Promise<NodeJS.Signals> {
+function whenSignalled(stopWithinMs: number, log: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.removeAllListeners('SIGTERM');
       process.removeAllListeners('SIGINT');
       const force = (why: string) => {
-        consoleLogger.warn(`${why}: exiting now`);
+        log.warn(`${why}: exiting now`);
         process.exit(1);
       };
       process.once('SIGTERM', () => force('second signal'));
@@ -126,7 +128,9 @@ function whenSignalled(stopWithinMs: number): Promise<NodeJS.Signals> {
 }
 
 export function addRunCommands(program: Command, dags: Command, io: CliIo, setExit: (code: number) => void): void {
-  withRuntimeFlags(program.command('webserver').description('the web UI, its API and Prometheus metrics'))
+  withLogFormat(
+    withRuntimeFlags(program.command('webserver').description('the web UI, its API and Prometheus metrics')),
+  )
     .option('--host <host>', 'address to bind; beyond loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'port (0: a free one)', portNumber('--port'), 8080)
     .option('--token <token>', 'required on every request (default: $RUNWAY_WEB_TOKEN)')
@@ -134,51 +138,59 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       '--allowed-hosts <names>',
       'comma-separated host names the UI answers to besides loopback names and IP addresses, e.g. the name behind a reverse proxy (default: $RUNWAY_WEB_ALLOWED_HOSTS)',
     )
-    .action(async (flags: RuntimeFlags & { host: string; port: number; token?: string; allowedHosts?: string }) => {
-      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
-      const token = flags.token ?? process.env.RUNWAY_WEB_TOKEN;
-      const allowedHosts = (flags.allowedHosts ?? process.env.RUNWAY_WEB_ALLOWED_HOSTS ?? '')
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean);
-      const web = await startWebServer(runtime.engine, {
-        host: flags.host,
-        port: flags.port,
-        ...(token ? { token } : {}),
-        allowedHosts,
-        problems: () => runtime.catalog.problems(),
-        held: () => runtime.catalog.held(),
-      }).catch(async (error: unknown) => {
+    .action(
+      async (
+        flags: RuntimeFlags & LogFlags & { host: string; port: number; token?: string; allowedHosts?: string },
+      ) => {
+        const log = loggerOf(flags);
+        const runtime = await openRuntime(flags, { service: true, log });
+        const token = flags.token ?? process.env.RUNWAY_WEB_TOKEN;
+        const allowedHosts = (flags.allowedHosts ?? process.env.RUNWAY_WEB_ALLOWED_HOSTS ?? '')
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean);
+        const web = await startWebServer(runtime.engine, {
+          host: flags.host,
+          port: flags.port,
+          ...(token ? { token } : {}),
+          allowedHosts,
+          problems: () => runtime.catalog.problems(),
+          held: () => runtime.catalog.held(),
+        }).catch(async (error: unknown) => {
+          await runtime.close();
+          throw error;
+        });
+        log.info(`webserver on ${web.url}${token ? ' (token required)' : ''}`);
+        const signal = await whenSignalled(10_000, log);
+        log.info(`${signal}: stopping the webserver`);
+        await web.close();
         await runtime.close();
-        throw error;
-      });
-      consoleLogger.info(`webserver on ${web.url}${token ? ' (token required)' : ''}`);
-      const signal = await whenSignalled(10_000);
-      consoleLogger.info(`${signal}: stopping the webserver`);
-      await web.close();
-      await runtime.close();
-    });
+      },
+    );
 
-  withHealthPort(withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs')))
+  withLogFormat(
+    withHealthPort(withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs'))),
+  )
     .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
     .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
-    .action(async (flags: RuntimeFlags & { tick: number; retentionDays: number; healthPort?: number }) => {
-      const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
-      for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not scheduled)`);
+    .action(async (flags: RuntimeFlags & LogFlags & { tick: number; retentionDays: number; healthPort?: number }) => {
+      const log = loggerOf(flags);
+      const runtime = await openRuntime(flags, { service: true, log });
+      for (const p of runtime.problems) log.error(`${p.file}: ${p.message} (not scheduled)`);
       const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick, retentionDays: flags.retentionDays });
-      const health = await startHealth(runtime, flags.healthPort);
+      const health = await startHealth(runtime, flags.healthPort, log);
       scheduler.start();
-      consoleLogger.info(
-        `scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(runtime.redisUrl)}`,
-      );
-      const signal = await whenSignalled(15_000);
-      consoleLogger.info(`${signal}: stopping the scheduler`);
+      log.info(`scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(runtime.redisUrl)}`);
+      const signal = await whenSignalled(15_000, log);
+      log.info(`${signal}: stopping the scheduler`);
       await health?.close();
       await scheduler.stop();
       await runtime.close();
     });
 
-  withRuntimeFlags(program.command('standalone').description('redis-server, scheduler and a worker in one process'))
+  withLogFormat(
+    withRuntimeFlags(program.command('standalone').description('redis-server, scheduler and a worker in one process')),
+  )
     .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
     .option(
       '--redis-port <port>',
@@ -186,7 +198,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       positiveInt('--redis-port'),
     )
     .option('--data-dir <folder>', 'where the private redis-server keeps its data', '.runway')
-    .action(async (flags: RuntimeFlags & { concurrency: number; redisPort?: number; dataDir: string }) => {
+    .action(async (flags: RuntimeFlags & LogFlags & { concurrency: number; redisPort?: number; dataDir: string }) => {
+      const log = loggerOf(flags);
       await runStandalone(
         {
           dags: flags.dags,
@@ -195,13 +208,16 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           dataDir: flags.dataDir,
           concurrency: flags.concurrency,
           prefix: flags.prefix,
+          log,
         },
         io,
-        whenSignalled(30_000),
+        whenSignalled(30_000, log),
       );
     });
 
-  withHealthPort(withRuntimeFlags(program.command('worker').description('run task instances from the queues')))
+  withLogFormat(
+    withHealthPort(withRuntimeFlags(program.command('worker').description('run task instances from the queues'))),
+  )
     .option('--concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 8)
     .option('--queues <names>', 'comma-separated queues', 'default')
     .option('--grace <seconds>', 'seconds running tasks get to finish on SIGTERM', positiveInt('--grace'), 30)
@@ -224,31 +240,33 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     )
     .action(
       async (
-        flags: RuntimeFlags & {
-          concurrency: number;
-          queues: string;
-          grace: number;
-          lockDuration: number;
-          maxStalled: number;
-          healthPort?: number;
-        },
+        flags: RuntimeFlags &
+          LogFlags & {
+            concurrency: number;
+            queues: string;
+            grace: number;
+            lockDuration: number;
+            maxStalled: number;
+            healthPort?: number;
+          },
       ) => {
-        const runtime = await openRuntime(flags, { service: true, log: consoleLogger });
-        for (const p of runtime.problems) consoleLogger.error(`${p.file}: ${p.message} (not loaded here)`);
-        const connection = await openRedis(runtime.redisUrl, true);
+        const log = loggerOf(flags);
+        const runtime = await openRuntime(flags, { service: true, log });
+        for (const p of runtime.problems) log.error(`${p.file}: ${p.message} (not loaded here)`);
+        const connection = await openRedis(runtime.redisUrl, true, log);
         const worker = startWorker(runtime.engine, connection, {
           concurrency: flags.concurrency,
           queues: flags.queues.split(',').map((q) => q.trim()),
           lockDurationMs: flags.lockDuration,
           maxStalledCount: flags.maxStalled,
-          echo: consoleLogger,
+          echo: log,
         });
         // Triggers learn at once that this worker has a DAG it just loaded.
         runtime.onDagsChange(() => worker.presence.beat());
-        const health = await startHealth(runtime, flags.healthPort);
-        consoleLogger.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
-        const signal = await whenSignalled((flags.grace + 15) * 1_000);
-        consoleLogger.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
+        const health = await startHealth(runtime, flags.healthPort, log);
+        log.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
+        const signal = await whenSignalled((flags.grace + 15) * 1_000, log);
+        log.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
         await health?.close();
         const { released } = await worker.close(flags.grace * 1_000);
         // Released tasks must not go on in this process: leave now, and their locks lapse.
@@ -369,10 +387,21 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       );
     });
 
-  withRuntimeFlags(tasks.command('test').description('one task alone, in this process, without its upstream'))
+  withRuntimeFlags(
+    tasks
+      .command('test')
+      .description(
+        'one task in this process, with its upstream outputs from a file, a run, the latest successful run, or its upstream tasks run first',
+      ),
+  )
     .arguments('<dag_id> <task_id>')
     .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
-    .action(async (dagId: string, taskId: string, flags: RuntimeFlags & { logicalDate?: Date }) => {
+    .option('--from-run <run_id>', 'upstream outputs from this run (default: the latest successful run)')
+    .option('--upstream <file.json>', 'upstream outputs from this file: {"<upstream task>": <its output>, …}')
+    .option('--retry', "keep the task's retries (default: one try)")
+    .action(async (dagId: string, taskId: string, flags: TaskTestFlags) => {
+      if (flags.fromRun !== undefined && flags.upstream !== undefined)
+        throw new UsageError('give --from-run or --upstream, not both');
       const state = await runTaskTest(dagId, taskId, flags, io);
       setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });

@@ -5,6 +5,7 @@ import { DagRegistry, loadDagRegistry, type DagCatalog, type LoadedDag } from '.
 import { DagSourceError, logRefresh, S3DagSource } from '../deploy/s3-dag-source.ts';
 import { LocalDagSource } from '../deploy/local-dag-source.ts';
 import { Engine } from '../state/engine.ts';
+import { createConsoleLogger } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
 import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
@@ -36,11 +37,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export const consoleLogger: Logger = {
-  info: (m, f) => console.log(`${new Date().toISOString()} INFO ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-  warn: (m, f) => console.warn(`${new Date().toISOString()} WARN ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-  error: (m, f) => console.error(`${new Date().toISOString()} ERROR ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-};
+/** The console logger in its default format (pretty on a terminal, else JSON lines). */
+export const consoleLogger: Logger = createConsoleLogger();
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 

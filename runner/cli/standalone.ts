@@ -21,6 +21,7 @@ import { consoleLogger, openDags, openRedis } from './runtime.ts';
 import { writeStandaloneAddress } from './standalone-address.ts';
 import { lazyAwsClients } from '../aws/clients.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3Server } from './local-s3.ts';
+import type { Logger } from '../core/operator.ts';
 import { startWebServer, type WebServer, type WebServerOptions } from '../web/server.ts';
 
 export interface StandaloneOptions {
@@ -34,6 +35,8 @@ export interface StandaloneOptions {
   statusEveryMs?: number;
   /** The web UI's port; a free one if it is taken. @defaultValue 8080 */
   webPort?: number;
+  /** Where service and task log lines go. @defaultValue the console logger in its default format */
+  log?: Logger;
 }
 
 /** Operator kinds that call AWS beyond S3 (standalone's S3 is local). */
@@ -93,12 +96,13 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   const s3Dir = `${options.dataDir}/s3`;
   const localS3 = await startLocalS3Server(s3Dir, [DEMO_BUCKET]);
   io.out(`local S3 on ${localS3.endpoint} (data in ${s3Dir}, bucket ${DEMO_BUCKET})`);
-  const redis = await openRedis(url, true);
-  const connection = await openRedis(url, true);
-  const engine = new Engine({ redis, registry, prefix: options.prefix, log: consoleLogger });
+  const log = options.log ?? consoleLogger;
+  const redis = await openRedis(url, true, log);
+  const connection = await openRedis(url, true, log);
+  const engine = new Engine({ redis, registry, prefix: options.prefix, log });
   const scheduler = new Scheduler(engine);
   const aws = lazyAwsClients({ s3Endpoint: localS3.endpoint, s3Credentials: LOCAL_S3_CREDENTIALS });
-  const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: consoleLogger, aws });
+  const worker = startWorker(engine, connection, { concurrency: options.concurrency, echo: log, aws });
   // A reload shows at once: workers' heartbeat and open pages.
   dags.onChange(() => {
     worker.presence.beat();

@@ -58,11 +58,16 @@ export interface TaskArgs {
   priority?: number;
 }
 
-export interface TaskSpec<UpstreamId extends string = string> extends TaskArgs, TaskCallbacks {
+export interface TaskSpec<UpstreamId extends string = string, Rule extends TriggerRule = TriggerRule>
+  extends TaskArgs, TaskCallbacks {
   /** Ids of tasks that must reach a terminal state first. @defaultValue [] */
   upstream?: readonly UpstreamId[];
-  /** When this task may run given its upstream states. @defaultValue 'all_success' */
-  triggerRule?: TriggerRule;
+  /**
+   * When this task may run given its upstream states. Under any rule but `all_success`, an upstream
+   * task may have failed or been skipped, so its output is typed `| null` in `ctx.upstream`.
+   * @defaultValue 'all_success'
+   */
+  triggerRule?: Rule;
   /** Notifications for this task only. */
   notifications?: readonly Notification[];
   /** One line shown in `runway dags show`. */

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type TaskSpec } from './dag-options.ts';
 import { functionOperator } from './function-operator.ts';
 import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
+import type { TriggerRule } from './trigger-rule.ts';
 
 const DAG_BRAND = Symbol.for('runway.dag');
 
@@ -15,6 +16,18 @@ const DAG_BRAND = Symbol.for('runway.dag');
 export type OutputOf<T> = [T] extends [void | undefined] ? null : Jsonify<T>;
 
 export type EmptyOutputs = Record<never, never>;
+
+/**
+ * Trigger rules under which a task runs only after every upstream task succeeded, so every upstream
+ * output is there. Under any other rule (`all_done`, `one_success`, `none_failed`, …, and any rule
+ * added later) an upstream task may have failed, been skipped or not finished, and hands on `null`.
+ */
+export type RuleRequiringSuccess = 'all_success';
+
+/** What `ctx.upstream` holds under a trigger rule: the declared outputs, each `| null` unless the rule requires success. */
+export type UpstreamOutputs<Declared, Rule extends string> = [Rule] extends [RuleRequiringSuccess]
+  ? Declared
+  : { [K in keyof Declared]: Declared[K] | null };
 
 export interface TaskDefinition {
   readonly id: string;
@@ -29,6 +42,8 @@ export class DagDefinitionError extends Error {
     message: string,
     readonly dagId: string | undefined,
     readonly taskId?: string,
+    /** The option at fault (`owner`, `retries`), so that validation can point at its line. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -67,10 +82,15 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
    *   .task('extract', {}, async () => ({ rows: 120 }))
    *   .task('report', { upstream: ['extract'] }, async (ctx) => `${ctx.upstream.extract.rows} rows`)
    */
-  task<Id extends string, Output, Upstream extends keyof Outputs & string = never>(
+  task<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Rule extends TriggerRule = 'all_success',
+  >(
     id: Id,
-    spec: TaskSpec<Upstream>,
-    operator: TaskOperator<Pick<Outputs, Upstream>, Output, Params>,
+    spec: TaskSpec<Upstream, Rule>,
+    operator: TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
     const where = `DAG "${this.options.id}", task "${String(id)}"`;
     if (this.tasks.length >= MAX_TASKS) {
@@ -84,7 +104,12 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     }
     const parsed = taskSpecSchema.safeParse(spec);
     if (!parsed.success) {
-      throw new DagDefinitionError(`${where}: ${describeIssues(parsed.error)}`, this.options.id, id);
+      throw new DagDefinitionError(
+        `${where}: ${describeIssues(parsed.error)}`,
+        this.options.id,
+        id,
+        fieldOf(parsed.error),
+      );
     }
     const resolved = toOperator(operator);
     if (!resolved) {
@@ -100,7 +125,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
       const message = error instanceof Error ? error.message : String(error);
       throw new DagDefinitionError(`${where}: ${message}`, this.options.id, id);
     }
-    const definition: TaskDefinition = { id, spec: parsed.data, operator: resolved };
+    const definition: TaskDefinition = { id, spec: parsed.data as TaskSpec, operator: resolved };
     return new Dag(this.options, [...this.tasks, definition]);
   }
 }
@@ -130,9 +155,22 @@ export function dag<Params = Record<string, never>>(
   const parsed = dagOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const id = typeof options?.id === 'string' ? options.id : undefined;
-    throw new DagDefinitionError(`DAG "${id ?? '(no id)'}": ${describeIssues(parsed.error)}`, id);
+    throw new DagDefinitionError(
+      `DAG "${id ?? '(no id)'}": ${describeIssues(parsed.error)}`,
+      id,
+      undefined,
+      fieldOf(parsed.error),
+    );
   }
   return new Dag<EmptyOutputs, Params>(parsed.data as DagOptions<Params>, []);
+}
+
+/** The option the first issue is about: its innermost key, or the first unknown key. */
+function fieldOf(error: z.ZodError): string | undefined {
+  const issue = error.issues[0];
+  if (issue?.code === 'unrecognized_keys') return issue.keys[0];
+  const key = issue?.path.findLast((part) => typeof part === 'string');
+  return typeof key === 'string' ? key : undefined;
 }
 
 /** True for a `Dag`, also across copies of this module (bundles, a second install). */

@@ -12,6 +12,24 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * A logger whose lines also say which DAG, run, task and try they are about. Optional: a logger
+   * without it (a test's, a plain one) is used as it is.
+   */
+  child?(context: LogContext): Logger;
+}
+
+/** What a log line is about: the console shows it before the message, JSON lines as fields. */
+export interface LogContext {
+  readonly dagId?: string;
+  readonly runId?: string;
+  readonly taskId?: string;
+  readonly tryNumber?: number;
+}
+
+/** `log` with `context` bound to its lines, where the logger can carry one. */
+export function withLogContext(log: Logger, context: LogContext): Logger {
+  return log.child ? log.child(context) : log;
 }
 
 /** The AWS clients a task may use, narrowed to what operators call. Built lazily by the runner. */

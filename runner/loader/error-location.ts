@@ -1,11 +1,37 @@
 /** Finds where in a DAG file an import error or a problem is, for file:line messages. Pure. */
 
-/** The first `line` of `file` named in an error's message or stack (source-mapped by tsx). */
-export function lineFromError(error: unknown, file: string): number | undefined {
+/**
+ * The first `line` of `file` named in an error's message or stack (source-mapped by tsx). Give the
+ * file's real path too: a folder reached through a symlink is named by its real path in stacks.
+ */
+export function lineFromError(error: unknown, ...files: readonly string[]): number | undefined {
   const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
-  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const match = new RegExp(`(?:file://)?${escaped}:(\\d+)(?::\\d+)?`).exec(text);
-  return match ? Number(match[1]) : undefined;
+  for (const file of files) {
+    const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const match = new RegExp(`(?:file://)?${escaped}:(\\d+)(?::\\d+)?`).exec(text);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
+/** Lines after a `dag(`/`.task(` call searched for the option an error names. */
+const OPTION_SEARCH_LINES = 60;
+
+/**
+ * Where a `dag()` or `.task()` option error is: the line of the option it names (`owner:`,
+ * `retries:`), searched from the call's line; the call's line when the option is missing.
+ */
+export function lineOfOption(source: string, field: string | undefined, callLine: number): number {
+  if (field === undefined) return callLine;
+  const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const option = new RegExp(`(?:^|[\\s{,])(?:${escaped}|['"]${escaped}['"])\\s*:`);
+  const lines = source.split('\n').slice(callLine - 1, callLine - 1 + OPTION_SEARCH_LINES);
+  for (const [index, line] of lines.entries()) {
+    // A missing option: stop at the next task rather than blame another call's option.
+    if (index > 0 && /\.task\s*\(/.test(line)) break;
+    if (option.test(line)) return callLine + index;
+  }
+  return callLine;
 }
 
 /** The 1-based line of the first line matching `pattern`, if any. */

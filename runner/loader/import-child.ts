@@ -8,7 +8,8 @@ import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isDag } from '../core/dag.ts';
 import { summarizeDag } from '../core/dag-summary.ts';
-import { lineFromError, lineOf } from './error-location.ts';
+import { lineOf } from './error-location.ts';
+import { explainImportError } from './import-error.ts';
 import { readFileSync } from 'node:fs';
 import type { ChildMessage, ImportOutcome, ImportRequest } from './import-protocol.ts';
 
@@ -118,8 +119,8 @@ async function importOne(file: string): Promise<ImportOutcome> {
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    const line = lineFromError(error, file) ?? missingModuleLine(error, file);
-    return { ok: false, message: describe(error), ...(line === undefined ? {} : { line }) };
+    const { message, line } = explainImportError(error, file, describe(error), missingModuleLine);
+    return { ok: false, message, ...(line === undefined ? {} : { line }) };
   }
   if (!('default' in module)) {
     return { ok: false, message: 'has no default export; a DAG file must `export default dag({...})`' };

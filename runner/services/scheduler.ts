@@ -10,6 +10,7 @@ import { Engine } from '../state/engine.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
+import { withLogContext } from '../core/operator.ts';
 
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */
@@ -79,7 +80,9 @@ export class Scheduler {
         await this.reconcile(loaded);
         await this.noteQuiet(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`);
+        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
+          `scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`,
+        );
       }
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
@@ -87,7 +90,9 @@ export class Scheduler {
       try {
         await this.reconcile(loaded);
       } catch (error) {
-        this.engine.log.error(`scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`);
+        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
+          `scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`,
+        );
       }
     }
     return created;
@@ -173,7 +178,9 @@ export class Scheduler {
         const queue = this.engine.queue(task.spec.queue ?? 'default');
         const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
         if (!job) {
-          this.engine.log.warn(`reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`);
+          withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
+            `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
+          );
           await this.engine.enqueue(loaded, run, taskId, ti);
         } else if ((await job.getState()) === 'failed') {
           const reason = /stalled more than/.test(job.failedReason)

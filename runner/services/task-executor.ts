@@ -11,7 +11,14 @@ import { sendNotifications } from '../core/notify.ts';
 import type { Engine, TaskJobData } from '../state/engine.ts';
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import { sensorPokes, taskDuration } from './metrics.ts';
-import { isSensor, type AwsClients, type Logger, type SensorContext, type TaskContext } from '../core/operator.ts';
+import {
+  isSensor,
+  withLogContext,
+  type AwsClients,
+  type Logger,
+  type SensorContext,
+  type TaskContext,
+} from '../core/operator.ts';
 import { downstreamOf, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
 import type { SlotClaim, TaskTransition } from '../state/run-store.ts';
 import { isTaskError, TaskError } from '../core/task-error.ts';
@@ -157,7 +164,10 @@ export class TaskExecutor {
       return null;
     }
 
-    const logs = new TryLog(this.options.echo);
+    const echo = this.options.echo;
+    const logs = new TryLog(
+      echo && withLogContext(echo, { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber }),
+    );
     const writeLogs = () => store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
     // Lines reach Redis while the try runs, so a long statement's progress can be read; the writes
     // are chained so that lines keep their order.

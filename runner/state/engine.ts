@@ -9,7 +9,7 @@ import type { LoadedDag, DagRegistry } from '../loader/dag-registry.ts';
 import type { Callback, CallbackContext } from '../core/dag-options.ts';
 import type { DagRunRecord, RunType, TaskInstanceRecord } from '../core/model.ts';
 import { sendNotifications } from '../core/notify.ts';
-import type { Logger } from '../core/operator.ts';
+import { withLogContext, type Logger } from '../core/operator.ts';
 import { retryPolicyOf, type RetryPolicy } from '../core/retry-policy.ts';
 import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../core/run-advance.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
@@ -227,7 +227,9 @@ export class Engine {
   /** Ends a run once; the caller that ends it sends the notifications and starts queued runs. */
   async finishRun(loaded: LoadedDag, run: DagRunRecord, state: 'success' | 'failed', reason?: string): Promise<void> {
     if (!(await this.store.setRunState(run.dagId, run.runId, state, ['running', 'queued']))) return;
-    this.log.info(`DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`);
+    withLogContext(this.log, { dagId: run.dagId, runId: run.runId }).info(
+      `DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`,
+    );
     const callback = state === 'success' ? loaded.dag.options.onSuccess : loaded.dag.options.onFailure;
     await this.runCallback(callback, {
       dagId: run.dagId,
@@ -296,7 +298,7 @@ export class Engine {
     try {
       await callback(context);
     } catch (error) {
-      this.log.error(
+      withLogContext(this.log, context).error(
         `callback for ${context.dagId} ${context.runId}${context.taskId ? ` ${context.taskId}` : ''} failed: ${(error as Error).message}`,
       );
     }

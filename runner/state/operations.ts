@@ -5,6 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describeIssues } from '../core/dag-options.ts';
 import { intervalsBetween, manualInterval } from '../core/data-interval.ts';
+import { unknownParamKeys } from '../core/params.ts';
 import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
@@ -60,6 +61,12 @@ export async function triggerDag(
   const conf = options.conf ?? {};
   const schema = loaded.dag.options.params;
   if (schema) {
+    const { unknown, declared } = unknownParamKeys(schema, conf);
+    if (unknown.length > 0) {
+      throw new OperationError(
+        `DAG "${dagId}": --conf has unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; its params are ${declared.join(', ') || 'none'} (a schema built with z.looseObject() takes any key); no run was created`,
+      );
+    }
     const parsed = schema.safeParse(conf);
     if (!parsed.success)
       throw new OperationError(`DAG "${dagId}": --conf ${describeIssues(parsed.error)}; no run was created`);

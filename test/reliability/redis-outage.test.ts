@@ -123,12 +123,15 @@ describe('Redis unreachable for 30 s', () => {
     const runs = await allFinished(after, 120_000);
     const recoveredIn = (Date.now() - backAt) / 1_000;
 
+    // The services' output is piped, so their lines are JSON: show a line's message.
+    const shown = (line: string | undefined) =>
+      line === undefined ? '-' : line.startsWith('{') ? String((JSON.parse(line) as { msg: unknown }).msg) : line;
     const logLines = (text: string) =>
       text.split('\n').filter((line) => /Redis at redis:\/\/127\.0\.0\.1:\d+: /.test(line));
     console.log(
       [
         `Redis unreachable for ${((backAt - downAt) / 1_000).toFixed(0)} s under a running scheduler and worker`,
-        `  scheduler logged ${logLines(scheduler.output()).length} distinct Redis errors, e.g. ${logLines(scheduler.output())[0]?.replace(/^\S+ /, '') ?? '-'}`,
+        `  scheduler logged ${logLines(scheduler.output()).length} distinct Redis errors, e.g. ${shown(logLines(scheduler.output())[0])}`,
         `  worker logged ${logLines(worker.output()).length} distinct Redis errors`,
         `  5 runs triggered after Redis came back: ${runs.filter((r) => r!.state === 'success').length} success, ${recoveredIn.toFixed(1)} s later`,
         `  processes restarted: 0 (scheduler ${scheduler.child.exitCode === null ? 'still running' : 'EXITED'}, worker ${worker.child.exitCode === null ? 'still running' : 'EXITED'})`,
@@ -140,7 +143,8 @@ describe('Redis unreachable for 30 s', () => {
     expect(logLines(scheduler.output()).length).toBeGreaterThan(0);
     expect(logLines(worker.output()).length).toBeGreaterThan(0);
     for (const service of [scheduler, worker]) {
-      expect(service.output()).toMatch(/INFO Redis at redis:\/\/127\.0\.0\.1:\d+: connected again/);
+      // Piped, so JSON lines.
+      expect(service.output()).toMatch(/"level":"info".*"msg":"Redis at redis:\/\/127\.0\.0\.1:\d+: connected again"/);
       // One clear line per cause, never an unhandled error dump.
       expect(service.output()).not.toMatch(/^Error: /m);
     }
