@@ -62,12 +62,16 @@ async function workspace() {
 }
 
 function startStandalone(cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', BIN, 'standalone', '--dags', 'dags'], {
-    cwd,
-    env: { ...process.env, REDIS_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', BIN, 'standalone', '--dags', 'dags', '--log-format', 'pretty'],
+    {
+      cwd,
+      env: { ...process.env, REDIS_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -150,7 +154,9 @@ describe('a live DAG folder under runway standalone', () => {
     });
     expect(broken.state).toBe('active');
     expect(broken.importError!.message).toMatch(/the previous version keeps running$/);
-    expect(standalone.output()).toMatch(/ERROR dags\/demo__live_a\.ts.*: .*the previous version keeps running/);
+    expect(standalone.output()).toMatch(
+      /ERROR (\[[^\]]*\] )?dags\/demo__live_a\.ts.*: .*the previous version keeps running/,
+    );
     const runA3 = await api<{ runId: string }>('/api/dags/demo__live_a/trigger', {});
     expect(await ranAndSaid('demo__live_a', runA3.runId)).toContain('a says two');
 
@@ -256,7 +262,7 @@ describe('a live DAG folder under a worker process', () => {
     await writeFile(join(elsewhere, 'demo__procs_x.ts'), dagFile('demo__procs_x', 'x says hello'));
     const prefix = `{rw-${randomUUID().slice(0, 8)}}`;
     const env = { REDIS_URL: redisUrl() };
-    const worker = startService(['worker', '--dags', dags, '--prefix', prefix], env);
+    const worker = startService(['worker', '--dags', dags, '--prefix', prefix, '--log-format', 'pretty'], env);
     await worker.waitFor(/worker started/, 60_000);
 
     // The CLI reads a folder the worker does not: the run is created, and the trigger says who lacks it.

@@ -62,12 +62,13 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   // Without credentials an AWS DAG could only fail and retry: hold it back and say why. The folder
   // is watched, so a DAG added later is held the same way.
   const awsReady = hasAwsCredentials();
+  const log = options.log ?? consoleLogger;
   const needsAws = (dag: LoadedDag) => dag.summary.tasks.some((t) => AWS_OPERATORS.test(t.operator));
   const dags = await openDags(
     { dags: options.dags },
     {
       service: true,
-      log: consoleLogger,
+      log,
       hold: (dag) => (!awsReady && needsAws(dag) ? 'needs AWS credentials' : undefined),
     },
   );
@@ -96,7 +97,6 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   const s3Dir = `${options.dataDir}/s3`;
   const localS3 = await startLocalS3Server(s3Dir, [DEMO_BUCKET]);
   io.out(`local S3 on ${localS3.endpoint} (data in ${s3Dir}, bucket ${DEMO_BUCKET})`);
-  const log = options.log ?? consoleLogger;
   const redis = await openRedis(url, true, log);
   const connection = await openRedis(url, true, log);
   const engine = new Engine({ redis, registry, prefix: options.prefix, log });
