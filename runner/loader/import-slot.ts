@@ -117,7 +117,7 @@ export class ImportSlot {
     return {
       importMs: result.result.importMs,
       error: {
-        message: `left ${left.length} process(es) running after its import: ${listed}${more}; validate ended them. A DAG file must only declare its DAG`,
+        message: `left ${left.length} process(es) running after its import, which validate ended: ${listed}${more}. A DAG file must only declare its DAG`,
       },
     };
   }
