@@ -28,8 +28,11 @@ const commonJsCache = createRequire(import.meta.url).cache;
 const OUTPUT_LIMIT = Number(process.env.RUNWAY_IMPORT_OUTPUT_LIMIT ?? 1_048_576);
 const SUMMARY_LIMIT = Number(process.env.RUNWAY_SUMMARY_LIMIT ?? 1_048_576);
 const SETTLE_MS = Number(process.env.RUNWAY_SETTLE_MS ?? 500);
-/** Runway's entry points, loaded before any DAG file: every file imports them, none may change them. */
-const PRELOADED = (process.env.RUNWAY_PRELOAD ?? '').split(',').filter(Boolean);
+/**
+ * Runway's entry points: loaded before the first DAG file that names one (`runway/operators` pulls
+ * in the AWS SDK, half a child's start-up), then covered by the snapshot like the built-ins.
+ */
+const PRELOAD = (process.env.RUNWAY_PRELOAD ?? '').split(',').filter(Boolean);
 const OUTPUT_KEPT = 2_048;
 const MESSAGE_KEPT = 4_096;
 
@@ -88,7 +91,26 @@ process.on('unhandledRejection', onLateError);
 
 const effects = new ImportSideEffects();
 const preloaded: Record<string, Record<string, unknown>> = {};
-for (const specifier of PRELOADED) preloaded[specifier] = (await import(specifier)) as Record<string, unknown>;
+const preload = async (specifier: string) =>
+  (preloaded[specifier] = (await import(specifier)) as Record<string, unknown>);
+await preload(PRELOAD[0] ?? 'runway');
+
+/**
+ * Loads the entry points `file` names that are not loaded yet, and retakes the snapshot: nothing of
+ * a file runs in between, and a change an earlier file made would have retired this child already.
+ */
+async function preloadFor(file: string): Promise<void> {
+  let source = '';
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return; // The import will say why.
+  }
+  const named = PRELOAD.filter((s) => !(s in preloaded) && (source.includes(`'${s}'`) || source.includes(`"${s}"`)));
+  if (named.length === 0) return;
+  for (const specifier of named) await preload(specifier);
+  shared = snapshotSharedState(preloaded);
+}
 let usable = true;
 
 function describe(error: unknown): string {
@@ -142,6 +164,7 @@ async function importOne(file: string): Promise<ImportOutcome> {
 }
 
 async function handle(request: ImportRequest): Promise<void> {
+  await preloadFor(request.file);
   printed = { bytes: 0, head: '' };
   exitCalled = false;
   late = undefined;
@@ -244,5 +267,5 @@ requests.on('end', () => realExit(0));
 requests.on('error', () => realExit(0));
 
 // Taken last, once everything of the child's own exists: what differs later is a file's doing.
-const shared = snapshotSharedState(preloaded);
+let shared = snapshotSharedState(preloaded);
 send({ type: 'ready', pid: process.pid });
