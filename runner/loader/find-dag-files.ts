@@ -1,5 +1,5 @@
 /** Which files are DAG files: the rule `runway validate`, `dags list` and the scheduler share. */
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 
 /** A path given to the validator does not exist: the caller's mistake, not a DAG's. */
@@ -51,21 +51,34 @@ export async function discoverDagFiles(
   // Links are followed after the folder's own files and folders, so a DAG is shown at its real place.
   let deferred: { absolute: string; root: string }[] = [];
 
-  const visit = async (absolute: string, root: string | undefined, linkTurn = false): Promise<void> => {
-    const explicit = root === undefined;
-    const link = await lstat(absolute).catch(() => undefined);
-    if (link?.isSymbolicLink() && !explicit && !linkTurn) {
-      deferred.push({ absolute, root });
-      return;
+  const isDagFile = (absolute: string) => DAG_FILE.test(absolute) && !NOT_A_DAG.test(absolute);
+
+  /** A folder whose real path is `real`: its entries' types come with the listing, no stat each. */
+  const walk = async (absolute: string, real: string, root: string): Promise<void> => {
+    if (walked.has(real)) return;
+    walked.add(real);
+    const entries = await readdir(absolute, { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const name = entry.name;
+      if (name.startsWith('_') || name.startsWith('.') || name === 'node_modules') continue;
+      const path = join(absolute, name);
+      if (entry.isSymbolicLink()) deferred.push({ absolute: path, root });
+      else if (entry.isDirectory()) await walk(path, join(real, name), root);
+      else if (entry.isFile() && isDagFile(path) && !found.has(join(real, name))) found.set(join(real, name), path);
     }
+  };
+
+  /** A path given, or a link met in a folder (`root`): followed only where the rules above allow. */
+  const visit = async (absolute: string, root: string | undefined): Promise<void> => {
+    const explicit = root === undefined;
     const info = await stat(absolute).catch(() => undefined);
-    if (!link || !info) {
+    if (!info) {
       if (explicit) throw new DagPathError(`${shown(absolute)}: no such file or folder`);
-      if (link?.isSymbolicLink()) skipped.push({ file: shown(absolute), reason: 'leads to nothing' });
+      skipped.push({ file: shown(absolute), reason: 'leads to nothing' });
       return;
     }
     const real = await realpath(absolute);
-    if (link.isSymbolicLink() && !explicit) {
+    if (!explicit) {
       const why = !inside(real, root)
         ? `leads out of ${shown(root)} (to ${real})`
         : info.isDirectory() && walked.has(real)
@@ -78,27 +91,15 @@ export async function discoverDagFiles(
         return;
       }
     }
-    if (info.isDirectory()) {
-      if (walked.has(real)) return;
-      walked.add(real);
-      const entries = await readdir(absolute);
-      for (const entry of entries.sort()) {
-        if (entry.startsWith('_') || entry.startsWith('.') || entry === 'node_modules') continue;
-        await visit(join(absolute, entry), root ?? real);
-      }
-    } else if (
-      (explicit || (info.isFile() && DAG_FILE.test(absolute) && !NOT_A_DAG.test(absolute))) &&
-      !found.has(real)
-    ) {
-      found.set(real, absolute);
-    }
+    if (info.isDirectory()) await walk(absolute, real, root ?? real);
+    else if ((explicit || (info.isFile() && isDagFile(absolute))) && !found.has(real)) found.set(real, absolute);
   };
   for (const path of paths) {
     await visit(resolve(cwd, path), undefined);
     while (deferred.length > 0) {
       const links = deferred;
       deferred = [];
-      for (const { absolute, root } of links) await visit(absolute, root, true);
+      for (const { absolute, root } of links) await visit(absolute, root);
     }
   }
   const files = [...found.values()].map((absolutePath) => ({ file: shown(absolutePath), absolutePath }));
