@@ -89,8 +89,7 @@ export class ImportSideEffects {
     const deadline = performance.now() + settleMs;
     const tick = () => new Promise<void>((resolve) => this.untracked(() => setImmediate(resolve)));
     const wait = (ms: number) => new Promise<void>((resolve) => this.untracked(() => setTimeout(resolve, ms)));
-    // Unhandled rejections are reported after the microtasks of the turn that made them.
-    await tick();
+    // Unhandled rejections are reported after the microtasks of the turn that made them: by the next turn.
     await tick();
     while (!stop() && this.live.size > 0 && performance.now() < deadline) await wait(5);
   }

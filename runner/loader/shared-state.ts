@@ -56,6 +56,7 @@ const describeOwn = (target: object): Descriptor[] =>
 
 /** Keys of `target` added, removed or redefined since `before`. */
 function changedKeys(before: readonly Descriptor[], target: object): string[] {
+  if (unchanged(before, target)) return [];
   const now = new Map(describeOwn(target).map((d) => [d[0], d]));
   const changed: string[] = [];
   for (const [key, value, get, set] of before) {
@@ -65,6 +66,19 @@ function changedKeys(before: readonly Descriptor[], target: object): string[] {
   }
   for (const key of now.keys()) changed.push(String(key));
   return changed;
+}
+
+/** The common case, checked after every file: same keys in the same order, same values. */
+function unchanged(before: readonly Descriptor[], target: object): boolean {
+  const keys = Reflect.ownKeys(target);
+  if (keys.length !== before.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const [key, value, get, set] = before[i]!;
+    if (keys[i] !== key) return false;
+    const d = Reflect.getOwnPropertyDescriptor(target, key)!;
+    if (!Object.is(d.value, value) || d.get !== get || d.set !== set) return false;
+  }
+  return true;
 }
 
 export interface SharedStateChanges {

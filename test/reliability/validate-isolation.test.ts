@@ -29,6 +29,7 @@ const EXPECTED: Record<string, string | RegExp> = {
   'throws-from-timer.ts': /^failed after import: Error: late failure from a timer$/,
   'throws-from-unref-timer.ts': /^failed after import: Error: late failure from an unref timer$/,
   'rejects-later.ts': /^failed after import: Error: late rejection$/,
+  'rejects-unawaited.ts': /^failed after import: Error: rejected at import, never awaited$/,
   'exits-from-timer.ts': /^failed after import: Error: called process\.exit\(4\)/,
   'kills-itself-later.ts': /^the import process died \(signal SIGKILL\) while importing this file$/,
   'kills-parent.ts': /^the import process died \(signal SIGKILL\) while importing this file$/,
