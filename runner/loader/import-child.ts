@@ -66,6 +66,18 @@ for (const stream of [process.stdout, process.stderr]) {
     return true;
   }) as typeof stream.write;
 }
+// Signalling another process (its parent, its group) is not declaring a DAG, and the launcher it
+// would kill is what the validator watches: refused here, so the verdict does not race the signal.
+const realKill = process.kill.bind(process);
+process.kill = ((pid: number, signal?: string | number) => {
+  if (pid !== process.pid) {
+    throw new Error(
+      `called process.kill() on another process at import time (${String(signal ?? 'SIGTERM')}); a DAG file must only declare its DAG`,
+    );
+  }
+  return realKill(pid, signal);
+}) as typeof process.kill;
+const launcherPid = process.ppid;
 const realExit = process.exit.bind(process);
 let exitCalled = false;
 process.exit = ((code?: number) => {
@@ -186,7 +198,9 @@ async function handle(request: ImportRequest): Promise<void> {
   const changes = shared.changes();
   // Set by the error handlers meanwhile, which TypeScript cannot see.
   const failedLate = late as { error: unknown } | undefined;
-  if (failedLate) {
+  if (process.ppid !== launcherPid) {
+    outcome = { ok: false, message: 'the process that started it was killed while it was imported' };
+  } else if (failedLate) {
     outcome = { ok: false, message: `failed after import: ${describe(failedLate.error)}` };
   } else if (changes.globals.length > 0) {
     outcome = {
@@ -205,6 +219,7 @@ async function handle(request: ImportRequest): Promise<void> {
   const loadedOthers =
     Atomics.load(moduleLoads, 0) - loadsBefore > 1 || Object.keys(commonJsCache).length !== commonJsBefore;
   usable =
+    process.ppid === launcherPid &&
     !failedLate &&
     !exitCalled &&
     !effects.spawned &&

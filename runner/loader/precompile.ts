@@ -8,14 +8,17 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildFailure } from 'esbuild';
-import { isAlive } from './process-sweep.ts';
+import { isAlive, PID_NAMESPACE } from './process-sweep.ts';
 
 /** One file, `{ [absolute path]: source }`: a thousand small files cost a second to create. */
 export const PRECOMPILED_SOURCES = 'sources.json';
 /** A larger file is left to tsx in its child: its source never sits in the validator's memory. */
 const PRECOMPILED_MAX_BYTES = 1_048_576;
-/** `runway-dags-<validator pid>-<random>`: the pid says whether the folder's owner is still running. */
-const FOLDER_PREFIX = 'runway-dags-';
+/**
+ * `runway-dags-<PID namespace>-<validator pid>-<random>`: the pid says whether the folder's owner
+ * is still running, where the namespace is this one.
+ */
+const FOLDER_PREFIX = `runway-dags-${PID_NAMESPACE}-`;
 
 export async function makePrecompiledDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   await removeFoldersOfDeadValidators();
@@ -29,7 +32,10 @@ async function removeFoldersOfDeadValidators(): Promise<void> {
   await Promise.all(
     entries.map(async (entry) => {
       const owner = new RegExp(`^${FOLDER_PREFIX}(\\d+)-`).exec(entry);
-      if (owner && !isAlive(Number(owner[1]))) await rm(join(tmpdir(), entry), { recursive: true, force: true });
+      if (owner && !isAlive(Number(owner[1]))) {
+        // Another user's folder (a shared /tmp) is not ours to remove: leave it.
+        await rm(join(tmpdir(), entry), { recursive: true, force: true }).catch(() => undefined);
+      }
     }),
   );
 }

@@ -5,7 +5,7 @@
  * token even after leaving the group (`detached: true`, `setsid`). Linux's `/proc` is read; where
  * there is none, only the process group is ended.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export const TOKEN_VARIABLE = 'RUNWAY_IMPORT_TOKEN';
 
@@ -22,6 +22,21 @@ const hasProc = (() => {
     return false;
   }
 })();
+
+const namespaceOf = (pid: number | 'self') => {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * This process's PID namespace, as a number ('0' where unknown): a pid means something only inside
+ * its namespace, so what names another validator by pid is left alone if it is from another one
+ * (a container sharing the host's /proc or /tmp).
+ */
+export const PID_NAMESPACE = namespaceOf('self') ?? '0';
 
 const read = (path: string) => {
   try {
@@ -76,7 +91,8 @@ export function endOrphansOfDeadValidators(): void {
     const environ = read(`/proc/${p.pid}/environ`) ?? '';
     const token = environ.split('\0').find((v) => v.startsWith(`${TOKEN_VARIABLE}=`));
     const owner = Number(token?.slice(TOKEN_VARIABLE.length + 1).split('-')[0]);
-    if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) kill(p.pid);
+    const sameNamespace = namespaceOf(p.pid) === PID_NAMESPACE;
+    if (sameNamespace && Number.isInteger(owner) && owner > 0 && !isAlive(owner)) kill(p.pid);
   }
 }
 

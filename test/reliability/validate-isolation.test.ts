@@ -32,7 +32,7 @@ const EXPECTED: Record<string, string | RegExp> = {
   'rejects-unawaited.ts': /^failed after import: Error: rejected at import, never awaited$/,
   'exits-from-timer.ts': /^failed after import: Error: called process\.exit\(4\)/,
   'kills-itself-later.ts': /^the import process died \(signal SIGKILL\) while importing this file$/,
-  'kills-parent.ts': /^the import process died \(signal SIGKILL\) while importing this file$/,
+  'kills-parent.ts': /^Error: called process\.kill\(\) on another process at import time \(SIGKILL\)/,
   'patches-fetch.ts': /^changed a built-in prototype or global at import time \(fetch\)/,
   'patches-fs.ts': /^changed a built-in prototype or global at import time \(fs\.existsSync\)/,
   'sets-env.ts': /^set environment variables at import time \(WAREHOUSE_PASSWORD\)/,
@@ -136,7 +136,7 @@ describe('containment', () => {
     expect(report.files).toBe(Object.keys(EXPECTED).length);
     expect(problemOf('reads-parent-secrets.ts')).toBeUndefined();
     expect(problemOf('floods-parent-stdout.ts')).toBeUndefined();
-    expect(problemOf('kills-parent.ts')?.message).toMatch(/the import process died/);
+    expect(problemOf('kills-parent.ts')?.message).toMatch(/called process\.kill\(\) on another process/);
     expect(problemOf('starts-detached-process.ts')?.message).toMatch(/left 1 process\(es\) running/);
     expect(problemOf('starts-orphan-process.ts')?.message).toMatch(/left 1 process\(es\) running/);
     expect(markerProcesses()).toEqual([]);
