@@ -12,14 +12,17 @@ const require = createRequire(import.meta.url);
 /** The ways to start a process, wrapped once so that a file's use of any of them is seen. */
 const SPAWNERS = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const;
 
+const UNTRACKED = new Set(['PROMISE', 'MESSAGEPORT']);
+
 export class ImportSideEffects {
   /** Async resources created while a file was in hand and not destroyed yet: id -> type. */
   private readonly live = new Map<number, string>();
   private ignoring = false;
   private readonly hook = createHook({
     init: (asyncId, type) => {
-      // A pending promise keeps nothing alive and cannot fire by itself.
-      if (!this.ignoring && type !== 'PROMISE') this.live.set(asyncId, type);
+      // A pending promise keeps nothing alive and cannot fire by itself. Message ports are the module
+      // loader's own (each import talks to the hooks thread through some), released a while later.
+      if (!this.ignoring && !UNTRACKED.has(type)) this.live.set(asyncId, type);
     },
     destroy: (asyncId) => {
       this.live.delete(asyncId);
