@@ -26,6 +26,8 @@ const EXPECTED: Record<string, string | RegExp> = {
   'zz-canary.ts': 'ok',
   'reads-parent-secrets.ts': 'ok',
   'floods-parent-stdout.ts': 'ok',
+  'forges-answer.ts': /^Error: the real verdict: this file fails$/,
+  'floods-answer-channel.ts': /^sent an answer of more than 1114112 bytes to the validator$/,
   'throws-from-timer.ts': /^failed after import: Error: late failure from a timer$/,
   'throws-from-unref-timer.ts': /^failed after import: Error: late failure from an unref timer$/,
   'rejects-later.ts': /^failed after import: Error: late rejection$/,
@@ -136,6 +138,7 @@ describe('containment', () => {
     expect(report.files).toBe(Object.keys(EXPECTED).length);
     expect(problemOf('reads-parent-secrets.ts')).toBeUndefined();
     expect(problemOf('floods-parent-stdout.ts')).toBeUndefined();
+    expect(problemOf('forges-answer.ts')?.message).toBe('Error: the real verdict: this file fails');
     expect(problemOf('kills-parent.ts')?.message).toMatch(/called process\.kill\(\) on another process/);
     expect(problemOf('starts-detached-process.ts')?.message).toMatch(/left 1 process\(es\) running/);
     expect(problemOf('starts-orphan-process.ts')?.message).toMatch(/left 1 process\(es\) running/);
@@ -156,6 +159,7 @@ describe('a bounded run', () => {
     await symlink('.', join(linkFolder, 'loop-b'));
     await symlink('sub', join(linkFolder, 'sub-again'));
     await symlink('good.ts', join(linkFolder, 'again.ts'));
+    await symlink('missing.ts', join(linkFolder, 'dangling.ts'));
     await symlink(join(REPO_ROOT, FOLDER), join(linkFolder, 'outside'));
 
     const report = await validate([linkFolder], { policy: DEFAULT_POLICY, cwd: linkFolder });
@@ -164,6 +168,7 @@ describe('a bounded run', () => {
     const skipped = Object.fromEntries(report.skippedLinks.map((l) => [l.file, l.reason]));
     expect(skipped).toEqual({
       'again.ts': 'is another name for good.ts',
+      'dangling.ts': 'leads to nothing',
       'loop-a': expect.stringMatching(/^leads back into .*a folder already walked$/),
       'loop-b': expect.stringMatching(/^leads back into .*a folder already walked$/),
       'sub-again': 'leads back into sub, a folder already walked',
