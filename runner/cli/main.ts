@@ -74,6 +74,8 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
     ]);
     const policy = await loadPolicy(flags.policy, { required: flags.policy !== DEFAULT_POLICY_FILE });
     const report = await validate(paths, { policy, ...loadOptions(flags) });
+    // On stderr, so that --format json stays one JSON document.
+    for (const link of report.skippedLinks) io.err(`runway: skipped the link ${link.file}: it ${link.reason}`);
     io.out(formatProblems(report.problems, flags.format, report.files.length));
     setExit(report.problems.length === 0 ? EXIT.ok : EXIT.failure);
   });

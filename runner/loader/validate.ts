@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { checkDag } from '../core/dag-checks.ts';
 import { locateProblem } from './error-location.ts';
+import type { SkippedLink } from './find-dag-files.ts';
 import { loadDags, type DagFileResult, type LoadDagsOptions } from './load-dags.ts';
 import { checkPolicy, type Policy } from '../core/policy.ts';
 import type { DagProblem, Problem } from '../core/problem.ts';
@@ -16,10 +17,19 @@ export interface ValidateOptions extends LoadDagsOptions {
 export interface ValidateReport {
   files: DagFileResult[];
   problems: Problem[];
+  /** Symbolic links in the folders that were not followed (out of the folder, a loop, a second name). */
+  skippedLinks: SkippedLink[];
 }
 
 export async function validate(paths: readonly string[], options: ValidateOptions): Promise<ValidateReport> {
-  const files = await loadDags(paths, options);
+  const skippedLinks: SkippedLink[] = [];
+  const files = await loadDags(paths, {
+    ...options,
+    onSkippedLink: (link) => {
+      skippedLinks.push(link);
+      options.onSkippedLink?.(link);
+    },
+  });
   const problems: Problem[] = [];
   for (const result of files) {
     if (result.error) {
@@ -33,7 +43,7 @@ export async function validate(paths: readonly string[], options: ValidateOption
     for (const problem of found) problems.push({ file: result.file, line: locateProblem(source, problem), ...problem });
   }
   problems.push(...duplicateDagIds(files));
-  return { files, problems };
+  return { files, problems, skippedLinks };
 }
 
 function importProblem(result: DagFileResult): Problem {
