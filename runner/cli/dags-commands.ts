@@ -42,14 +42,3 @@ export async function showDag(dagId: string, options: DagsOptions): Promise<{ te
   if (!found) throw new UsageError(`no DAG "${dagId}" in ${options.folder} (see \`runway dags list\`)`);
   return { text: renderGraphText(found.dag), mermaid: renderGraphMermaid(found.dag) };
 }
-
-/** Columns padded to their widest cell. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}

@@ -1,11 +1,7 @@
 /** `runway deploy --to s3://bucket/prefix`: validate, bundle and publish the DAGs a scheduler reads. */
 import type { Command } from 'commander';
-import { makeS3Client } from '../aws/s3-client.ts';
-import { BundleError } from '../deploy/bundle.ts';
-import { deployDags, DeployError, type DeployResult } from '../deploy/deploy.ts';
+import type { DeployResult } from '../deploy/deploy.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
-import { loadPolicy } from '../loader/load-policy.ts';
-import { parseS3Uri } from '../s3/sync.ts';
 import { formatHuman } from './format-problems.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 
@@ -45,6 +41,15 @@ export function addDeployCommand(program: Command, io: CliIo, setExit: (code: nu
     .option('--endpoint <url>', 'an S3-compatible endpoint (a local S3)')
     .option('--region <region>', 'AWS region (default: the standard chain)')
     .action(async (flags: DeployFlags) => {
+      // Loaded when a deploy runs, so `runway --help` does not load the AWS SDK and esbuild.
+      const [{ makeS3Client }, { BundleError }, { deployDags, DeployError }, { loadPolicy }, { parseS3Uri }] =
+        await Promise.all([
+          import('../aws/s3-client.ts'),
+          import('../deploy/bundle.ts'),
+          import('../deploy/deploy.ts'),
+          import('../loader/load-policy.ts'),
+          import('../s3/sync.ts'),
+        ]);
       try {
         parseS3Uri(flags.to);
       } catch (error) {

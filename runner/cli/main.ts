@@ -7,6 +7,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { DagsOptions } from './dags-commands.ts';
 import type { ProblemFormat } from './format-problems.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
+import { addRunCommands } from './run-commands.ts';
+import { addS3Commands } from './s3-commands.ts';
+import { addDeployCommand } from './deploy-command.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
@@ -32,26 +35,17 @@ function addLoadFlags(command: Command): Command {
     .option('--memory-limit <MiB>', 'heap limit of the import processes', positiveInt('--memory-limit'));
 }
 
-/**
- * The command groups a verb needs. The runner's verbs load BullMQ, ioredis and every AWS SDK client
- * (hundreds of milliseconds); `validate`, `s3` and `deploy` load only their own, so hooks and
- * scripts start fast. Any other verb, and bare `--help`, load them all.
- */
-const GROUPS_OF_VERB: Record<string, readonly ('run' | 's3' | 'deploy')[]> = {
-  validate: [],
-  s3: ['s3'],
-  deploy: ['deploy'],
-  '--version': [],
-  '-V': [],
-};
-
 /** Runway's version, from its package.json (read once; the CLI prints it with --version). */
 export function runwayVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export async function buildProgram(io: CliIo, setExit: (code: number) => void, verb?: string): Promise<Command> {
+/**
+ * Every verb, registered without loading what the verbs use: each action loads its own modules when
+ * it runs, so `--help` and `validate` do not pay for BullMQ, ioredis or the AWS SDK.
+ */
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('runway')
     .description('Typed, Airflow-style DAG runner for TypeScript')
     .version(runwayVersion(), '-V, --version', "print Runway's version")
@@ -89,7 +83,7 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
   });
 
   dagsCommand('list', 'list the DAGs that import cleanly').action(async (flags) => {
-    const { listDags, table } = await import('./dags-commands.ts');
+    const [{ listDags }, { table }] = await Promise.all([import('./dags-commands.ts'), import('./table.ts')]);
     const rows = (await listDags(dagsOptions(flags))).map(({ file, dag }) => [
       dag.dagId,
       file,
@@ -103,7 +97,7 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
   dagsCommand('list-import-errors', 'list the DAG files, or deployed bundles, that fail to import')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint of an s3:// --dags (a local S3)')
     .action(async (flags: LoadFlags & { dags: string; s3Endpoint?: string }) => {
-      const { listImportErrors, table } = await import('./dags-commands.ts');
+      const [{ listImportErrors }, { table }] = await Promise.all([import('./dags-commands.ts'), import('./table.ts')]);
       // A deployment is read as a scheduler reads it: what fails to fetch, verify or import.
       const errors = flags.dags.startsWith('s3://')
         ? await deployedBundleErrors(flags)
@@ -117,7 +111,7 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
     });
 
   dagsCommand('report', 'import time of each DAG file, slowest first').action(async (flags) => {
-    const { reportImportTimes, table } = await import('./dags-commands.ts');
+    const [{ reportImportTimes }, { table }] = await Promise.all([import('./dags-commands.ts'), import('./table.ts')]);
     const rows = (await reportImportTimes(dagsOptions(flags))).map((r) => [
       r.file,
       `${r.importMs.toFixed(1)} ms`,
@@ -136,10 +130,9 @@ export async function buildProgram(io: CliIo, setExit: (code: number) => void, v
       io.out(`${shown.text}\n\n\`\`\`mermaid\n${shown.mermaid}\n\`\`\``);
     });
 
-  const groups = (verb !== undefined && GROUPS_OF_VERB[verb]) || ['run', 's3', 'deploy'];
-  if (groups.includes('run')) (await import('./run-commands.ts')).addRunCommands(program, dags, io, setExit);
-  if (groups.includes('s3')) (await import('./s3-commands.ts')).addS3Commands(program, io, setExit);
-  if (groups.includes('deploy')) (await import('./deploy-command.ts')).addDeployCommand(program, io, setExit);
+  addRunCommands(program, dags, io, setExit);
+  addS3Commands(program, io, setExit);
+  addDeployCommand(program, io, setExit);
   return program;
 }
 
@@ -178,7 +171,7 @@ function replyHint(message: string): string {
 /** Runs the CLI on `argv` (without `node runway`) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = await buildProgram(io, (code) => (exitCode = code), argv[0]);
+  const program = buildProgram(io, (code) => (exitCode = code));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

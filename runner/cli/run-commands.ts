@@ -1,27 +1,27 @@
 /** The runner's verbs: services (scheduler, worker), runs and task instances, pools, `dags test`. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import {
-  backfillDag,
-  checkClientRunId,
-  clearTasks,
-  markTask,
-  triggerDag,
-  type Reprocess,
-} from '../state/operations.ts';
-import { Scheduler } from '../services/scheduler.ts';
-import { startWorker } from '../services/worker.ts';
-import { table } from './dags-commands.ts';
+import type { Reprocess } from '../state/operations.ts';
+import { clientRunIdProblem } from '../core/run-id.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
-import { openRedis, openRuntime, type Runtime, type RuntimeFlags } from './runtime.ts';
+import type { Runtime, RuntimeFlags } from './runtime.ts';
 import { loggerOf, withLogFormat, type LogFlags } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
-import { workerGap } from '../state/worker-presence.ts';
-import { runDagTest, runTaskTest, type TaskTestFlags } from './dag-test.ts';
-import { runStandalone } from './standalone.ts';
-import { startWebServer } from '../web/server.ts';
-import { redact } from '../redis/connect.ts';
-import { formatRendered, renderTask, TaskRenderError } from './render-task.ts';
+import type { TaskTestFlags } from './dag-test.ts';
+import { table } from './table.ts';
+
+// Each verb loads its own modules when it runs: registering the verbs (all of them, for `--help`
+// or any `dags` verb) must not load BullMQ, ioredis, the AWS SDK or the local S3 server.
+const operations = () => import('../state/operations.ts');
+const runtimeModule = () => import('./runtime.ts');
+const schedulerModule = () => import('../services/scheduler.ts');
+const workerModule = () => import('../services/worker.ts');
+const webServer = () => import('../web/server.ts');
+const workerPresence = () => import('../state/worker-presence.ts');
+const dagTest = () => import('./dag-test.ts');
+const standalone = () => import('./standalone.ts');
+const renderTaskModule = () => import('./render-task.ts');
+const redisConnect = () => import('../redis/connect.ts');
 
 const isoDate = (name: string) => (value: string) => {
   const date = new Date(value);
@@ -34,12 +34,9 @@ const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 const clientRunId = (value: string) => {
-  try {
-    checkClientRunId(value);
-    return value;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
+  const problem = clientRunIdProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
 };
 const jsonObject = (value: string) => {
   try {
@@ -71,6 +68,7 @@ function withRuntimeFlags(command: Command): Command {
 
 /** Opens a runtime for one command and always closes it. */
 async function withRuntime<T>(io: CliIo, flags: RuntimeFlags, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const { openRuntime } = await runtimeModule();
   const runtime = await openRuntime(flags, { announce: io.err });
   try {
     return await work(runtime);
@@ -96,6 +94,7 @@ function withHealthPort(command: Command): Command {
 /** Health and metrics only: no UI, no actions, so no token; bound to all interfaces for probes. */
 async function startHealth(runtime: Runtime, port: number | undefined, log: Logger) {
   if (port === undefined) return undefined;
+  const { startWebServer } = await webServer();
   const server = await startWebServer(runtime.engine, { host: '0.0.0.0', port, ui: false });
   log.info(`health and metrics on port ${new URL(server.url).port}, all interfaces`);
   return server;
@@ -143,6 +142,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         flags: RuntimeFlags & LogFlags & { host: string; port: number; token?: string; allowedHosts?: string },
       ) => {
         const log = loggerOf(flags);
+        const [{ openRuntime }, { startWebServer }] = await Promise.all([runtimeModule(), webServer()]);
         const runtime = await openRuntime(flags, { service: true, log });
         const token = flags.token ?? process.env.RUNWAY_WEB_TOKEN;
         const allowedHosts = (flags.allowedHosts ?? process.env.RUNWAY_WEB_ALLOWED_HOSTS ?? '')
@@ -175,6 +175,11 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
     .action(async (flags: RuntimeFlags & LogFlags & { tick: number; retentionDays: number; healthPort?: number }) => {
       const log = loggerOf(flags);
+      const [{ openRuntime }, { Scheduler }, { redact }] = await Promise.all([
+        runtimeModule(),
+        schedulerModule(),
+        redisConnect(),
+      ]);
       const runtime = await openRuntime(flags, { service: true, log });
       for (const p of runtime.problems) log.error(`${p.file}: ${p.message} (not scheduled)`);
       const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick, retentionDays: flags.retentionDays });
@@ -200,6 +205,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .option('--data-dir <folder>', 'where the private redis-server keeps its data', '.runway')
     .action(async (flags: RuntimeFlags & LogFlags & { concurrency: number; redisPort?: number; dataDir: string }) => {
       const log = loggerOf(flags);
+      const { runStandalone } = await standalone();
       await runStandalone(
         {
           dags: flags.dags,
@@ -251,6 +257,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
           },
       ) => {
         const log = loggerOf(flags);
+        const [{ openRuntime, openRedis }, { startWorker }] = await Promise.all([runtimeModule(), workerModule()]);
         const runtime = await openRuntime(flags, { service: true, log });
         for (const p of runtime.problems) log.error(`${p.file}: ${p.message} (not loaded here)`);
         const connection = await openRedis(runtime.redisUrl, true, log);
@@ -290,6 +297,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         dagId: string,
         flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date; runId?: string },
       ) => {
+        const [{ triggerDag }, { workerGap }] = await Promise.all([operations(), workerPresence()]);
         const { run, gap } = await withRuntime(io, flags, async ({ engine }) => {
           const run = await triggerDag(engine, dagId, {
             ...(flags.conf ? { conf: flags.conf } : {}),
@@ -315,6 +323,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         .default('none'),
     )
     .action(async (dagId: string, flags: RuntimeFlags & { from: Date; to: Date; reprocess: Reprocess }) => {
+      const [{ backfillDag }, { workerGap }] = await Promise.all([operations(), workerPresence()]);
       const { result, gap } = await withRuntime(io, flags, async ({ engine }) => {
         const result = await backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess);
         return { result, gap: await workerGap(engine, dagId) };
@@ -346,6 +355,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .argument('<dag_id>')
     .option('--logical-date <date>', 'logical date of the run (default: now)', isoDate('--logical-date'))
     .action(async (dagId: string, flags: RuntimeFlags & { logicalDate?: Date }) => {
+      const { runDagTest } = await dagTest();
       const state = await runDagTest(dagId, flags, io);
       setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });
@@ -402,6 +412,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .action(async (dagId: string, taskId: string, flags: TaskTestFlags) => {
       if (flags.fromRun !== undefined && flags.upstream !== undefined)
         throw new UsageError('give --from-run or --upstream, not both');
+      const { runTaskTest } = await dagTest();
       const state = await runTaskTest(dagId, taskId, flags, io);
       setExit(state === 'success' ? EXIT.ok : EXIT.failure);
     });
@@ -419,6 +430,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         taskId: string,
         flags: { dags: string; logicalDate?: Date; conf?: Record<string, unknown> },
       ) => {
+        const { renderTask, formatRendered, TaskRenderError } = await renderTaskModule();
         const rendering = await renderTask(flags.dags, dagId, taskId, flags.logicalDate, flags.conf).catch(
           (error: unknown) => {
             if (!(error instanceof TaskRenderError)) throw error;
@@ -458,6 +470,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         flags: RuntimeFlags & { task?: string; downstream?: boolean; onlyFailed?: boolean },
       ) => {
         if (flags.downstream && !flags.task) throw new UsageError('--downstream needs --task');
+        const { clearTasks } = await operations();
         const cleared = await withRuntime(io, flags, ({ engine }) =>
           clearTasks(engine, dagId, runId, {
             ...(flags.task ? { task: flags.task } : {}),
@@ -474,6 +487,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .action(async (dagId: string, runId: string, taskId: string, state: string, flags: RuntimeFlags) => {
       if (state !== 'success' && state !== 'failed')
         throw new UsageError(`state must be success or failed, not "${state}"`);
+      const { markTask } = await operations();
       await withRuntime(io, flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state));
       io.out(`${dagId} ${runId} ${taskId} marked ${state}`);
     });

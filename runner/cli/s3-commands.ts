@@ -1,8 +1,6 @@
 /** `runway s3 sync <source> <destination>`: the same sync the s3Sync operator runs, from a shell. */
-import { makeS3Client } from '../aws/s3-client.ts';
 import { InvalidArgumentError, type Command } from 'commander';
-import { SyncFailedError, syncFolderToS3, syncS3ToFolder, type S3SyncResult } from '../s3/sync.ts';
-import { SyncRefusedError } from '../s3/sync-plan.ts';
+import type { S3SyncResult } from '../s3/sync.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 
 interface SyncFlags {
@@ -79,6 +77,9 @@ export function addS3Commands(program: Command, io: CliIo, setExit: (code: numbe
       const up = !source.startsWith('s3://') && destination.startsWith('s3://');
       const down = source.startsWith('s3://') && !destination.startsWith('s3://');
       if (!up && !down) throw new UsageError('one side must be a local folder and the other an s3://bucket/prefix');
+      // Loaded when a sync runs, so `runway --help` does not load the AWS SDK.
+      const [{ makeS3Client }, { SyncFailedError, syncFolderToS3, syncS3ToFolder }, { SyncRefusedError }] =
+        await Promise.all([import('../aws/s3-client.ts'), import('../s3/sync.ts'), import('../s3/sync-plan.ts')]);
       const client = makeS3Client({
         ...(flags.region ? { region: flags.region } : {}),
         ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),

@@ -15,7 +15,7 @@ import { Engine } from '../state/engine.ts';
 import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/redis-server.ts';
 import { Scheduler } from '../services/scheduler.ts';
 import { startWorker } from '../services/worker.ts';
-import { table } from './dags-commands.ts';
+import { table } from './table.ts';
 import type { CliIo } from './io.ts';
 import { consoleLogger, openDags, openRedis } from './runtime.ts';
 import { writeStandaloneAddress } from './standalone-address.ts';

@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describeIssues } from '../core/dag-options.ts';
 import { intervalsBetween, manualInterval } from '../core/data-interval.ts';
 import { unknownParamKeys } from '../core/params.ts';
+import { clientRunIdProblem } from '../core/run-id.ts';
 import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
@@ -40,11 +41,6 @@ export type TriggeredRun = DagRunRecord & {
 export class TriggerError extends Error {
   override readonly name = 'TriggerError';
 }
-
-/** Ids a client may choose for a run: the id alphabet, plus ISO dates' `:` and `+`. */
-const CLIENT_RUN_ID = /^[A-Za-z0-9_.:+-]{1,200}$/;
-/** The scheduler's and backfill's own ids: a manual run must not take an interval's id. */
-const RESERVED_RUN_ID = /^(scheduled|backfill)__/;
 
 /**
  * Creates a manual run, then starts it when the DAG has room. Creation is one atomic step: an
@@ -122,12 +118,8 @@ export async function triggerDag(
 
 /** Refuses a run id a client may not choose; the CLI checks `--run-id` with it before connecting. */
 export function checkClientRunId(runId: string): void {
-  if (!CLIENT_RUN_ID.test(runId) || runId === '.' || runId === '..') {
-    throw new OperationError(`run id "${runId}" must be 1 to 200 of A-Z a-z 0-9 _ . : + - (and not "." or "..")`);
-  }
-  if (RESERVED_RUN_ID.test(runId)) {
-    throw new OperationError(`run id "${runId}" starts with a prefix the scheduler and backfill use; choose another`);
-  }
+  const problem = clientRunIdProblem(runId);
+  if (problem) throw new OperationError(problem);
 }
 
 export type Reprocess = 'none' | 'failed' | 'all';
