@@ -75,7 +75,7 @@ describe('Redis Cluster', () => {
     });
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(
-      /^runway: Redis answered: MOVED \d+ 127\.0\.0\.1:\d+ \(this Redis is a node of a Redis Cluster: add \?cluster=true to REDIS_URL\)\n$/,
+      /^runway: DAG "data_lake__ops": no run was created: MOVED \d+ 127\.0\.0\.1:\d+ \(this Redis is a node of a Redis Cluster: add \?cluster=true to REDIS_URL\)\n$/,
     );
 
     const env = { REDIS_URL: `redis://127.0.0.1:${elsewhere}?cluster=true` };

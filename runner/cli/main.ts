@@ -8,6 +8,7 @@ import type { DagsOptions } from './dags-commands.ts';
 import type { ProblemFormat } from './format-problems.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
 import { addRunCommands } from './run-commands.ts';
+import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
@@ -159,15 +160,6 @@ const USAGE_ERRORS = new Set([
 ]);
 const FAILURE_ERRORS = new Set(['RedisSetupError', 'DagSourceError', 'TriggerError']);
 
-/** What a Redis refusal usually means for Runway. */
-function replyHint(message: string): string {
-  if (message.startsWith('MOVED ') || message.startsWith('CLUSTERDOWN')) {
-    return ' (this Redis is a node of a Redis Cluster: add ?cluster=true to REDIS_URL)';
-  }
-  if (message.startsWith('NOPERM')) return " (the Redis user's ACL does not cover the keys under this --prefix)";
-  return '';
-}
-
 /** Runs the CLI on `argv` (without `node runway`) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -191,7 +183,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return EXIT.failure;
     }
     if (name === 'ReplyError') {
-      io.err(`runway: Redis answered: ${(error as Error).message}${replyHint((error as Error).message)}`);
+      io.err(`runway: Redis answered: ${describeRedisError(error)}`);
       return EXIT.failure;
     }
     io.err(`runway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -10,7 +10,16 @@ export function describeRedisError(error: unknown): string {
   if (isOutOfMemoryMessage(message)) {
     return `Redis is out of memory and refuses writes (maxmemory reached, noeviction): free memory or raise maxmemory [${message}]`;
   }
-  return message;
+  return `${message}${replyHint(message)}`;
+}
+
+/** What a Redis refusal usually means for Runway. */
+function replyHint(message: string): string {
+  if (message.startsWith('MOVED ') || message.startsWith('CLUSTERDOWN')) {
+    return ' (this Redis is a node of a Redis Cluster: add ?cluster=true to REDIS_URL)';
+  }
+  if (message.startsWith('NOPERM')) return " (the Redis user's ACL does not cover the keys under this --prefix)";
+  return '';
 }
 
 /** Whether Redis answered that it is out of memory (a write refused at maxmemory). */
