@@ -137,6 +137,18 @@ describe('what puts a DAG in front of a pass', () => {
     expect(await runIds('data_lake__leaving')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
   });
 
+  it('a due DAG this scheduler does not load is left to others, and looked at again a minute later', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__here')]);
+    const now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(runway.engine, { now: () => now, quietMs: 0 });
+    await runway.redis.zadd(runway.engine.store.dueKey, '0', 'data_lake__elsewhere');
+    await scheduler.tick();
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__elsewhere')).toBe(
+      String(now.getTime() + 60_000),
+    );
+    expect(await runway.engine.store.listRuns('data_lake__elsewhere')).toEqual([]);
+  });
+
   it('a run triggered by hand is started by the next pass though the DAG is not due', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__manual', { schedule: null })]);
     const scheduler = new Scheduler(runway.engine, { quietMs: 0 });

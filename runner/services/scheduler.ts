@@ -13,6 +13,9 @@ import { ScheduleIndex, type DagSchedulingState } from '../state/schedule-index.
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
 
+/** How long a DAG this scheduler does not load stays out of its passes. */
+const UNKNOWN_DAG_RETRY_MS = 60_000;
+
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */
   tickMs?: number;
@@ -111,8 +114,13 @@ export class Scheduler {
   private async handle(dagId: string): Promise<number> {
     const { registry } = this.engine;
     const loaded = registry.get(dagId);
-    // A DAG another deployment declares: left to the schedulers that load it.
-    if (!loaded) return 0;
+    // A DAG this scheduler does not load: another deployment's (a rolling update), or one removed
+    // while no scheduler ran. Left to schedulers that load it, but looked at again only a minute
+    // later, so that a stale entry does not make every pass longer.
+    if (!loaded) {
+      await this.index.postpone(dagId, this.now().getTime() + UNKNOWN_DAG_RETRY_MS);
+      return 0;
+    }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
     if (registry.isRetired(dagId)) {
       await this.reconcile(loaded);

@@ -80,6 +80,11 @@ export class ScheduleIndex {
     }
   }
 
+  /** Moves a DAG's due time to `at` (ms) unless it is already later. */
+  async postpone(dagId: string, at: number): Promise<void> {
+    await this.redis.zadd(this.store.dueKey, 'GT', at, dagId);
+  }
+
   /** Drops DAGs from the due set (taken out of the deployment). */
   async forget(dagIds: readonly string[]): Promise<void> {
     if (dagIds.length > 0) await this.redis.zrem(this.store.dueKey, ...dagIds);
