@@ -269,6 +269,33 @@ export class RunStore {
     return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
   }
 
+  /**
+   * How many of each DAG's `latest` runs are in each state, for many DAGs in two round trips:
+   * the run ids, then only their `state` fields (no run record is read or parsed).
+   */
+  async latestRunStates(dagIds: readonly string[], latest: number): Promise<Map<string, Record<string, number>>> {
+    const idsPipeline = this.redis.pipeline();
+    for (const dagId of dagIds) idsPipeline.zrevrange(this.runsKey(dagId), '0', String(latest - 1));
+    const idRows = (await idsPipeline.exec()) ?? [];
+    const statesPipeline = this.redis.pipeline();
+    dagIds.forEach((dagId, i) => {
+      for (const runId of (idRows[i]?.[1] as string[] | undefined) ?? [])
+        statesPipeline.hget(this.runKey(dagId, runId), 'state');
+    });
+    const stateRows = (await statesPipeline.exec()) ?? [];
+    const counts = new Map<string, Record<string, number>>();
+    let row = 0;
+    dagIds.forEach((dagId, i) => {
+      const byState: Record<string, number> = {};
+      for (let n = ((idRows[i]?.[1] as string[] | undefined) ?? []).length; n > 0; n--) {
+        const state = stateRows[row++]?.[1];
+        if (typeof state === 'string') byState[state] = (byState[state] ?? 0) + 1;
+      }
+      counts.set(dagId, byState);
+    });
+    return counts;
+  }
+
   /** Runs in a state, oldest logical date first (queued runs start in that order). */
   async runsInState(dagId: string, state: DagRunState, limit = 1_000): Promise<DagRunRecord[]> {
     const ids = await this.redis.zrange(this.runsKey(dagId), '0', '-1');
