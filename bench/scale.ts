@@ -41,6 +41,7 @@ interface SizeResult {
   idlePassMs: number;
   idleCommands: number;
   boundaryPassMs: number;
+  bytesPerRun: number;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
 }
@@ -80,6 +81,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
+/** Redis's `used_memory`, after the lazy frees of deleted keys have run. */
+async function usedMemory(observer: RedisClient): Promise<number> {
+  const info = await observer.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(info)![1]);
+}
+
 /** One size, in this process (started fresh by `main`). */
 async function measure(size: number): Promise<SizeResult> {
   const folder = join(root, `bench/out/scale-dags-${size}`);
@@ -107,6 +114,7 @@ async function measure(size: number): Promise<SizeResult> {
     if (registry.list().length !== size) throw new Error(`bench/scale: loaded ${registry.list().length} of ${size}`);
     const engine = new Engine({ redis, registry, prefix: `{scale-${randomUUID().slice(0, 6)}}`, env: {} });
     const scheduler = new Scheduler(engine, { now, tickMs, quietMs: 0 });
+    const memoryBefore = await usedMemory(observer);
     const warmCreated = await scheduler.tick();
     const startS = (performance.now() - started) / 1_000;
     const rssMiB = process.memoryUsage().rss / 1024 / 1024;
@@ -119,6 +127,7 @@ async function measure(size: number): Promise<SizeResult> {
       await until('the warm-up runs', async () => (await scheduler.tick()) >= 0 && (await idle()), 300_000);
       // The worker is stopped while idle passes are counted, so that only the scheduler's commands are.
       await worker.close(5_000);
+      const bytesPerRun = ((await usedMemory(observer)) - memoryBefore) / size;
 
       await observer.config('RESETSTAT');
       const passes: number[] = [];
@@ -181,6 +190,7 @@ async function measure(size: number): Promise<SizeResult> {
         idlePassMs: pct(passes, 50),
         idleCommands,
         boundaryPassMs,
+        bytesPerRun,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
       };
@@ -242,6 +252,17 @@ async function main(): Promise<void> {
     'Redis commands per idle pass',
     results.map((r) => r.idleCommands.toFixed(1)),
     'O(1)',
+  );
+  row(
+    'Redis bytes per finished run',
+    results.map((r) => `${(r.bytesPerRun / 1024).toFixed(1)} KB`),
+  );
+  // 288 five-minute runs a day, kept 30 days (the default retention).
+  const projected = (r: SizeResult) => (r.bytesPerRun * 2_000 * 288 * 30) / 1024 ** 3;
+  row(
+    '  2,000 DAGs x 30 days of runs',
+    results.map((r) => `${projected(r).toFixed(0)} GiB`),
+    '<= 4 GB',
   );
   row(
     'pass at the boundary (longest)',
