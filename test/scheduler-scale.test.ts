@@ -149,6 +149,28 @@ describe('what puts a DAG in front of a pass', () => {
     expect(await runway.engine.store.listRuns('data_lake__elsewhere')).toEqual([]);
   });
 
+  it('a pass that cannot read the due set logs, creates nothing, and the next one catches up', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__blocked')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    const now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+    // A key of the wrong type makes every command on the due set fail, as an outage would.
+    await runway.redis.set(engine.store.dueKey, 'not a sorted set');
+    expect(await scheduler.tick()).toBe(0);
+    expect(errors).toEqual([expect.stringMatching(/^scheduler: reading the due and busy DAGs: WRONGTYPE/)]);
+    await runway.redis.del(engine.store.dueKey);
+    // The DAGs the failed pass could not mark due are marked by the next one.
+    expect(await scheduler.tick()).toBe(1);
+    await engine.close();
+  });
+
   it('a run triggered by hand is started by the next pass though the DAG is not due', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__manual', { schedule: null })]);
     const scheduler = new Scheduler(runway.engine, { quietMs: 0 });

@@ -9,7 +9,7 @@
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId, type DataInterval } from '../core/data-interval.ts';
 import { Engine } from '../state/engine.ts';
-import { ScheduleIndex, type DagSchedulingState } from '../state/schedule-index.ts';
+import { ScheduleIndex, type DagSchedulingState, type PendingDags } from '../state/schedule-index.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
 
@@ -75,9 +75,16 @@ export class Scheduler {
    * has due, so the index is rebuilt from what this deployment declares.
    */
   async tick(): Promise<number> {
-    await this.syncRegistry();
-    const { due, busy } = await this.index.pending(this.now().getTime());
-    const dagIds = new Set([...due, ...busy]);
+    let pending: PendingDags;
+    try {
+      await this.syncRegistry();
+      pending = await this.index.pending(this.now().getTime());
+    } catch (error) {
+      // Redis unreachable or refusing: this pass does nothing, the next one tries again.
+      this.engine.log.error(`scheduler: reading the due and busy DAGs: ${(error as Error).message}`);
+      return 0;
+    }
+    const dagIds = new Set([...pending.due, ...pending.busy]);
     let created = 0;
     await forEachLimit([...dagIds], this.options.concurrency ?? 32, async (dagId) => {
       try {
@@ -96,18 +103,17 @@ export class Scheduler {
    */
   private async syncRegistry(): Promise<void> {
     const { registry } = this.engine;
-    if (registry.version === this.seenVersion) return;
-    this.seenVersion = registry.version;
-    const changed: string[] = [];
-    for (const loaded of registry.list()) {
-      const dagId = loaded.summary.dagId;
-      if (this.seen.get(dagId) !== loaded) changed.push(dagId);
-      this.seen.set(dagId, loaded);
-    }
+    const version = registry.version;
+    if (version === this.seenVersion) return;
+    const current = registry.list();
+    const changed = current.filter((loaded) => this.seen.get(loaded.summary.dagId) !== loaded);
     const retired = [...this.seen.keys()].filter((id) => registry.isRetired(id) || !registry.get(id));
-    for (const dagId of retired) this.seen.delete(dagId);
-    await this.index.markDue(changed);
+    await this.index.markDue(changed.map((loaded) => loaded.summary.dagId));
     await this.index.forget(retired);
+    // Only once Redis has them: a failed write is retried by the next pass.
+    for (const loaded of changed) this.seen.set(loaded.summary.dagId, loaded);
+    for (const dagId of retired) this.seen.delete(dagId);
+    this.seenVersion = version;
   }
 
   /** Creates the DAG's due runs, starts its queued ones, reconciles its running ones; returns the runs created. */
