@@ -46,6 +46,7 @@ export class DagRegistry {
   private readonly byId: Map<string, LoadedDag>;
   /** DAGs taken out of a deployment: not scheduled any more, but their running runs still finish. */
   private readonly retiredIds = new Set<string>();
+  private changes = 0;
 
   constructor(dags: readonly LoadedDag[] = []) {
     this.byId = new Map(dags.map((d) => [d.summary.dagId, d]));
@@ -54,6 +55,15 @@ export class DagRegistry {
   /** The DAG's current version, retired or not: a task always runs the version loaded last. */
   get(dagId: string): LoadedDag | undefined {
     return this.byId.get(dagId);
+  }
+
+  /** Moves with every `put` and `retire`: a scheduler looks at what changed only when it has moved. */
+  get version(): number {
+    return this.changes;
+  }
+
+  isRetired(dagId: string): boolean {
+    return this.retiredIds.has(dagId);
   }
 
   /** The DAGs to schedule. */
@@ -70,11 +80,13 @@ export class DagRegistry {
   put(loaded: LoadedDag): void {
     this.byId.set(loaded.summary.dagId, loaded);
     this.retiredIds.delete(loaded.summary.dagId);
+    this.changes++;
   }
 
   /** Stops scheduling a DAG; runs in flight keep the definition they need to finish. */
   retire(dagId: string): void {
     if (this.byId.has(dagId)) this.retiredIds.add(dagId);
+    this.changes++;
   }
 }
 

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../core/operator.ts';
 import { foldersOf, type LocalKind } from './download-plan.ts';
-import { eachLimit } from './each-limit.ts';
+import { eachLimit } from '../core/each-limit.ts';
 import { SyncRefusedError } from './sync-plan.ts';
 
 type S3Api = Pick<S3Client, 'send'>;

@@ -23,7 +23,7 @@ import mime from 'mime-types';
 import type { Logger } from '../core/operator.ts';
 import { inspectDestination, writeDownloads } from './download-io.ts';
 import { describeProblems, downloadProblems, pathsToInspect } from './download-plan.ts';
-import { eachLimit } from './each-limit.ts';
+import { eachLimit } from '../core/each-limit.ts';
 import {
   planSync,
   safeRelativePath,

@@ -1,16 +1,23 @@
 /**
  * `runway scheduler`: creates DAG runs as their data intervals end, starts queued runs within each
  * DAG's max active runs, and reconciles running runs (lost queue jobs, tasks whose worker died too
- * often, run timeouts). Any number of schedulers may run against one Redis: run ids are
- * deterministic and every change is a compare-and-set, so nothing is created or started twice.
+ * often, run timeouts). A pass touches only the DAGs that are due or have queued or running runs
+ * (see `ScheduleIndex`), so an idle pass costs the same with 10 DAGs or 2,000. Any number of
+ * schedulers may run against one Redis: run ids are deterministic and every change is a
+ * compare-and-set, so nothing is created or started twice.
  */
 import type { LoadedDag } from '../loader/dag-registry.ts';
-import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId } from '../core/data-interval.ts';
+import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId, type DataInterval } from '../core/data-interval.ts';
 import { Engine } from '../state/engine.ts';
+import { ScheduleIndex, type DagSchedulingState, type PendingDags } from '../state/schedule-index.ts';
 import { schedulerLag } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
+import { eachLimit } from '../core/each-limit.ts';
+
+/** How long a DAG this scheduler does not load stays out of its passes. */
+const UNKNOWN_DAG_RETRY_MS = 60_000;
 
 export interface SchedulerOptions {
   /** Time between passes. @defaultValue 2_000 */
@@ -21,16 +28,21 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Runs that ended more than this many days ago are deleted, with their logs. @defaultValue 30 */
   retentionDays?: number;
+  /** Time between retention passes, which run apart from scheduling passes. @defaultValue 3_600_000 */
+  retentionEveryMs?: number;
   /**
-   * After a full pass finds a DAG with no queued or running run and no run due before the next
-   * one, passes within this much real time skip it without reading Redis. Below `tickMs` by
-   * default, so timed passes always read everything; passes run back to back (a catch-up burst, a
-   * simulated clock) skip quiet DAGs. 0 turns it off. @defaultValue min(1_000, tickMs / 2)
+   * After a pass finds a DAG with no queued or running run and no run due before the next one,
+   * passes within this much real time skip it without reading Redis, even if a run is triggered
+   * meanwhile. Below `tickMs` by default, so timed passes always see a triggered run; passes run
+   * back to back (a catch-up burst, a simulated clock) skip quiet DAGs. 0 turns it off.
+   * @defaultValue min(1_000, tickMs / 2)
    */
   quietMs?: number;
+  /** DAGs a pass handles at once (their Redis calls share the connection's pipeline). @defaultValue 32 */
+  concurrency?: number;
 }
 
-/** What a full pass learnt about a quiet DAG: nothing to do before `dueAt` (clock time), if read again before `until` (real time). */
+/** What a pass learnt about a quiet DAG: nothing to do before `dueAt` (clock time), if read again before `until` (real time). */
 interface Quiet {
   schedule: LoadedDag['schedule'];
   dueAt: number;
@@ -39,12 +51,18 @@ interface Quiet {
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
+  private retaining: Promise<unknown> | undefined;
+  private retentionFailed = false;
   private stopped = false;
-  private lastRetentionAt = 0;
   private readonly now: () => Date;
   private readonly quiet = new Map<string, Quiet>();
   private readonly quietMs: number;
+  private readonly index: ScheduleIndex;
+  /** The registry's version and DAG objects this scheduler last put in the due set (-1: none yet). */
+  private seenVersion = -1;
+  private readonly seen = new Map<string, LoadedDag>();
 
   constructor(
     private readonly engine: Engine,
@@ -52,53 +70,96 @@ export class Scheduler {
   ) {
     this.now = options.now ?? (() => new Date());
     this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
+    this.index = new ScheduleIndex(engine.redis, engine.store);
   }
 
-  /** One pass over every DAG; resolves to the number of runs it created. */
+  /**
+   * One pass: handles the DAGs that are due and those with queued or running runs, nothing else.
+   * Resolves to the number of runs it created. The first pass of a scheduler makes every DAG it
+   * has due, so the index is rebuilt from what this deployment declares.
+   */
   async tick(): Promise<number> {
+    let pending: PendingDags;
+    try {
+      await this.syncRegistry();
+      pending = await this.index.pending(this.now().getTime());
+    } catch (error) {
+      // Redis unreachable or refusing: this pass does nothing, the next one tries again.
+      this.engine.log.error(`scheduler: reading the due and busy DAGs: ${describeRedisError(error)}`);
+      return 0;
+    }
+    const dagIds = new Set([...pending.due, ...pending.busy]);
     let created = 0;
-    const applyRetention = Date.now() - this.lastRetentionAt > 3_600_000;
-    if (applyRetention) this.lastRetentionAt = Date.now();
-    for (const loaded of this.engine.registry.list()) {
-      // A failed retention pass (Redis refusing writes, say) must not stop the scheduler or the
-      // DAG's runs: it is logged and made again at the next pass.
-      if (applyRetention) {
-        try {
-          await this.applyRetention(loaded.summary.dagId);
-        } catch (error) {
-          this.lastRetentionAt = 0;
-          this.engine.log.error(
-            `scheduler: retention of DAG ${loaded.summary.dagId}: ${describeRedisError(error)} (tried again next pass)`,
-          );
-        }
-      }
-      if (this.isQuiet(loaded)) continue;
+    await eachLimit([...dagIds], this.options.concurrency ?? 32, async (dagId) => {
       try {
-        if (await this.engine.store.isPaused(loaded.summary.dagId, loaded.summary.pausedOnCreation)) continue;
-        created += await this.createDueRuns(loaded);
-        await this.engine.startQueuedRuns(loaded);
-        await this.reconcile(loaded);
-        await this.noteQuiet(loaded);
+        const made = await this.handle(dagId);
+        created += made;
       } catch (error) {
-        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
-          `scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`,
-        );
+        withLogContext(this.engine.log, { dagId }).error(`scheduler: DAG ${dagId}: ${describeRedisError(error)}`);
       }
+    });
+    return created;
+  }
+
+  /**
+   * Puts new and changed DAGs in the due set, and takes out retired ones: nothing to do (and no
+   * Redis call) while the registry has not moved.
+   */
+  private async syncRegistry(): Promise<void> {
+    const { registry } = this.engine;
+    const version = registry.version;
+    if (version === this.seenVersion) return;
+    const current = registry.list();
+    const changed = current.filter((loaded) => this.seen.get(loaded.summary.dagId) !== loaded);
+    const retired = [...this.seen.keys()].filter((id) => registry.isRetired(id) || !registry.get(id));
+    await this.index.markDue(changed.map((loaded) => loaded.summary.dagId));
+    await this.index.forget(retired);
+    // Only once Redis has them: a failed write is retried by the next pass.
+    for (const loaded of changed) this.seen.set(loaded.summary.dagId, loaded);
+    for (const dagId of retired) this.seen.delete(dagId);
+    this.seenVersion = version;
+  }
+
+  /** Creates the DAG's due runs, starts its queued ones, reconciles its running ones; returns the runs created. */
+  private async handle(dagId: string): Promise<number> {
+    const { registry } = this.engine;
+    const loaded = registry.get(dagId);
+    // A DAG this scheduler does not load: another deployment's (a rolling update), or one removed
+    // while no scheduler ran. Left to schedulers that load it, but looked at again only a minute
+    // later, so that a stale entry does not make every pass longer.
+    if (!loaded) {
+      await this.index.postpone(dagId, this.now().getTime() + UNKNOWN_DAG_RETRY_MS);
+      return 0;
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
-    for (const loaded of this.engine.registry.retired()) {
-      try {
-        await this.reconcile(loaded);
-      } catch (error) {
-        withLogContext(this.engine.log, { dagId: loaded.summary.dagId }).error(
-          `scheduler: DAG ${loaded.summary.dagId}: ${describeRedisError(error)}`,
-        );
-      }
+    if (registry.isRetired(dagId)) {
+      await this.reconcile(loaded);
+      return 0;
+    }
+    if (this.isQuiet(loaded)) return 0;
+    const pausedOnCreation = loaded.summary.pausedOnCreation;
+    const state = await this.index.read(dagId, pausedOnCreation);
+    if (state.paused) {
+      this.quiet.delete(dagId);
+      await this.index.settle(dagId, pausedOnCreation, 0);
+      return 0;
+    }
+    const { created, last } = await this.createDueRuns(loaded, state);
+    if (state.queued + created > 0) await this.engine.startQueuedRuns(loaded);
+    if (state.active > 0) await this.reconcile(loaded);
+    const dueAt = nextRunDueAt(loaded.schedule, last, this.now())?.getTime();
+    const busy = await this.index.settle(dagId, pausedOnCreation, dueAt);
+    if (!busy && this.quietMs > 0) {
+      this.quiet.set(dagId, {
+        schedule: loaded.schedule,
+        dueAt: dueAt ?? Number.POSITIVE_INFINITY,
+        until: performance.now() + this.quietMs,
+      });
     }
     return created;
   }
 
-  /** True while what the last full pass learnt about the DAG still holds (see `quietMs`). */
+  /** True while what the last pass learnt about the DAG still holds (see `quietMs`). */
   private isQuiet(loaded: LoadedDag): boolean {
     const quiet = this.quiet.get(loaded.summary.dagId);
     if (!quiet) return false;
@@ -108,19 +169,23 @@ export class Scheduler {
     return false;
   }
 
-  /** After a full pass: remembers a DAG with no queued or running run until its next run is due. */
-  private async noteQuiet(loaded: LoadedDag): Promise<void> {
-    const { store } = this.engine;
-    const dagId = loaded.summary.dagId;
-    if (this.quietMs <= 0) return;
-    if ((await store.activeRunCount(dagId)) > 0 || (await store.queuedRunCount(dagId)) > 0) return;
-    const last = await store.lastScheduledInterval(dagId);
-    const dueAt = nextRunDueAt(loaded.schedule, lastInterval(loaded.schedule, last.start, last.end), this.now());
-    this.quiet.set(dagId, {
-      schedule: loaded.schedule,
-      dueAt: dueAt?.getTime() ?? Number.POSITIVE_INFINITY,
-      until: performance.now() + this.quietMs,
-    });
+  /** Applies the retention to every DAG; runs in its own slow loop, never in a scheduling pass. */
+  async applyRetentionToAll(): Promise<number> {
+    let deleted = 0;
+    this.retentionFailed = false;
+    for (const loaded of this.engine.registry.list()) {
+      // A DAG whose retention fails (Redis refusing writes, say) must stop neither the scheduler nor
+      // the other DAGs' retention: it is logged, and the whole pass is made again soon.
+      try {
+        deleted += await this.applyRetention(loaded.summary.dagId);
+      } catch (error) {
+        this.retentionFailed = true;
+        this.engine.log.error(
+          `scheduler: retention of DAG ${loaded.summary.dagId}: ${describeRedisError(error)} (tried again shortly)`,
+        );
+      }
+    }
+    return deleted;
   }
 
   /**
@@ -135,15 +200,20 @@ export class Scheduler {
     return deleted;
   }
 
-  /** Creates the runs whose interval has ended, oldest first, up to the DAG's max active runs. */
-  async createDueRuns(loaded: LoadedDag): Promise<number> {
+  /**
+   * Creates the runs whose interval has ended, oldest first, up to the DAG's max active runs.
+   * Returns how many it created and the last interval scheduled since.
+   */
+  async createDueRuns(
+    loaded: LoadedDag,
+    state?: DagSchedulingState,
+  ): Promise<{ created: number; last: DataInterval | undefined }> {
     const { store } = this.engine;
     const dagId = loaded.summary.dagId;
-    const room =
-      loaded.summary.maxActiveRuns - (await store.activeRunCount(dagId)) - (await store.queuedRunCount(dagId));
-    if (room <= 0) return 0;
-    const kept = await store.lastScheduledInterval(dagId);
-    const last = lastInterval(loaded.schedule, kept.start, kept.end);
+    const known = state ?? (await this.index.read(dagId, loaded.summary.pausedOnCreation));
+    let last = lastInterval(loaded.schedule, known.lastStart, known.lastEnd);
+    const room = loaded.summary.maxActiveRuns - known.active - known.queued;
+    if (room <= 0) return { created: 0, last };
     let created = 0;
     for (const interval of dueIntervals(loaded.schedule, last, this.now(), room)) {
       const runId = scheduledRunId(interval.start);
@@ -152,8 +222,9 @@ export class Scheduler {
         schedulerLag.observe({ dag_id: dagId }, Math.max(0, this.now().getTime() - interval.end.getTime()) / 1_000);
       }
       await store.recordScheduled(dagId, interval);
+      last = interval;
     }
-    return created;
+    return { created, last };
   }
 
   /** Repairs what a crash can leave behind in the DAG's running runs, and enforces run timeouts. */
@@ -213,11 +284,26 @@ export class Scheduler {
         });
     };
     loop();
+    this.startRetention();
+  }
+
+  /** Retention's own loop: once at start, then every `retentionEveryMs`, after the previous one ended. */
+  private startRetention(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.retaining = this.applyRetentionToAll().finally(() => {
+        const every = this.options.retentionEveryMs ?? 3_600_000;
+        const wait = this.retentionFailed ? Math.min(every, this.options.tickMs ?? 2_000) : every;
+        if (!this.stopped) this.retentionTimer = setTimeout(loop, wait);
+      });
+    };
+    loop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    if (this.retentionTimer) clearTimeout(this.retentionTimer);
+    await Promise.all([this.running, this.retaining]);
   }
 }

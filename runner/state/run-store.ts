@@ -17,6 +17,7 @@ local tasks = cjson.decode(ARGV[5])
 for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
 redis.call('HSET', KEYS[1], 'terminal', 0, 'total', #tasks)
 redis.call('INCR', KEYS[5])
+redis.call('SADD', KEYS[6], ARGV[7])
 return 1`;
 
 // KEYS: run, active set, queued index, change counter. ARGV: runId, maxActiveRuns, startedAt
@@ -32,7 +33,8 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('INCR', KEYS[4])
 return 1`;
 
-// KEYS: run, active set, change counter. ARGV: runId, new state, endedAt, allowed current states (json)
+// KEYS: run, active set, change counter, queued index, busy DAGs.
+// ARGV: runId, new state, endedAt, allowed current states (json), dagId
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
 local allowed = false
@@ -43,6 +45,12 @@ record.state = ARGV[2]
 if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
 if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+if ARGV[2] ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[1]) end
+if ARGV[2] == 'running' or ARGV[2] == 'queued' then
+  redis.call('SADD', KEYS[5], ARGV[5])
+elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then
+  redis.call('SREM', KEYS[5], ARGV[5])
+end
 redis.call('INCR', KEYS[3])
 return 1`;
 
@@ -184,9 +192,9 @@ export class RunStore {
     this.maxLogLines = options.maxLogLines ?? 2_000;
     const scripted = redis as Scripted;
     if (typeof scripted.runwayTransition !== 'function') {
-      redis.defineCommand('runwayCreateRun', { numberOfKeys: 5, lua: CREATE_RUN });
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 6, lua: CREATE_RUN });
       redis.defineCommand('runwayStartRun', { numberOfKeys: 4, lua: START_RUN });
-      redis.defineCommand('runwayFinishRun', { numberOfKeys: 3, lua: FINISH_RUN });
+      redis.defineCommand('runwayFinishRun', { numberOfKeys: 5, lua: FINISH_RUN });
       redis.defineCommand('runwayTransition', { numberOfKeys: 4, lua: TRANSITION });
     }
     this.redis = scripted;
@@ -200,8 +208,20 @@ export class RunStore {
   private tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
   private outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
   private runsKey = (dagId: string) => this.key('runs', dagId);
-  private activeKey = (dagId: string) => this.key('active', dagId);
-  private queuedKey = (dagId: string) => this.key('queued', dagId);
+  /** The DAG's running runs (a set of run ids). */
+  readonly activeKey = (dagId: string) => this.key('active', dagId);
+  /** The DAG's queued runs (run ids scored by logical date). */
+  readonly queuedKey = (dagId: string) => this.key('queued', dagId);
+  /** A DAG's settings a person changes at run time (`paused`). */
+  readonly dagKey = (dagId: string) => this.key('dag', dagId);
+  /** DAGs with a queued or running run: what a scheduler pass reconciles (kept by the run scripts). */
+  get busyKey() {
+    return this.key('busy-dags');
+  }
+  /** Each DAG's next due time (ms, scheduler clock): what a scheduler pass reads (see `ScheduleIndex`). */
+  get dueKey() {
+    return this.key('due-dags');
+  }
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
   /** Bumped by every change a person would see (runs, task instances, log lines, pauses, pools, retention). */
   private get changesKey() {
@@ -227,12 +247,14 @@ export class RunStore {
       this.tiKey(run.dagId, run.runId),
       this.queuedKey(run.dagId),
       this.changesKey,
+      this.busyKey,
       JSON.stringify(run),
       run.state,
       Date.parse(run.logicalDate),
       run.runId,
       JSON.stringify(taskIds),
       JSON.stringify(initial),
+      run.dagId,
     );
     return created === 1;
   }
@@ -250,6 +272,33 @@ export class RunStore {
     for (const id of ids) pipeline.hget(this.runKey(dagId, id), 'record');
     const rows = (await pipeline.exec()) ?? [];
     return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
+  }
+
+  /**
+   * How many of each DAG's `latest` runs are in each state, for many DAGs in two round trips:
+   * the run ids, then only their `state` fields (no run record is read or parsed).
+   */
+  async latestRunStates(dagIds: readonly string[], latest: number): Promise<Map<string, Record<string, number>>> {
+    const idsPipeline = this.redis.pipeline();
+    for (const dagId of dagIds) idsPipeline.zrevrange(this.runsKey(dagId), '0', String(latest - 1));
+    const idRows = (await idsPipeline.exec()) ?? [];
+    const statesPipeline = this.redis.pipeline();
+    dagIds.forEach((dagId, i) => {
+      for (const runId of (idRows[i]?.[1] as string[] | undefined) ?? [])
+        statesPipeline.hget(this.runKey(dagId, runId), 'state');
+    });
+    const stateRows = (await statesPipeline.exec()) ?? [];
+    const counts = new Map<string, Record<string, number>>();
+    let row = 0;
+    dagIds.forEach((dagId, i) => {
+      const byState: Record<string, number> = {};
+      for (let n = ((idRows[i]?.[1] as string[] | undefined) ?? []).length; n > 0; n--) {
+        const state = stateRows[row++]?.[1];
+        if (typeof state === 'string') byState[state] = (byState[state] ?? 0) + 1;
+      }
+      counts.set(dagId, byState);
+    });
+    return counts;
   }
 
   /** Runs in a state, oldest logical date first (queued runs start in that order). */
@@ -339,10 +388,13 @@ export class RunStore {
       this.runKey(dagId, runId),
       this.activeKey(dagId),
       this.changesKey,
+      this.queuedKey(dagId),
+      this.busyKey,
       runId,
       state,
       endedAt,
       JSON.stringify(from),
+      dagId,
     );
     return done === 1;
   }
@@ -438,16 +490,15 @@ export class RunStore {
   }
 
   async isPaused(dagId: string, pausedOnCreation = false): Promise<boolean> {
-    const value = await this.redis.hget(this.key('dag', dagId), 'paused');
+    const value = await this.redis.hget(this.dagKey(dagId), 'paused');
     return value === null ? pausedOnCreation : value === '1';
   }
 
+  /** Unpausing makes the DAG due at once, so the next scheduler pass looks at it. */
   async setPaused(dagId: string, paused: boolean): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.key('dag', dagId), 'paused', paused ? '1' : '0')
-      .incr(this.changesKey)
-      .exec();
+    const multi = this.redis.multi().hset(this.dagKey(dagId), 'paused', paused ? '1' : '0');
+    if (!paused) multi.zadd(this.dueKey, '0', dagId);
+    await multi.incr(this.changesKey).exec();
   }
 
   async poolSlots(name: string): Promise<number | undefined> {

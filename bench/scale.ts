@@ -1,0 +1,289 @@
+/**
+ * bench/scale: what one scheduler costs with 100, 1,000 and 2,000 DAGs (3-task chains on
+ * `*\/5 * * * *`), each size in a fresh process on a private redis-server:
+ *   - start: loading the DAG folder (validate in isolation, then import) plus the first pass;
+ *   - RSS of that process once loaded (a scheduler's; the worker starts after it is read);
+ *   - an idle pass (nothing due, no run active): median time and the commands Redis executed;
+ *   - a boundary where every DAG is due, with one worker of concurrency 16 in the same process:
+ *     creation lag (run created - interval end) and start lag (first task started - interval end).
+ * The scheduler's clock is shifted so that the boundary comes a few seconds after the warm-up
+ * instead of waiting for a real one. Targets at 2,000 DAGs: idle pass <= 50 ms and O(1) Redis
+ * calls; lag p50 <= 1 s, p99 <= 3 s.
+ * Run: `npm run bench:scale [-- --sizes 100,1000] [--tick 1000]`.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadDagRegistry } from '../runner/loader/dag-registry.ts';
+import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
+import { startRedisServer } from '../runner/redis/redis-server.ts';
+import { Scheduler } from '../runner/services/scheduler.ts';
+import { startWorker } from '../runner/services/worker.ts';
+import { Engine } from '../runner/state/engine.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const flag = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : process.argv[i + 1]!;
+};
+const FIVE_MINUTES = 300_000;
+const IDLE_PASSES = 20;
+const tickMs = Number(flag('--tick', '1000'));
+
+interface SizeResult {
+  dags: number;
+  startS: number;
+  loadS: number;
+  rssMiB: number;
+  idlePassMs: number;
+  idleCommands: number;
+  boundaryPassMs: number;
+  bytesPerRun: number;
+  creation: { p50: number; p99: number };
+  start: { p50: number; p99: number };
+}
+
+function dagSource(n: number): string {
+  return [
+    "import { dag } from 'runway';",
+    '',
+    'export default dag({',
+    `  id: 'data_lake__scale_${n}',`,
+    `  description: 'Generated five-minute DAG number ${n} for the scale benchmark.',`,
+    "  owner: 'data-platform',",
+    "  tags: ['data-lake'],",
+    "  schedule: '*/5 * * * *',",
+    "  timezone: 'UTC',",
+    "  startDate: '2026-01-01',",
+    '  catchup: false,',
+    '})',
+    "  .task('extract', {}, async () => 1)",
+    "  .task('transform', { upstream: ['extract'] }, async () => 2)",
+    "  .task('load', { upstream: ['transform'] }, async () => 3);",
+    '',
+  ].join('\n');
+}
+
+const pct = (values: readonly number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench/scale: timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Redis's `used_memory`, after the lazy frees of deleted keys have run. */
+async function usedMemory(observer: RedisClient): Promise<number> {
+  const info = await observer.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(info)![1]);
+}
+
+/** One size, in this process (started fresh by `main`). */
+async function measure(size: number): Promise<SizeResult> {
+  const folder = join(root, `bench/out/scale-dags-${size}`);
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(folder, { recursive: true });
+  await Promise.all(Array.from({ length: size }, (_, n) => writeFile(join(folder, `dag_${n}.ts`), dagSource(n))));
+  const server = await startRedisServer();
+  const connections: RedisClient[] = [];
+  const connect = () => {
+    const connection = connectRedis(server.url);
+    connections.push(connection);
+    return connection;
+  };
+  const redis = connect();
+  const observer = connect();
+  try {
+    // The clock starts a minute after a boundary; warm-up runs are those of the interval just ended.
+    const realStart = Date.now();
+    let offset = Math.ceil(realStart / FIVE_MINUTES) * FIVE_MINUTES + 60_000 - realStart;
+    const now = () => new Date(Date.now() + offset);
+
+    const started = performance.now();
+    const { registry } = await loadDagRegistry(folder);
+    const loadS = (performance.now() - started) / 1_000;
+    if (registry.list().length !== size) throw new Error(`bench/scale: loaded ${registry.list().length} of ${size}`);
+    const engine = new Engine({ redis, registry, prefix: `{scale-${randomUUID().slice(0, 6)}}`, env: {} });
+    const scheduler = new Scheduler(engine, { now, tickMs, quietMs: 0 });
+    const memoryBefore = await usedMemory(observer);
+    const warmCreated = await scheduler.tick();
+    const startS = (performance.now() - started) / 1_000;
+    const rssMiB = process.memoryUsage().rss / 1024 / 1024;
+    if (warmCreated !== size) throw new Error(`bench/scale: warm-up created ${warmCreated} of ${size} runs`);
+
+    let worker = startWorker(engine, connect(), { concurrency: 16 });
+    const idle = async () => (await redis.scard(engine.store.busyKey)) === 0;
+    try {
+      // Warm-up runs finish; passes meanwhile start and reconcile them.
+      await until('the warm-up runs', async () => (await scheduler.tick()) >= 0 && (await idle()), 300_000);
+      // The worker is stopped while idle passes are counted, so that only the scheduler's commands are.
+      await worker.close(5_000);
+      const bytesPerRun = ((await usedMemory(observer)) - memoryBefore) / size;
+
+      await observer.config('RESETSTAT');
+      const passes: number[] = [];
+      for (let i = 0; i < IDLE_PASSES; i++) {
+        const t = performance.now();
+        if ((await scheduler.tick()) !== 0) throw new Error('bench/scale: an idle pass created a run');
+        passes.push(performance.now() - t);
+      }
+      const stats = await observer.info('commandstats');
+      const idleCommands =
+        [...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
+          .filter((m) => !/^(info|config)/.test(m[1]!))
+          .reduce((sum, m) => sum + Number(m[2]), 0) / IDLE_PASSES;
+
+      worker = startWorker(engine, connect(), { concurrency: 16 });
+      // Jump the clock to 3 s before the next boundary, then let the timed loop meet it.
+      const clock = now().getTime();
+      const boundary = Math.ceil(clock / FIVE_MINUTES) * FIVE_MINUTES + FIVE_MINUTES;
+      offset += boundary - 3_000 - clock;
+      const boundaryReal = boundary - offset;
+      let boundaryPassMs = 0;
+      const tick = scheduler.tick.bind(scheduler);
+      scheduler.tick = async () => {
+        const t = performance.now();
+        const created = await tick();
+        if (created > 0) boundaryPassMs = Math.max(boundaryPassMs, performance.now() - t);
+        return created;
+      };
+      scheduler.start();
+      const runId = `scheduled__${new Date(boundary - FIVE_MINUTES).toISOString()}`;
+      const dagIds = registry.list().map((d) => d.summary.dagId);
+      const creation: number[] = [];
+      const firstStart: number[] = [];
+      try {
+        await sleep(3_000);
+        await until(
+          'every run of the boundary to start its first task',
+          async () => {
+            const pipeline = redis.pipeline();
+            for (const dagId of dagIds) pipeline.hget(engine.store.key('ti', dagId, runId), 'extract');
+            const rows = (await pipeline.exec()) ?? [];
+            return rows.every(([, raw]) => typeof raw === 'string' && JSON.parse(raw).startedAt !== undefined);
+          },
+          300_000,
+        );
+      } finally {
+        await scheduler.stop();
+      }
+      for (const dagId of dagIds) {
+        const run = await engine.store.getRun(dagId, runId);
+        const [ti] = Object.values(await engine.store.states(dagId, runId, ['extract']));
+        creation.push((Date.parse(run!.createdAt) - boundaryReal) / 1_000);
+        firstStart.push((ti!.startedAt! - boundaryReal) / 1_000);
+      }
+      return {
+        dags: size,
+        startS,
+        loadS,
+        rssMiB,
+        idlePassMs: pct(passes, 50),
+        idleCommands,
+        boundaryPassMs,
+        bytesPerRun,
+        creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
+        start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
+      };
+    } finally {
+      await worker.close(5_000);
+      await engine.close();
+    }
+  } finally {
+    for (const connection of connections) connection.disconnect();
+    await server.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = flag('--sizes', '100,1000,2000').split(',').map(Number);
+  const results: SizeResult[] = [];
+  for (const size of sizes) {
+    // A fresh process per size, so that RSS and start time are those of that size alone.
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(size), '--tick', String(tickMs)],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 },
+    );
+    const line = child.stdout.trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !line.startsWith('{')) throw new Error(`bench/scale: size ${size} failed: ${line}`);
+    results.push(JSON.parse(line) as SizeResult);
+    process.stderr.write(`  ${size} DAGs measured\n`);
+  }
+  const cell = (values: string[]) => values.map((v) => v.padStart(12)).join('');
+  const s = (n: number) => `${n.toFixed(2)} s`;
+  console.log(
+    `bench/scale: one scheduler, 3-task DAGs on */5 * * * *, tick ${tickMs} ms, one worker of concurrency 16 ` +
+      `(${availableParallelism()} cores, node ${process.version})`,
+  );
+  console.log(`${'DAGs'.padEnd(30)}${cell(results.map((r) => String(r.dags)))}   target at 2,000`);
+  const row = (label: string, values: string[], target = '') =>
+    console.log(`${label.padEnd(30)}${cell(values)}   ${target}`);
+  row(
+    'start (load + first pass)',
+    results.map((r) => s(r.startS)),
+    '<= 5 s',
+  );
+  row(
+    '  of which loading DAG files',
+    results.map((r) => s(r.loadS)),
+  );
+  row(
+    'scheduler RSS',
+    results.map((r) => `${r.rssMiB.toFixed(0)} MiB`),
+    '<= 250 MiB',
+  );
+  row(
+    'idle pass (median)',
+    results.map((r) => `${r.idlePassMs.toFixed(1)} ms`),
+    '<= 50 ms',
+  );
+  row(
+    'Redis commands per idle pass',
+    results.map((r) => r.idleCommands.toFixed(1)),
+    'O(1)',
+  );
+  row(
+    'Redis bytes per finished run',
+    results.map((r) => `${(r.bytesPerRun / 1024).toFixed(1)} KB`),
+  );
+  // 288 five-minute runs a day, kept 30 days (the default retention).
+  const projected = (r: SizeResult) => (r.bytesPerRun * 2_000 * 288 * 30) / 1024 ** 3;
+  row(
+    '  2,000 DAGs x 30 days of runs',
+    results.map((r) => `${projected(r).toFixed(0)} GiB`),
+    '<= 4 GB',
+  );
+  row(
+    'pass at the boundary (longest)',
+    results.map((r) => `${r.boundaryPassMs.toFixed(0)} ms`),
+  );
+  row(
+    'creation lag p50 / p99 (s)',
+    results.map((r) => `${r.creation.p50.toFixed(2)}/${r.creation.p99.toFixed(2)}`),
+    '',
+  );
+  row(
+    'start lag p50 / p99 (s)',
+    results.map((r) => `${r.start.p50.toFixed(2)}/${r.start.p99.toFixed(2)}`),
+    'p50 <= 1 s, p99 <= 3 s',
+  );
+}
+
+const one = process.argv.indexOf('--one');
+if (one === -1) {
+  await main();
+} else {
+  console.log(JSON.stringify(await measure(Number(process.argv[one + 1]))));
+  process.exit(0);
+}

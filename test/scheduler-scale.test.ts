@@ -1,0 +1,198 @@
+/**
+ * A scheduler pass costs what is due, not what exists. The idle-pass test counts the commands
+ * Redis executed (INFO commandstats, Lua's inner calls included) on a redis-server of its own, so
+ * that no other test's traffic is counted.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dag } from 'runway';
+import { Engine } from '../runner/state/engine.ts';
+import { DagRegistry, prepareDag } from '../runner/loader/dag-registry.ts';
+import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
+import { startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
+import { Scheduler } from '../runner/services/scheduler.ts';
+import { testRunway, type TestRunway } from './helpers/runway.ts';
+
+const everyFiveMinutes = (id: string, extra: object = {}) =>
+  dag({
+    id,
+    description: 'A five-minute DAG among many, for counting what a scheduler pass costs.',
+    owner: 'data-platform',
+    tags: ['data-lake'],
+    schedule: '*/5 * * * *',
+    timezone: 'UTC',
+    startDate: '2026-01-01T00:00:00Z',
+    catchup: false,
+    ...extra,
+  })
+    .task('extract', {}, async () => 1)
+    .task('load', { upstream: ['extract'] }, async () => 2);
+
+let server: RedisServer;
+let observer: RedisClient;
+beforeAll(async () => {
+  server = await startRedisServer();
+  observer = connectRedis(server.url);
+});
+afterAll(async () => {
+  observer?.disconnect();
+  await server?.stop();
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of cleanups.splice(0)) await close();
+});
+
+/** Commands the server executed since the last reset, leaving out the observer's own. */
+async function commandsSinceReset(): Promise<Record<string, number>> {
+  const info = await observer.info('commandstats');
+  const counts: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (!/^(info|config)/.test(match[1]!)) counts[match[1]!] = Number(match[2]);
+  }
+  return counts;
+}
+
+/**
+ * `count` five-minute DAGs whose 10:00 runs were created and have finished; then, at 10:03 (the
+ * 10:05 run not due yet), the Redis commands of one pass.
+ */
+async function idlePassCommands(count: number): Promise<Record<string, number>> {
+  const dags = Array.from({ length: count }, (_, i) => everyFiveMinutes(`data_lake__scale_${i}`));
+  const redis = connectRedis(server.url);
+  const engine = new Engine({
+    redis,
+    registry: new DagRegistry(dags.map((d) => prepareDag(d))),
+    prefix: `{scale-${randomUUID().slice(0, 8)}}`,
+    env: {},
+  });
+  cleanups.push(async () => {
+    await engine.close();
+    redis.disconnect();
+  });
+  let now = new Date('2026-01-01T10:00:30Z');
+  // quietMs 0: no pass skips a DAG from memory; what is counted is what Redis is asked.
+  const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+  expect(await scheduler.tick()).toBe(count);
+  for (const { summary } of engine.registry.list()) {
+    const [run] = await engine.store.listRuns(summary.dagId, 1);
+    await engine.store.setRunState(summary.dagId, run!.runId, 'success', ['queued', 'running']);
+  }
+  now = new Date('2026-01-01T10:03:00Z');
+  await scheduler.tick();
+  await observer.config('RESETSTAT');
+  expect(await scheduler.tick()).toBe(0);
+  return commandsSinceReset();
+}
+
+describe('a scheduler pass with nothing due', () => {
+  it('makes the same few Redis calls with 10 DAGs as with 500', async () => {
+    const few = await idlePassCommands(10);
+    const many = await idlePassCommands(500);
+    expect(many).toEqual(few);
+    // ZRANGEBYSCORE of the due set and SMEMBERS of the busy DAGs, in one round trip.
+    expect(many).toEqual({ zrangebyscore: 1, smembers: 1 });
+  });
+});
+
+describe('what puts a DAG in front of a pass', () => {
+  let runway: TestRunway;
+  afterEach(async () => {
+    await runway?.close();
+  });
+  const runIds = async (dagId: string) => (await runway.engine.store.listRuns(dagId, 100)).map((r) => r.runId).sort();
+
+  it('a DAG added to or changed in the registry is handled by the next pass', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__moved', { startDate: '2026-02-01T00:00:00Z' })]);
+    let now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(runway.engine, { now: () => now, quietMs: 0 });
+    await scheduler.tick();
+    // Not due before its start date: a February score, out of reach of the next passes.
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__moved')).toBe(
+      String(Date.parse('2026-02-01T00:05:00Z')),
+    );
+
+    runway.engine.registry.put(prepareDag(everyFiveMinutes('data_lake__added')));
+    runway.engine.registry.put(prepareDag(everyFiveMinutes('data_lake__moved')));
+    now = new Date('2026-01-01T10:01:00Z');
+    expect(await scheduler.tick()).toBe(2);
+    expect(await runIds('data_lake__added')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
+    expect(await runIds('data_lake__moved')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
+  });
+
+  it('a retired DAG leaves the due set; its running run is still reconciled', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__leaving', { dagRunTimeout: '1ms' })]);
+    let now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(runway.engine, { now: () => now, quietMs: 0 });
+    await scheduler.tick();
+    runway.engine.registry.retire('data_lake__leaving');
+    now = new Date('2026-01-01T10:20:30Z');
+    await scheduler.tick();
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__leaving')).toBeNull();
+    // The run outlived its 1 ms timeout: reconciling it fails it, and the DAG is no longer busy.
+    const [run] = await runway.engine.store.listRuns('data_lake__leaving');
+    expect(run?.state).toBe('failed');
+    expect(await runway.redis.smembers(runway.engine.store.busyKey)).toEqual([]);
+    expect(await runIds('data_lake__leaving')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
+  });
+
+  it('a due DAG this scheduler does not load is left to others, and looked at again a minute later', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__here')]);
+    const now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(runway.engine, { now: () => now, quietMs: 0 });
+    await runway.redis.zadd(runway.engine.store.dueKey, '0', 'data_lake__elsewhere');
+    await scheduler.tick();
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__elsewhere')).toBe(
+      String(now.getTime() + 60_000),
+    );
+    expect(await runway.engine.store.listRuns('data_lake__elsewhere')).toEqual([]);
+  });
+
+  it('a pass that cannot read the due set logs, creates nothing, and the next one catches up', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__blocked')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    const now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+    // A key of the wrong type makes every command on the due set fail, as an outage would.
+    await runway.redis.set(engine.store.dueKey, 'not a sorted set');
+    expect(await scheduler.tick()).toBe(0);
+    expect(errors).toEqual([expect.stringMatching(/^scheduler: reading the due and busy DAGs: WRONGTYPE/)]);
+    await runway.redis.del(engine.store.dueKey);
+    // The DAGs the failed pass could not mark due are marked by the next one.
+    expect(await scheduler.tick()).toBe(1);
+    await engine.close();
+  });
+
+  it('a run triggered by hand is started by the next pass though the DAG is not due', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__manual', { schedule: null })]);
+    const scheduler = new Scheduler(runway.engine, { quietMs: 0 });
+    await scheduler.tick();
+    expect(await runway.redis.zrange(runway.engine.store.dueKey, '0', '-1')).toEqual([]);
+    const at = new Date('2026-01-01T05:00:00Z');
+    const loaded = runway.engine.loaded('data_lake__manual');
+    await runway.engine.createRun(loaded, { runId: 'manual__one', runType: 'manual', start: at, end: at });
+    expect(await runway.redis.smembers(runway.engine.store.busyKey)).toEqual(['data_lake__manual']);
+    await scheduler.tick();
+    expect((await runway.engine.store.getRun('data_lake__manual', 'manual__one'))?.state).toBe('running');
+  });
+
+  it('a paused DAG leaves the due set, and unpausing brings it back at once', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__pausing')]);
+    const now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(runway.engine, { now: () => now, quietMs: 0 });
+    await runway.engine.store.setPaused('data_lake__pausing', true);
+    await scheduler.tick();
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__pausing')).toBeNull();
+    await runway.engine.store.setPaused('data_lake__pausing', false);
+    expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__pausing')).toBe('0');
+    expect(await scheduler.tick()).toBe(1);
+  });
+});
