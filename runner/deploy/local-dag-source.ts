@@ -33,6 +33,7 @@ import {
 } from './dag-bundle-loader.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { DEFAULT_CACHE_DIR } from './s3-dag-source.ts';
+import { isAlive } from '../loader/process-sweep.ts';
 
 export interface LocalDagSourceOptions extends LoadDagsOptions {
   log: Logger;
@@ -326,14 +327,5 @@ async function removeDeadProcessBundles(cacheDir: string): Promise<void> {
     const pid = /^local-(\d+)$/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
     await rm(join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
