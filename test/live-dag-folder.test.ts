@@ -178,12 +178,12 @@ describe('finding standalone, and runs no worker will take', () => {
     cleanups.push(() => rm(cwd, { recursive: true, force: true }));
     await mkdir(join(cwd, '.runway'));
     await mkdir(join(cwd, 'sub'));
-    const address = (pid: number) =>
+    const address = (pid: number, prefix = '{runway}') =>
       JSON.stringify({
         redisUrl: 'redis://127.0.0.1:7777',
         webUrl: 'http://127.0.0.1:8080',
         pid,
-        prefix: '{runway}',
+        prefix,
         startedAt: '',
       });
     const saved = process.env.REDIS_URL;
@@ -193,14 +193,26 @@ describe('finding standalone, and runs no worker will take', () => {
       const dead = spawnSync(process.execPath, ['-e', '']).pid!;
       await writeFile(join(cwd, '.runway', 'standalone.json'), address(dead));
       expect(findStandaloneAddress(join(cwd, 'sub'))).toBeUndefined();
-      expect(chooseRedis({}, join(cwd, 'sub'))).toEqual({ url: 'redis://127.0.0.1:6379', from: 'default' });
+      expect(chooseRedis({}, join(cwd, 'sub'))).toEqual({
+        url: 'redis://127.0.0.1:6379',
+        prefix: '{runway}',
+        from: 'default',
+      });
 
       await writeFile(join(cwd, '.runway', 'standalone.json'), address(process.pid));
       expect(chooseRedis({}, join(cwd, 'sub'))).toEqual({
         url: 'redis://127.0.0.1:7777',
+        prefix: '{runway}',
         from: 'standalone',
         note: `runway: using the Redis of runway standalone (pid ${process.pid}) at redis://127.0.0.1:7777, from ../.runway/standalone.json`,
       });
+      // A standalone started with --prefix: a verb left at the default prefix follows it, an explicit one wins.
+      await writeFile(join(cwd, '.runway', 'standalone.json'), address(process.pid, '{dev}'));
+      expect(chooseRedis({ prefix: '{runway}' }, cwd)).toMatchObject({
+        prefix: '{dev}',
+        note: `runway: using the Redis of runway standalone (pid ${process.pid}) at redis://127.0.0.1:7777, prefix {dev}, from .runway/standalone.json`,
+      });
+      expect(chooseRedis({ prefix: '{mine}' }, cwd)).toMatchObject({ prefix: '{mine}', from: 'standalone' });
       expect(chooseRedis({ redisUrl: 'redis://flag:1' }, cwd)).toMatchObject({ url: 'redis://flag:1', from: 'flag' });
       process.env.REDIS_URL = 'redis://env:2';
       expect(chooseRedis({}, cwd)).toMatchObject({ url: 'redis://env:2', from: 'env' });

@@ -93,6 +93,43 @@ describe('/api/dags', () => {
     });
   });
 
+  it('holds a DAG whose new version is held though the old one was loaded, and starts nothing for a removed DAG', async () => {
+    runway = testRunway([active, redshift]);
+    // A reload found the held DAG's new version needs AWS credentials: the registry keeps the old one, retired.
+    runway.engine.registry.retire('redshift_demo__states_held');
+    const held: HeldDag[] = [{ loaded: prepareDag(redshift), reason: 'needs AWS credentials' }];
+    web = await startWebServer(runway.engine, { port: 0, held: () => held });
+    expect((await call('/api/dags/redshift_demo__states_held/grid')).json).toMatchObject({
+      held: 'needs AWS credentials',
+    });
+    expect(await call('/api/dags/redshift_demo__states_held/trigger', {})).toEqual({
+      status: 409,
+      json: { error: 'DAG "redshift_demo__states_held" is not run here: needs AWS credentials' },
+    });
+
+    // Removed from the folder: its runs stay readable, but nothing new starts.
+    runway.engine.registry.retire('data_lake__states_active');
+    expect((await call('/api/dags/data_lake__states_active/grid')).status).toBe(200);
+    expect(await call('/api/dags/data_lake__states_active/trigger', {})).toEqual({
+      status: 409,
+      json: {
+        error: 'DAG "data_lake__states_active" was removed from the DAG folder: its runs finish, no new ones start',
+      },
+    });
+    expect(await runway.engine.store.listRuns('data_lake__states_active', 10)).toEqual([]);
+  });
+
+  it('answers a trigger with its run when the no-worker check fails afterwards', async () => {
+    runway = testRunway([active]);
+    web = await startWebServer(runway.engine, { port: 0 });
+    // The workers' index is unreadable (the wrong type): the check fails, the run was made all the same.
+    await runway.engine.redis.set(`${runway.prefix}:workers`, 'not a sorted set');
+    const triggered = await call('/api/dags/data_lake__states_active/trigger', {});
+    expect(triggered.status).toBe(201);
+    expect(triggered.json).toMatchObject({ dagId: 'data_lake__states_active', created: true, warning: null });
+    expect(await runway.engine.store.listRuns('data_lake__states_active', 10)).toHaveLength(1);
+  });
+
   it('says at trigger time, in the list and in the grid that no worker will take the run, until one does', async () => {
     runway = testRunway([active, onOtherQueue]);
     web = await startWebServer(runway.engine, { port: 0 });

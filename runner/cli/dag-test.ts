@@ -21,7 +21,7 @@ import { ensureRedisServer, startRedisServer, type RedisServer } from '../redis/
 import { redact, type RedisClient } from '../redis/connect.ts';
 import { startWorker } from '../services/worker.ts';
 import type { CliIo } from './io.ts';
-import { openRedis, redisUrlOf, type RuntimeFlags } from './runtime.ts';
+import { chooseRedis, openRedis, type RuntimeFlags } from './runtime.ts';
 import {
   latestSuccessfulRun,
   readUpstreamFile,
@@ -112,18 +112,12 @@ async function upstreamData(
   if (flags.upstream !== undefined) return readUpstreamFile(flags.upstream, taskId, upstream);
   if (upstream.length === 0 && flags.fromRun === undefined) return undefined;
   const dagId = loaded.summary.dagId;
-  const url = redisUrlOf(flags);
-  const where = `Redis at ${redact(url)} (prefix ${flags.prefix})`;
+  const { url, prefix } = chooseRedis(flags);
+  const where = `Redis at ${redact(url)} (prefix ${prefix})`;
   if (flags.fromRun !== undefined) {
     const redis = await openRedis(url, false);
     try {
-      return await readUpstreamOfRun(
-        new RunStore(redis, { prefix: flags.prefix }),
-        dagId,
-        flags.fromRun,
-        upstream,
-        where,
-      );
+      return await readUpstreamOfRun(new RunStore(redis, { prefix }), dagId, flags.fromRun, upstream, where);
     } finally {
       redis.disconnect();
     }
@@ -135,7 +129,7 @@ async function upstreamData(
     return undefined;
   }
   try {
-    const store = new RunStore(redis, { prefix: flags.prefix });
+    const store = new RunStore(redis, { prefix });
     const runId = await latestSuccessfulRun(store, dagId);
     if (runId === undefined) {
       io.out(`no successful run of ${dagId} in ${where}`);

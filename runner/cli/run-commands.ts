@@ -5,6 +5,7 @@ import type { Reprocess } from '../state/operations.ts';
 import { clientRunIdProblem } from '../core/run-id.ts';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import type { Runtime, RuntimeFlags } from './runtime.ts';
+import { DEFAULT_PREFIX } from './runtime-defaults.ts';
 import { loggerOf, withLogFormat, type LogFlags } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
 import type { TaskTestFlags } from './dag-test.ts';
@@ -62,7 +63,7 @@ function withRuntimeFlags(command: Command): Command {
     .option(
       '--prefix <prefix>',
       'key prefix of Runway state and queues; keep the braces for Redis Cluster',
-      '{runway}',
+      DEFAULT_PREFIX,
     );
 }
 
@@ -304,7 +305,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
             ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
             ...(flags.runId === undefined ? {} : { runId: flags.runId }),
           });
-          return { run, gap: await workerGap(engine, dagId) };
+          return { run, gap: await workerGap(engine, dagId).catch(() => undefined) };
         });
         if (!run.created) io.out(`${run.runId} exists already (${run.state}): not created again`);
         else io.out(`created ${run.runId} (${run.state})`);
@@ -326,7 +327,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       const [{ backfillDag }, { workerGap }] = await Promise.all([operations(), workerPresence()]);
       const { result, gap } = await withRuntime(io, flags, async ({ engine }) => {
         const result = await backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess);
-        return { result, gap: await workerGap(engine, dagId) };
+        return { result, gap: await workerGap(engine, dagId).catch(() => undefined) };
       });
       io.out(
         `created ${result.created.length}, cleared ${result.cleared.length}, kept ${result.kept.length} existing run(s)`,

@@ -11,6 +11,7 @@ import type { Problem } from '../core/problem.ts';
 import { connectRedis, redact, type RedisClient } from '../redis/connect.ts';
 import { RedisSetupError } from '../redis/redis-server.ts';
 import { findStandaloneAddress } from './standalone-address.ts';
+import { DEFAULT_PREFIX } from './runtime-defaults.ts';
 
 export interface RuntimeFlags {
   /** A DAG folder, or a deployment: s3://bucket/prefix. */
@@ -45,30 +46,32 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** The Redis a verb uses, and where that choice came from. */
 export interface RedisChoice {
   url: string;
+  /** The key prefix: `--prefix`, or standalone's own when the flag was left at its default. */
+  prefix: string;
   from: 'flag' | 'env' | 'standalone' | 'default';
   /** For `standalone`: the line that says so, for stderr. */
   note?: string;
 }
 
 /** `--redis-url`, else `$REDIS_URL`, else a running standalone's (`.runway/standalone.json`), else the default. */
-export function chooseRedis(flags: { redisUrl?: string }, cwd = process.cwd()): RedisChoice {
-  if (flags.redisUrl) return { url: flags.redisUrl, from: 'flag' };
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, from: 'env' };
+export function chooseRedis(flags: { redisUrl?: string; prefix?: string }, cwd = process.cwd()): RedisChoice {
+  const prefix = flags.prefix ?? DEFAULT_PREFIX;
+  if (flags.redisUrl) return { url: flags.redisUrl, prefix, from: 'flag' };
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, prefix, from: 'env' };
   const found = findStandaloneAddress(cwd);
   if (found) {
     const { redisUrl, pid } = found.address;
     const where = relative(cwd, found.path) || found.path;
+    // A standalone started with --prefix keeps its runs there: a verb left at the default follows it.
+    const chosen = prefix === DEFAULT_PREFIX ? found.address.prefix : prefix;
     return {
       url: redisUrl,
+      prefix: chosen,
       from: 'standalone',
-      note: `runway: using the Redis of runway standalone (pid ${pid}) at ${redact(redisUrl)}, from ${where}`,
+      note: `runway: using the Redis of runway standalone (pid ${pid}) at ${redact(redisUrl)}${chosen === DEFAULT_PREFIX ? '' : `, prefix ${chosen}`}, from ${where}`,
     };
   }
-  return { url: DEFAULT_REDIS_URL, from: 'default' };
-}
-
-export function redisUrlOf(flags: { redisUrl?: string }): string {
-  return chooseRedis(flags).url;
+  return { url: DEFAULT_REDIS_URL, prefix, from: 'default' };
 }
 
 /**
@@ -122,7 +125,7 @@ export async function openRuntime(
     throw error;
   }
   const { registry, problems } = dags;
-  const engine = new Engine({ redis, registry, prefix: flags.prefix, ...(options.log ? { log: options.log } : {}) });
+  const engine = new Engine({ redis, registry, prefix: choice.prefix, ...(options.log ? { log: options.log } : {}) });
   // Open pages refresh when the DAGs change, as they do when runs change.
   dags.onChange(() => void engine.store.noteChange().catch(() => undefined));
   return {

@@ -127,8 +127,9 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     const problems = options.problems?.() ?? [];
     const held = options.held?.() ?? [];
     if (dagId === undefined) return send(res, 200, await dagList(engine, problems, held));
-    if (!engine.registry.get(dagId)) {
-      const heldDag = held.find((h) => h.loaded.summary.dagId === dagId);
+    // A held DAG may still be in the registry as the retired last version: it is held all the same.
+    const heldDag = held.find((h) => h.loaded.summary.dagId === dagId);
+    if (!engine.registry.get(dagId) || heldDag) {
       if (heldDag && method === 'GET' && section === 'grid' && runId === undefined) {
         const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_GRID_LIMIT }) ?? 25;
         return send(res, 200, await dagGrid(engine, dagId, limit, heldDag));
@@ -137,12 +138,19 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
       throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is loaded`);
     }
     if (method === 'POST') {
+      // A DAG removed from the folder or deployment: its running runs finish, nothing new starts.
+      if (engine.registry.isRetired(dagId)) {
+        throw new HttpError(409, `DAG "${dagId}" was removed from the DAG folder: its runs finish, no new ones start`);
+      }
       const body = await readJson(req);
       if (section === 'trigger' && runId === undefined) {
         const { conf, runId: wanted } = parse(triggerBody, body);
         const run = await triggerDag(engine, dagId, { conf, ...(wanted === undefined ? {} : { runId: wanted }) });
         // Created or found either way; when no worker would take it, the answer says so.
-        return send(res, run.created ? 201 : 200, { ...run, warning: (await workerGap(engine, dagId)) ?? null });
+        // The run exists whatever happens now: a failed check must not turn it into an error a
+        // client would answer with a second trigger.
+        const warning = await workerGap(engine, dagId).catch(() => undefined);
+        return send(res, run.created ? 201 : 200, { ...run, warning: warning ?? null });
       }
       if (section === 'pause' && runId === undefined) {
         const { paused } = parse(pauseBody, body);
