@@ -164,7 +164,7 @@ describe('what puts a DAG in front of a pass', () => {
     // A key of the wrong type makes every command on the due set fail, as an outage would.
     await runway.redis.set(engine.store.dueKey, 'not a sorted set');
     expect(await scheduler.tick()).toBe(0);
-    expect(errors).toEqual([expect.stringMatching(/^scheduler: reading the due and busy DAGs: WRONGTYPE/)]);
+    expect(errors).toEqual([expect.stringMatching(/^scheduler: recording the DAGs' due times: WRONGTYPE/)]);
     await runway.redis.del(engine.store.dueKey);
     // The DAGs the failed pass could not mark due are marked by the next one.
     expect(await scheduler.tick()).toBe(1);

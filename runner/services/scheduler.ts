@@ -80,11 +80,16 @@ export class Scheduler {
    */
   async tick(): Promise<number> {
     let pending: PendingDags;
+    // Redis unreachable or refusing: this pass does nothing, the next one tries again.
     try {
       await this.syncRegistry();
+    } catch (error) {
+      this.engine.log.error(`scheduler: recording the DAGs' due times: ${describeRedisError(error)}`);
+      return 0;
+    }
+    try {
       pending = await this.index.pending(this.now().getTime());
     } catch (error) {
-      // Redis unreachable or refusing: this pass does nothing, the next one tries again.
       this.engine.log.error(`scheduler: reading the due and busy DAGs: ${describeRedisError(error)}`);
       return 0;
     }
@@ -291,11 +296,18 @@ export class Scheduler {
   private startRetention(): void {
     const loop = () => {
       if (this.stopped) return;
-      this.retaining = this.applyRetentionToAll().finally(() => {
-        const every = this.options.retentionEveryMs ?? 3_600_000;
-        const wait = this.retentionFailed ? Math.min(every, this.options.tickMs ?? 2_000) : every;
-        if (!this.stopped) this.retentionTimer = setTimeout(loop, wait);
-      });
+      this.retaining = this.applyRetentionToAll()
+        .catch((error: unknown) => {
+          this.retentionFailed = true;
+          this.engine.log.error(`scheduler: retention: ${describeRedisError(error)}`);
+        })
+        .finally(() => {
+          const every = this.options.retentionEveryMs ?? 3_600_000;
+          // After a failure, again in half a minute rather than an hour (not every pass: a lasting
+          // refusal would otherwise re-read every run of every DAG each tick).
+          const wait = this.retentionFailed ? Math.min(every, 30_000) : every;
+          if (!this.stopped) this.retentionTimer = setTimeout(loop, wait);
+        });
     };
     loop();
   }

@@ -204,7 +204,7 @@ export class RunStore {
     return [this.prefix, ...parts].join(':');
   }
 
-  private runKey = (dagId: string, runId: string) => this.key('run', dagId, runId);
+  readonly runKey = (dagId: string, runId: string) => this.key('run', dagId, runId);
   private tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
   private outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
   private runsKey = (dagId: string) => this.key('runs', dagId);
