@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, type FSWatcher } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 /** A DAG folder inside the repository (so that its files resolve `runway`), and a source over it. */
-async function folder(options: { watchFolder?: () => never; pollEverySeconds?: number } = {}) {
+async function folder(options: { watchFolder?: () => FSWatcher; pollEverySeconds?: number } = {}) {
   const root = join(REPO_ROOT, '.runway', `test-local-${randomUUID().slice(0, 8)}`);
   const dags = join(root, 'dags');
   await mkdir(join(dags, '_lib'), { recursive: true });
@@ -136,5 +137,20 @@ describe('LocalDagSource', () => {
     await write('c.ts', dagFile('demo__local_c'));
     await until('the new file to load by polling', async () => (registry.get('demo__local_c') ? true : undefined));
     expect(logs).toContainEqual(expect.stringMatching(/^INFO DAGs from .*: added demo__local_c$/));
+  });
+
+  it('notices a change the watcher missed, by its rescan', async () => {
+    // A watcher that never reports, as Linux's recursive one does for a file an editor replaced by a rename.
+    const deaf = () => Object.assign(new EventEmitter(), { close: () => undefined }) as unknown as FSWatcher;
+    const { registry, source, write } = await folder({ watchFolder: deaf, pollEverySeconds: 0.2 });
+    await write('d.ts', dagFile('demo__local_d'));
+    await source.refresh();
+    source.start();
+    await write('d.ts', dagFile('demo__local_d', "'The second version of D, saved by an editor.'"));
+    await until('the change to load without a watch event', async () =>
+      registry.get('demo__local_d')?.summary.description === 'The second version of D, saved by an editor.'
+        ? true
+        : undefined,
+    );
   });
 });

@@ -241,7 +241,11 @@ export class LocalDagSource implements DagCatalog {
     return { dags, helpers: helpers.digest('hex') };
   }
 
-  /** Watches the folder; where it cannot be watched, rescans it every `pollEverySeconds`. */
+  /**
+   * Watches the folder, and rescans it every `pollEverySeconds` as well: Linux's recursive watch
+   * goes deaf to a file once an editor has replaced it by a rename (vim, `sed -i`), and a rescan of
+   * unchanged files costs a read and a hash each, so a missed event is caught within seconds.
+   */
   start(): void {
     this.stopped = false;
     const onChange = () => {
@@ -254,12 +258,11 @@ export class LocalDagSource implements DagCatalog {
         this.options.log.warn(`stopped watching ${this.folder} (${error.message}); checking it by polling`);
         this.watcher?.close();
         this.watcher = undefined;
-        this.poll();
       });
     } catch (error) {
       this.options.log.warn(`cannot watch ${this.folder} (${(error as Error).message}); checking it by polling`);
-      this.poll();
     }
+    this.poll();
   }
 
   private poll(): void {
