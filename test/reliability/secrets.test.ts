@@ -148,7 +148,7 @@ describe('secrets', () => {
 
     const webserver = startService(['webserver', ...common, '--port', '0'], env);
     await webserver.waitFor(/webserver on http:\/\/\S+/);
-    const ui = /webserver on (http:\/\/\S+)/.exec(webserver.output())![1]!;
+    const ui = /webserver on (http:\/\/[^\s"]+)/.exec(webserver.output())![1]!;
     const pages = await Promise.all(
       [
         '/api/dags',
