@@ -77,7 +77,12 @@ function startStandalone(cwd: string): { child: ChildProcess; output: () => stri
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   cleanups.push(async () => {
-    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    if (child.exitCode !== null) return;
+    // Ctrl-C first: standalone stops its private redis-server (in a process group of its own), which
+    // a SIGKILL of standalone's group would leave running; SIGKILL only if it does not stop.
+    process.kill(-child.pid!, 'SIGINT');
+    const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000, 'late'))]);
+    if (stopped === 'late') process.kill(-child.pid!, 'SIGKILL');
   });
   return { child, output: () => out, exited };
 }
