@@ -70,6 +70,11 @@ describe('DAG file errors', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('runway: no DAG "data_lake__absent" can run; files that failed to import:\n');
     expect(other.stderr).toContain(`  ${FIXTURES}/data_lake__env.ts:3: TypeError`);
+    // A trigger of a DAG whose file is broken names the files that failed, and creates nothing.
+    const trigger = await runCli(['dags', 'trigger', 'data_lake__env', '--dags', FIXTURES, '--redis-url', redisUrl()]);
+    expect(trigger.code).toBe(2);
+    expect(trigger.stderr).toContain('runway: no DAG "data_lake__env" is loaded here; files that failed to import');
+    expect(trigger.stderr).toContain(`  ${FIXTURES}/data_lake__env.ts:3: TypeError`);
   }, 90_000);
 });
 

@@ -112,7 +112,8 @@ async function upstreamData(
   if (flags.upstream !== undefined) return readUpstreamFile(flags.upstream, taskId, upstream);
   if (upstream.length === 0 && flags.fromRun === undefined) return undefined;
   const dagId = loaded.summary.dagId;
-  const { url, prefix } = chooseRedis(flags);
+  const { url, prefix, note } = chooseRedis(flags);
+  if (note) io.err(note);
   const where = `Redis at ${redact(url)} (prefix ${prefix})`;
   if (flags.fromRun !== undefined) {
     const redis = await openRedis(url, false);

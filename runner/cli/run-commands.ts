@@ -8,6 +8,7 @@ import type { Runtime, RuntimeFlags } from './runtime.ts';
 import { DEFAULT_PREFIX } from './runtime-defaults.ts';
 import { loggerOf, withLogFormat, type LogFlags } from './console-log.ts';
 import type { Logger } from '../core/operator.ts';
+import type { Problem } from '../core/problem.ts';
 import type { TaskTestFlags } from './dag-test.ts';
 import { table } from './table.ts';
 
@@ -65,6 +66,20 @@ function withRuntimeFlags(command: Command): Command {
       'key prefix of Runway state and queues; keep the braces for Redis Cluster',
       DEFAULT_PREFIX,
     );
+}
+
+/**
+ * Refuses a DAG this command could not load, naming the files of the folder that failed to import:
+ * a DAG whose file is broken now is usually one of them (a running service keeps its last good
+ * version, but a one-shot command reads the folder as it is).
+ */
+function notLoadedHere(registry: Runtime['registry'], dagId: string, problems: readonly Problem[]): void {
+  if (registry.get(dagId) || problems.length === 0) return;
+  const files = problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+  throw new UsageError(
+    `no DAG "${dagId}" is loaded here; files that failed to import (a running service keeps the ` +
+      `last good version of a file broken since):\n  ${files.join('\n  ')}`,
+  );
 }
 
 /** Opens a runtime for one command and always closes it. */
@@ -299,7 +314,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         flags: RuntimeFlags & { conf?: Record<string, unknown>; logicalDate?: Date; runId?: string },
       ) => {
         const [{ triggerDag }, { workerGap }] = await Promise.all([operations(), workerPresence()]);
-        const { run, gap } = await withRuntime(io, flags, async ({ engine }) => {
+        const { run, gap } = await withRuntime(io, flags, async ({ engine, problems }) => {
+          notLoadedHere(engine.registry, dagId, problems);
           const run = await triggerDag(engine, dagId, {
             ...(flags.conf ? { conf: flags.conf } : {}),
             ...(flags.logicalDate ? { logicalDate: flags.logicalDate } : {}),
@@ -325,7 +341,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     )
     .action(async (dagId: string, flags: RuntimeFlags & { from: Date; to: Date; reprocess: Reprocess }) => {
       const [{ backfillDag }, { workerGap }] = await Promise.all([operations(), workerPresence()]);
-      const { result, gap } = await withRuntime(io, flags, async ({ engine }) => {
+      const { result, gap } = await withRuntime(io, flags, async ({ engine, problems }) => {
+        notLoadedHere(engine.registry, dagId, problems);
         const result = await backfillDag(engine, dagId, flags.from, flags.to, flags.reprocess);
         return { result, gap: await workerGap(engine, dagId).catch(() => undefined) };
       });
