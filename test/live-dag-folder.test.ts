@@ -172,7 +172,8 @@ describe('a live DAG folder under runway standalone', () => {
     expect(runs.stdout).toContain(runB);
 
     process.kill(-standalone.child.pid!, 'SIGINT');
-    expect(await standalone.exited).toBe(0);
+    const code = await standalone.exited;
+    expect(code, `standalone's last output:\n${standalone.output().slice(-3000)}`).toBe(0);
     expect(existsSync(join(cwd, '.runway', 'standalone.json'))).toBe(false);
   }, 180_000);
 });

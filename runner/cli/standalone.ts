@@ -137,16 +137,26 @@ export async function runStandalone(options: StandaloneOptions, io: CliIo, stop:
   await stop;
   clearInterval(status);
   io.out('stopping: scheduler, worker, local S3, then redis-server');
+  // What the stop waits for, said should it take long (a forced exit follows at 30 s).
+  let stage = 'the DAG folder';
+  const slow = setTimeout(() => log.warn(`still stopping after 20 s: waiting for ${stage}`), 20_000).unref();
   await removeAddress();
   await dags.close();
+  stage = 'the web UI';
   await web.close();
+  stage = 'the scheduler';
   await scheduler.stop();
+  stage = 'the worker';
   await worker.close(10_000);
+  stage = 'the engine (queues)';
   await engine.close();
   connection.disconnect();
   redis.disconnect();
+  stage = 'the local S3';
   await localS3.close();
+  stage = 'redis-server';
   await server?.stop();
+  clearTimeout(slow);
 }
 
 /** The UI on its usual port, or on a free one when that is taken (a second standalone, say). */
