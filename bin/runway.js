@@ -9,4 +9,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 register();
 const { main } = await import('../runner/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const code = await main(argv);
+// A service has closed what it opened, in order, by the time main returns: a handle a library left
+// open must not keep the process (and the terminal) waiting for the forced exit at 30 s.
+if (['standalone', 'scheduler', 'worker', 'webserver'].includes(argv[0])) process.exit(code);
+process.exitCode = code;
