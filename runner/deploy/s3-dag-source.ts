@@ -58,7 +58,7 @@ export class S3DagSource {
   constructor(
     private readonly s3: S3Api,
     readonly uri: string,
-    private readonly registry: DagRegistry,
+    registry: DagRegistry,
     private readonly options: S3DagSourceOptions,
   ) {
     this.location = parseS3Uri(uri);
