@@ -10,7 +10,10 @@ export default defineConfig({
     reporters: ['default', './test/count-reporter.ts'],
     // s3rver builds its listing continuation tokens with a cipher Node 17+ only has behind this flag.
     execArgv: ['--openssl-legacy-provider'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Bounds against a hang, not speed checks: a test waits on a state or a signal, and CI may run
+    // beside other work on 2 cores (a run beside a second full suite and seven other workloads took
+    // tests that start many CLI processes past 30 s).
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

@@ -136,7 +136,7 @@ describe('a worker stopped with SIGTERM', () => {
     expect(await exited).toBe(0);
     expect((await engine.store.getRun('data_lake__crash', run.runId))?.state).toBe('success');
     expect((await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow).toEqual({ pid: worker.pid });
-  }, 30_000);
+  }, 120_000);
 
   it('past the grace period, releases the task to another worker without spending a try', async () => {
     const prefix = `{term-${randomUUID().slice(0, 8)}}`;

@@ -182,7 +182,7 @@ describe('runway deploy', () => {
     expect(result.stdout).toMatch(/^deployed 2 DAG\(s\) to s3:\/\/deploys\/t\d+/m);
     expect(result.stdout).toMatch(/added: +data_lake__deploy_gone, data_lake__deploy_keep/);
     expect(result.stdout).toMatch(/bundles: uploaded 2, deleted 0/);
-  }, 30_000);
+  }, 120_000);
 
   it('exits 1 naming the file, DAG and rule, and deploys nothing, when a DAG is bad', async () => {
     const to = freshTarget();
@@ -191,7 +191,7 @@ describe('runway deploy', () => {
     expect(result.stderr).toContain(`${BAD}/data_lake__deploy_todo.ts:6: DAG data_lake__deploy_todo: owner "todo"`);
     expect(result.stderr).toContain('nothing deployed');
     expect(await keys(s3.client, to.slice('s3://deploys/'.length))).toEqual([]);
-  }, 30_000);
+  }, 120_000);
 
   it('exits 2 when --to is not an S3 address', async () => {
     const result = await runCli(['deploy', '--dags', V1, '--to', '/tmp/dags'], { env: cliEnv() });
@@ -205,5 +205,5 @@ describe('runway deploy', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/NoSuchBucket|does not exist/);
-  }, 30_000);
+  }, 120_000);
 });

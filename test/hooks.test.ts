@@ -86,7 +86,7 @@ describe('pre-push', () => {
     expect(push.output).toContain('runway validate:');
     expect(push.code).toBe(0);
     expect(ok(['ls-remote', 'origin', 'feature/first-push'])).toContain('refs/heads/feature/first-push');
-  }, 180_000);
+  }, 600_000);
 
   it('refuses to push a DAG that breaks the team policy, naming the file; HUSKY=0 skips the check', async () => {
     const dagFile = 'dags/data_lake__unowned.ts';
@@ -117,5 +117,5 @@ describe('pre-push', () => {
 
     expect(git(['push', 'origin', 'feature/first-push'], { HUSKY: '0' }).code).toBe(0);
     expect(ok(['ls-remote', 'origin', 'feature/first-push'])).toContain(local);
-  }, 180_000);
+  }, 600_000);
 });

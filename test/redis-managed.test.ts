@@ -99,7 +99,7 @@ beforeAll(async () => {
   // certificate names localhost, as a managed Redis's names its host.
   url = `rediss://runway:s3cret-acl-password@localhost:${port}`;
   env = { NODE_EXTRA_CA_CERTS: cert, REDIS_URL: url };
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   killAllServices();

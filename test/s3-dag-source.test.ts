@@ -3,7 +3,8 @@
  * when it changes, and whatever fails to fetch, verify or load leaves the running version in place.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -182,7 +183,8 @@ describe('a scheduler and a worker on a deployment', () => {
     const redis = connectRedis(redisUrl());
     const workerConnection = connectRedis(redisUrl());
     const prefix = `{deploy-${randomUUID().slice(0, 8)}}`;
-    const engine = new Engine({ redis, registry, prefix, env: { RUNWAY_TEST_GONE_MS: '4000' }, log: quiet });
+    const release = join(await mkdtemp(join(tmpdir(), 'runway-gone-')), 'release');
+    const engine = new Engine({ redis, registry, prefix, env: { RUNWAY_TEST_GONE_RELEASE: release }, log: quiet });
     let now = new Date('2026-06-01T10:30:00Z');
     const scheduler = new Scheduler(engine, { now: () => now });
     const worker = startWorker(engine, workerConnection, { concurrency: 2 });
@@ -203,6 +205,7 @@ describe('a scheduler and a worker on a deployment', () => {
     now = new Date('2026-06-01T14:30:00Z');
     await scheduler.tick();
     expect((await engine.store.listRuns('data_lake__deploy_gone')).map((r) => r.runId)).toEqual([running!.runId]);
+    await writeFile(release, '');
     const finished = await until(
       "the retired DAG's run to finish",
       async () => {
@@ -210,7 +213,7 @@ describe('a scheduler and a worker on a deployment', () => {
         const run = await engine.store.getRun('data_lake__deploy_gone', running!.runId);
         return run && isRunFinished(run.state) ? run : undefined;
       },
-      15_000,
+      30_000,
     );
     expect(finished.state).toBe('success');
 
@@ -221,12 +224,12 @@ describe('a scheduler and a worker on a deployment', () => {
         const r = await engine.store.getRun('data_lake__deploy_keep', run.runId);
         return r && isRunFinished(r.state) ? r : undefined;
       },
-      15_000,
+      30_000,
     );
     expect(await engine.store.outputs('data_lake__deploy_keep', run.runId, ['stamp'])).toEqual({
       stamp: { version: 2 },
     });
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('runway dags list-import-errors on a deployment', () => {
@@ -246,7 +249,7 @@ describe('runway dags list-import-errors on a deployment', () => {
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain(`${V1}/data_lake__deploy_gone.ts (DAG data_lake__deploy_gone)`);
     expect(broken.stdout).toMatch(new RegExp(`has SHA-256 [0-9a-f]{64}, the manifest says ${claimed}`));
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('services started on a deployment', () => {
@@ -257,5 +260,5 @@ describe('services started on a deployment', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^runway: cannot read the DAGs of s3:\/\/no-such-bucket\/dags: /m);
-  }, 30_000);
+  }, 120_000);
 });

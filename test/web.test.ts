@@ -214,5 +214,5 @@ describe('the services', () => {
     expect(open.stderr).toContain(
       'the web server is bound to 0.0.0.0, beyond this machine: set a token (--token or RUNWAY_WEB_TOKEN)',
     );
-  }, 30_000);
+  }, 120_000);
 });

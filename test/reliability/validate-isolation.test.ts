@@ -176,7 +176,7 @@ describe('a bounded run', () => {
       'sub-again': 'leads back into sub, a folder already walked',
       outside: expect.stringMatching(/^leads out of /),
     });
-  }, 30_000);
+  }, 120_000);
 
   it("keeps the validator's own memory small when files declare 300 MB descriptions", async () => {
     const folder = 'test/fixtures/hostile-run/huge-descriptions';
