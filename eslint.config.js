@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/**',
+      'dist/**',
       'test/fixtures/import-errors/**',
       'test/fixtures/hostile-dags/**',
       'bench/out/**',

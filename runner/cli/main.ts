@@ -12,6 +12,7 @@ import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
+import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -38,7 +39,7 @@ function addLoadFlags(command: Command): Command {
 
 /** Runway's version, from its package.json (read once; the CLI prints it with --version). */
 export function runwayVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(RUNWAY_PACKAGE_JSON, 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -31,8 +31,15 @@ export interface ImportSlotSettings {
 
 export type SlotResult = Pick<DagFileResult, 'importMs' | 'dag' | 'error'>;
 
-const CHILD_ENTRY = fileURLToPath(new URL('./import-child.ts', import.meta.url));
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+/** The child from the same tree as this module: dist/ when compiled, the sources otherwise. */
+const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './import-child.ts' : './import-child.js', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
+/**
+ * tsx compiles what the precompile step left (a DAG's helper modules, a file esbuild rejects); from
+ * the sources, `runway` resolves to the sources too, so DAGs share the runner's module instance.
+ */
+const CHILD_LOADER_FLAGS = ['--import', TSX_LOADER, ...(FROM_SOURCES ? ['--conditions=runway-source'] : [])];
 /** Variables an import child gets; nothing else, and never credentials. */
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'TZ', 'SystemRoot'];
 /** Runway's public entry points: loaded once per child, before any DAG file, which all import them. */
@@ -154,8 +161,7 @@ export class ImportSlot {
         LAUNCHER_SCRIPT,
         'runway-import-launcher',
         process.execPath,
-        '--import',
-        TSX_LOADER,
+        ...CHILD_LOADER_FLAGS,
         `--max-old-space-size=${settings.memoryLimitMb}`,
         CHILD_ENTRY,
       ],
