@@ -7,6 +7,8 @@ export default tseslint.config(
     ignores: [
       'node_modules/**',
       'dist/**',
+      // Linted by the config it scaffolds, in a DAG repository (test/pack-init.test.ts type-checks it there).
+      'templates/**',
       'test/fixtures/import-errors/**',
       'test/fixtures/hostile-dags/**',
       'bench/out/**',

@@ -27,8 +27,10 @@ function newestSource() {
   return newest;
 }
 
+// An installed package has no sources: it always runs its build.
 const fromSources =
-  process.env.RUNWAY_FROM_SOURCE === '1' || !existsSync(stamp) || newestSource() > statSync(stamp).mtimeMs;
+  existsSync(new URL('runner/cli/main.ts', root)) &&
+  (process.env.RUNWAY_FROM_SOURCE === '1' || !existsSync(stamp) || newestSource() > statSync(stamp).mtimeMs);
 
 let main;
 if (fromSources) {

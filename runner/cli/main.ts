@@ -11,6 +11,7 @@ import { addRunCommands } from './run-commands.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
+import { addInitCommand } from './init-command.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
@@ -135,6 +136,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addRunCommands(program, dags, io, setExit);
   addS3Commands(program, io, setExit);
   addDeployCommand(program, io, setExit);
+  addInitCommand(program, io, setExit);
   return program;
 }
 
