@@ -55,8 +55,9 @@ function timeOnce(
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      const ps = spawnSync('ps', ['-o', 'pid=', '-g', String(child.pid)], { encoding: 'utf8' });
-      const leftovers = ps.stdout.split('\n').filter((line) => line.trim() !== '').length;
+      // A zombie (state Z) has ended; init reaps it. What counts is a process still running.
+      const ps = spawnSync('ps', ['-o', 'stat=', '-g', String(child.pid)], { encoding: 'utf8' });
+      const leftovers = ps.stdout.split('\n').filter((stat) => stat.trim() !== '' && !stat.startsWith('Z')).length;
       if (leftovers > 0) {
         try {
           process.kill(-child.pid!, 'SIGKILL');

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,9 +132,21 @@ describe('Runway packed and installed into a DAG repository', () => {
     expect(typo.stdout).toMatch(/dags\/example__typo\.ts\(5,/);
     await rm(join(repo, 'dags', 'example__typo.ts'));
 
+    // A DAG with a helper module: the import child starts tsx for it (the example needs none).
+    await mkdir(join(repo, 'dags', '_lib'));
+    await writeFile(join(repo, 'dags', '_lib', 'team.ts'), `export const OWNER: string = 'data-platform';\n`);
+    await writeFile(
+      join(repo, 'dags', 'example__helper.ts'),
+      [
+        `import { dag } from 'runway';`,
+        `import { OWNER } from './_lib/team.ts';`,
+        `export default dag({ id: 'example__helper', description: 'Takes its owner from a helper module.', owner: OWNER, tags: ['example'], schedule: null, timezone: 'UTC', startDate: '2026-01-01' })`,
+        `  .task('only', {}, async () => 1);`,
+      ].join('\n'),
+    );
     const validate = await runway(['validate']);
     expect(validate.code, shown(validate)).toBe(0);
-    expect(validate.stdout).toContain('1 DAG file(s) OK');
+    expect(validate.stdout).toContain('2 DAG file(s) OK');
 
     const dagTest = await runway(['dags', 'test', 'example__hello']);
     expect(dagTest.code, shown(dagTest)).toBe(0);
@@ -146,7 +158,7 @@ describe('Runway packed and installed into a DAG repository', () => {
     const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
     const deployed = await runway(['deploy', '--to', 's3://team-dags/dags', '--endpoint', s3.endpoint], credentials);
     expect(deployed.code, shown(deployed)).toBe(0);
-    expect(deployed.stdout).toContain('added:     example__hello');
+    expect(deployed.stdout).toContain('added:     example__hello, example__helper');
 
     const loaded = await runway(
       ['dags', 'list-import-errors', '--dags', 's3://team-dags/dags', '--s3-endpoint', s3.endpoint],
@@ -156,6 +168,6 @@ describe('Runway packed and installed into a DAG repository', () => {
     expect(loaded.stdout).toContain('No import errors');
     // Fetched into the installed package: a bundle's `import 'runway'` is that package's own.
     const cache = join(repo, 'node_modules', 'runway', '.runway', 'dag-bundles');
-    expect((await readdir(cache)).filter((name) => name.endsWith('.mjs'))).toHaveLength(1);
+    expect((await readdir(cache)).filter((name) => name.endsWith('.mjs'))).toHaveLength(2);
   }, 600_000);
 });

@@ -36,10 +36,11 @@ const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './import-child.ts' : './import-child.js', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 /**
- * tsx compiles what the precompile step left (a DAG's helper modules, a file esbuild rejects); from
- * the sources, `runway` resolves to the sources too, so DAGs share the runner's module instance.
+ * From the sources, the child runs them through tsx, and `runway` resolves to them, so DAGs share
+ * the runner's module instance. Compiled, the child starts tsx only for a file the precompile step
+ * did not make self-contained (a DAG's helper modules, a file esbuild rejects).
  */
-const CHILD_LOADER_FLAGS = ['--import', TSX_LOADER, ...(FROM_SOURCES ? ['--conditions=runway-source'] : [])];
+const CHILD_LOADER_FLAGS = FROM_SOURCES ? ['--import', TSX_LOADER, '--conditions=runway-source'] : [];
 /** Variables an import child gets; nothing else, and never credentials. */
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'TZ', 'SystemRoot'];
 /** Runway's public entry points: loaded once per child, before any DAG file, which all import them. */
