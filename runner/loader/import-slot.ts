@@ -232,7 +232,8 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 }
 
 /** tsx compiles a helper module through a long-lived esbuild service: the child's tool, not the file's doing. */
-const isToolOfTheChild = (p: FoundProcess) => /\/esbuild(\.exe)?\s.*--service=/.test(p.command);
+const isToolOfTheChild = (p: FoundProcess) =>
+  /\/esbuild(\.exe)?\s.*--service=/.test(p.command) || p.command === '[esbuild]';
 
 function fromOutcome(outcome: ImportOutcome): Pick<DagFileResult, 'dag' | 'error'> {
   if (outcome.ok) return { dag: outcome.dag };
