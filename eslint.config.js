@@ -6,6 +6,9 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/**',
+      'dist/**',
+      // Linted by the config it scaffolds, in a DAG repository (test/pack-init.test.ts type-checks it there).
+      'templates/**',
       'test/fixtures/import-errors/**',
       'test/fixtures/hostile-dags/**',
       'bench/out/**',

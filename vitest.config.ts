@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { fromSources } from './test/from-sources.ts';
 
 export default defineConfig({
+  ...fromSources,
   test: {
+    env: { RUNWAY_FROM_SOURCE: '1' },
     include: ['test/**/*.test.ts'],
     // `npm run test:reliability` runs these: minutes of chaos, printed figures.
     exclude: ['test/reliability/**', 'node_modules/**'],

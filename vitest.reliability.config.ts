@@ -4,9 +4,12 @@
  * `npm test`.
  */
 import { defineConfig } from 'vitest/config';
+import { fromSources } from './test/from-sources.ts';
 
 export default defineConfig({
+  ...fromSources,
   test: {
+    env: { RUNWAY_FROM_SOURCE: '1' },
     // s3-sync: hostile keys on S3 -> local, and the delete guards.
     include: ['test/reliability/**/*.test.ts', 'test/s3-sync.test.ts'],
     globalSetup: ['./test/global-redis.ts'],

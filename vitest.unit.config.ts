@@ -3,9 +3,12 @@
  * process and a DAG author's push waits seconds, not minutes. `npm test` runs them too.
  */
 import { defineConfig } from 'vitest/config';
+import { fromSources } from './test/from-sources.ts';
 
 export default defineConfig({
+  ...fromSources,
   test: {
+    env: { RUNWAY_FROM_SOURCE: '1' },
     include: [
       'test/dag-checks.test.ts',
       'test/dag-types.test.ts',

@@ -11,7 +11,9 @@ import { addRunCommands } from './run-commands.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
+import { addInitCommand } from './init-command.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
+import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -38,7 +40,7 @@ function addLoadFlags(command: Command): Command {
 
 /** Runway's version, from its package.json (read once; the CLI prints it with --version). */
 export function runwayVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(RUNWAY_PACKAGE_JSON, 'utf8')) as { version: string };
   return pkg.version;
 }
 
@@ -134,6 +136,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addRunCommands(program, dags, io, setExit);
   addS3Commands(program, io, setExit);
   addDeployCommand(program, io, setExit);
+  addInitCommand(program, io, setExit);
   return program;
 }
 

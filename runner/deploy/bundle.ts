@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLES_FOLDER } from './manifest.ts';
+import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
 export interface DagBundle {
   dagId: string;
@@ -24,7 +25,7 @@ export class BundleError extends Error {
   override readonly name = 'BundleError';
 }
 
-const RUNWAY_PACKAGE = new URL('../../package.json', import.meta.url);
+const RUNWAY_PACKAGE = RUNWAY_PACKAGE_JSON;
 
 /** `runway`, `runway/*` and every runtime dependency of Runway: provided where DAGs run. */
 export async function providedModules(): Promise<string[]> {

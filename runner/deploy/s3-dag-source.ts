@@ -24,13 +24,14 @@ import {
   type RefreshResult,
 } from './dag-bundle-loader.ts';
 import { runwayVersion } from './bundle.ts';
+import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from './manifest.ts';
 
 /**
  * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
  * (Node's package self-reference) and its other imports to Runway's node_modules.
  */
-export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.runway/dag-bundles/', import.meta.url));
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('.runway/dag-bundles/', RUNWAY_PACKAGE_JSON));
 
 /** A deployment could not be read at start-up. */
 export class DagSourceError extends Error {

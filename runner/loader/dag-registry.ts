@@ -15,6 +15,7 @@ import type { ScheduleSpec } from '../core/data-interval.ts';
 import { parseDagDate, parseSchedule } from '../core/schedule.ts';
 import { DEFAULT_POLICY, type Policy } from '../core/policy.ts';
 import { validate } from './validate.ts';
+import { ensureTypeScriptLoader } from './typescript-loader.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDag = Dag<any, any>;
@@ -136,6 +137,7 @@ export interface LoadRegistryResult {
  * isolation already (as `loadDagRegistry` does first). Throws when it is not a runnable DAG.
  */
 export async function importDagFile(absolutePath: string, file: string): Promise<LoadedDag> {
+  await ensureTypeScriptLoader(absolutePath);
   const module = (await import(pathToFileURL(absolutePath).href)) as { default?: unknown };
   if (!isDag(module.default)) throw new Error('its default export is not a DAG');
   return prepareDag(module.default as AnyDag, file);

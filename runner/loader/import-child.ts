@@ -8,6 +8,7 @@
 import { createRequire, register } from 'node:module';
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isDag } from '../core/dag.ts';
 import { summarizeDag } from '../core/dag-summary.ts';
@@ -16,8 +17,16 @@ import { explainImportError } from './import-error.ts';
 import { readFileSync } from 'node:fs';
 import { stringifyCapped, TooLargeError } from './capped-json.ts';
 import { ImportSideEffects } from './import-side-effects.ts';
-import { ANSWER_FD, REQUEST_FD, type ChildMessage, type ImportOutcome, type ImportRequest } from './import-protocol.ts';
+import {
+  ANSWER_FD,
+  REQUEST_FD,
+  SELF_CONTAINED,
+  type ChildMessage,
+  type ImportOutcome,
+  type ImportRequest,
+} from './import-protocol.ts';
 import { snapshotSharedState } from './shared-state.ts';
+import { registerTypeScriptLoader } from './typescript-loader.ts';
 
 /** file: modules loaded so far, counted by the module hooks on their own thread. */
 const moduleLoads = new Int32Array(new SharedArrayBuffer(4));
@@ -176,8 +185,27 @@ async function importOne(file: string): Promise<ImportOutcome> {
   }
 }
 
+/** Precompiled files that import only packages: read once, after precompilation has finished. */
+let selfContained: Set<string> | undefined;
+
+/** Starts tsx before a file that may need it, outside the file's accounting. */
+async function loaderFor(file: string): Promise<void> {
+  if (selfContained === undefined) {
+    try {
+      const listed = JSON.parse(
+        readFileSync(join(process.env.RUNWAY_PRECOMPILED_DIR ?? '', SELF_CONTAINED), 'utf8'),
+      ) as unknown;
+      selfContained = new Set(Array.isArray(listed) ? listed.map(String) : []);
+    } catch {
+      selfContained = new Set();
+    }
+  }
+  if (!selfContained.has(file) && (await registerTypeScriptLoader())) shared = snapshotSharedState(preloaded);
+}
+
 async function handle(request: ImportRequest): Promise<void> {
   await preloadFor(request.file);
+  await loaderFor(request.file);
   printed = { bytes: 0, head: '' };
   exitCalled = false;
   late = undefined;

@@ -36,3 +36,10 @@ export type ChildMessage =
       /** The file started a process: the validator ends the child's process group and looks for leftovers. */
       spawned: boolean;
     };
+
+/**
+ * In the precompiled folder, `[absolute path, …]`: the precompiled files that import nothing but
+ * packages, so an import child of compiled Runway imports them without starting tsx (half of the
+ * child's start-up).
+ */
+export const SELF_CONTAINED = 'self-contained.json';

@@ -31,8 +31,16 @@ export interface ImportSlotSettings {
 
 export type SlotResult = Pick<DagFileResult, 'importMs' | 'dag' | 'error'>;
 
-const CHILD_ENTRY = fileURLToPath(new URL('./import-child.ts', import.meta.url));
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+/** The child from the same tree as this module: dist/ when compiled, the sources otherwise. */
+const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './import-child.ts' : './import-child.js', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
+/**
+ * From the sources, the child runs them through tsx, and `runway` resolves to them, so DAGs share
+ * the runner's module instance. Compiled, the child starts tsx only for a file the precompile step
+ * did not make self-contained (a DAG's helper modules, a file esbuild rejects).
+ */
+const CHILD_LOADER_FLAGS = FROM_SOURCES ? ['--import', TSX_LOADER, '--conditions=runway-source'] : [];
 /** Variables an import child gets; nothing else, and never credentials. */
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'TZ', 'SystemRoot'];
 /** Runway's public entry points: loaded once per child, before any DAG file, which all import them. */
@@ -154,8 +162,7 @@ export class ImportSlot {
         LAUNCHER_SCRIPT,
         'runway-import-launcher',
         process.execPath,
-        '--import',
-        TSX_LOADER,
+        ...CHILD_LOADER_FLAGS,
         `--max-old-space-size=${settings.memoryLimitMb}`,
         CHILD_ENTRY,
       ],
@@ -225,7 +232,8 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 }
 
 /** tsx compiles a helper module through a long-lived esbuild service: the child's tool, not the file's doing. */
-const isToolOfTheChild = (p: FoundProcess) => /\/esbuild(\.exe)?\s.*--service=/.test(p.command);
+const isToolOfTheChild = (p: FoundProcess) =>
+  /\/esbuild(\.exe)?\s.*--service=/.test(p.command) || p.command === '[esbuild]';
 
 function fromOutcome(outcome: ImportOutcome): Pick<DagFileResult, 'dag' | 'error'> {
   if (outcome.ok) return { dag: outcome.dag };

@@ -9,9 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildFailure } from 'esbuild';
 import { isAlive, PID_NAMESPACE } from './process-sweep.ts';
+import { SELF_CONTAINED } from './import-protocol.ts';
 
 /** One file, `{ [absolute path]: source }`: a thousand small files cost a second to create. */
 export const PRECOMPILED_SOURCES = 'sources.json';
+
+/**
+ * A module that may reach TypeScript besides itself: a relative, absolute or file: import (a
+ * helper), an import whose specifier is computed, or require().
+ */
+const REACHES_FILES =
+  /\b(?:from|import)\s*["'](?:\.|\/|file:)|\bimport\s*\(\s*(?!["'][^"'./][^"']*["']\s*\))|\brequire\s*\(/;
+
+export function isSelfContained(compiled: string): boolean {
+  return !REACHES_FILES.test(compiled);
+}
 /** A larger file is left to tsx in its child: its source never sits in the validator's memory. */
 const PRECOMPILED_MAX_BYTES = 1_048_576;
 /**
@@ -62,6 +74,8 @@ export async function precompileDagFiles(files: readonly string[], dir: string):
       });
       const sources = Object.fromEntries(result.outputFiles.map((output, i) => [entryPoints[i], output.text]));
       await writeFile(join(dir, PRECOMPILED_SOURCES), JSON.stringify(sources));
+      const selfContained = entryPoints.filter((_, i) => isSelfContained(result.outputFiles[i]!.text));
+      await writeFile(join(dir, SELF_CONTAINED), JSON.stringify(selfContained));
       return;
     } catch (error) {
       const rejected = new Set((error as BuildFailure).errors?.map((e) => e.location?.file) ?? []);

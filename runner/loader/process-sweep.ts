@@ -68,7 +68,9 @@ export function findProcesses(match: { pgid?: number; token?: string }): FoundPr
     const inGroup = match.pgid !== undefined && Number(fields[2]) === match.pgid;
     const carriesToken = !inGroup && (read(`/proc/${pid}/environ`) ?? '').split('\0').some(carries);
     if (!inGroup && !carriesToken) continue;
-    const command = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').join(' ').trim().slice(0, 200);
+    // A process that is exiting (just killed with its group) has no command line left; its name stays.
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const command = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').join(' ').trim().slice(0, 200) || `[${name}]`;
     found.push({ pid, command });
   }
   return found;
