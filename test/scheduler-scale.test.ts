@@ -253,3 +253,70 @@ describe('a boundary where many DAGs are due', () => {
     expect(await scheduler.tick()).toBe(1);
   });
 });
+
+describe('reconciling running runs in batches', () => {
+  let runway: TestRunway;
+  afterEach(async () => {
+    await runway?.close();
+  });
+
+  /** A retired DAG with one running run, and a scheduler whose errors are kept. */
+  async function retiredWithRunningRun(dagId: string, extra: object = {}) {
+    runway = testRunway([everyFiveMinutes(dagId, extra)]);
+    const errors: string[] = [];
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
+    expect(await scheduler.tick()).toBe(1);
+    engine.registry.retire(dagId);
+    const [run] = await engine.store.listRuns(dagId);
+    expect(run?.state).toBe('running');
+    return { engine, scheduler, errors, run: run! };
+  }
+
+  it('a pass that cannot read the running runs says which DAGs, and the next pass reconciles them', async () => {
+    const { engine, scheduler, errors, run } = await retiredWithRunningRun('data_lake__unreadable', {
+      dagRunTimeout: '1ms',
+    });
+    const tiKey = engine.store.key('ti', run.dagId, run.runId);
+    const instances = await runway.redis.hgetall(tiKey);
+    // A key of the wrong type makes the read of the run's task instances fail, as a refusal would.
+    await runway.redis.del(tiKey);
+    await runway.redis.set(tiKey, 'not a hash');
+    await scheduler.tick();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^scheduler: reading the running runs of 1 DAG\(s\) \(data_lake__unreadable, …\): WRONGTYPE/,
+      ),
+    ]);
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('running');
+    await runway.redis.del(tiKey);
+    await runway.redis.hset(tiKey, instances);
+    await scheduler.tick();
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('failed');
+    await engine.close();
+  });
+
+  it('a run whose repair Redis refuses is logged with its id, and the pass goes on', async () => {
+    const { engine, scheduler, errors, run } = await retiredWithRunningRun('data_lake__refusing', {
+      dagRunTimeout: '1ms',
+    });
+    // Failing the timed-out run writes its queued index: of the wrong type, that write is refused.
+    await runway.redis.set(engine.store.queuedKey(run.dagId), 'not a sorted set');
+    await scheduler.tick();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^scheduler: reconciling data_lake__refusing scheduled__2026-01-01T09:55:00.000Z: .*WRONGTYPE/,
+      ),
+    ]);
+    await runway.redis.del(engine.store.queuedKey(run.dagId));
+    await scheduler.tick();
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('failed');
+    await engine.close();
+  });
+});

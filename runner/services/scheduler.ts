@@ -11,16 +11,21 @@
  */
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId, type DataInterval } from '../core/data-interval.ts';
-import { Engine } from '../state/engine.ts';
+import { Engine, statesOf } from '../state/engine.ts';
 import { ScheduleIndex, type DagSchedulingState, type PendingDags } from '../state/schedule-index.ts';
 import { schedulerDagsHandled, schedulerLag, schedulersLive } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { decideTransitions } from '../core/run-advance.ts';
+import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
 import { ownerOf } from '../core/dag-partition.ts';
 import { DUE_BATCH, DueRuns, type DueDagOutcome } from '../state/due-runs.ts';
 import { SchedulerMembership } from '../state/scheduler-membership.ts';
+
+/** DAGs whose running runs are read in one go when reconciling. */
+const RECONCILE_BATCH = 256;
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -157,19 +162,23 @@ export class Scheduler {
         );
       }
     });
-    const concurrency = this.options.concurrency ?? 32;
-    await eachLimit(
-      [...reconcileAfter.map((loaded) => loaded.summary.dagId), ...single],
-      concurrency,
-      async (dagId) => {
-        try {
-          if (inBatch.has(dagId)) await this.reconcile(registry.get(dagId)!);
-          else created += await this.handle(dagId);
-        } catch (error) {
-          withLogContext(this.engine.log, { dagId }).error(`scheduler: DAG ${dagId}: ${describeRedisError(error)}`);
-        }
-      },
-    );
+    await eachLimit([...single], this.options.concurrency ?? 32, async (dagId) => {
+      try {
+        created += await this.handle(dagId, reconcileAfter);
+      } catch (error) {
+        withLogContext(this.engine.log, { dagId }).error(`scheduler: DAG ${dagId}: ${describeRedisError(error)}`);
+      }
+    });
+    for (let first = 0; first < reconcileAfter.length; first += RECONCILE_BATCH) {
+      const batch = reconcileAfter.slice(first, first + RECONCILE_BATCH);
+      try {
+        await this.reconcileMany(batch);
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: reading the running runs of ${batch.length} DAG(s) (${batch[0]!.summary.dagId}, …): ${describeRedisError(error)}`,
+        );
+      }
+    }
     return created;
   }
 
@@ -212,7 +221,7 @@ export class Scheduler {
   }
 
   /** Creates the DAG's due runs, starts its queued ones, reconciles its running ones; returns the runs created. */
-  private async handle(dagId: string): Promise<number> {
+  private async handle(dagId: string, reconcileLater: LoadedDag[]): Promise<number> {
     const { registry } = this.engine;
     const loaded = registry.get(dagId);
     // A DAG this scheduler does not load: another deployment's (a rolling update), or one removed
@@ -224,7 +233,7 @@ export class Scheduler {
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
     if (registry.isRetired(dagId)) {
-      await this.reconcile(loaded);
+      reconcileLater.push(loaded);
       return 0;
     }
     if (this.isQuiet(loaded)) return 0;
@@ -237,7 +246,7 @@ export class Scheduler {
     }
     const { created, last } = await this.createDueRuns(loaded, state);
     if (state.queued + created > 0) await this.engine.startQueuedRuns(loaded);
-    if (state.active > 0) await this.reconcile(loaded);
+    if (state.active > 0) reconcileLater.push(loaded);
     const dueAt = nextRunDueAt(loaded.schedule, last, this.now())?.getTime();
     const busy = await this.index.settle(dagId, pausedOnCreation, dueAt);
     if (!busy && this.quietMs > 0) {
@@ -322,47 +331,73 @@ export class Scheduler {
 
   /** Repairs what a crash can leave behind in the DAG's running runs, and enforces run timeouts. */
   async reconcile(loaded: LoadedDag): Promise<void> {
+    await this.reconcileMany([loaded]);
+  }
+
+  /**
+   * `reconcile` for many DAGs: their running runs and task instances are read in two round trips,
+   * and only a run that needs something (a timeout, a stale task, a task to decide, its end) costs
+   * more. A run's failure is logged and leaves the others to go on.
+   */
+  async reconcileMany(dags: readonly LoadedDag[]): Promise<void> {
+    const byId = new Map(dags.map((loaded) => [loaded.summary.dagId, loaded]));
+    const active = await this.index.activeRuns([...byId.keys()]);
+    await eachLimit(active, this.options.concurrency ?? 32, async ({ dagId, run, snapshot }) => {
+      try {
+        await this.reconcileRun(byId.get(dagId)!, run, snapshot);
+      } catch (error) {
+        withLogContext(this.engine.log, { dagId, runId: run.runId }).error(
+          `scheduler: reconciling ${dagId} ${run.runId}: ${describeRedisError(error)}`,
+        );
+      }
+    });
+  }
+
+  private async reconcileRun(
+    loaded: LoadedDag,
+    run: DagRunRecord,
+    snapshot: Record<string, TaskInstanceRecord>,
+  ): Promise<void> {
     const { store } = this.engine;
-    const dagId = loaded.summary.dagId;
-    const staleBefore = Date.now() - (this.options.reconcileAfterMs ?? 15_000);
-    for (const runId of await store.activeRunIds(dagId)) {
-      const run = await store.getRun(dagId, runId);
-      if (!run || run.state !== 'running') continue;
-      const timeout = loaded.dagRunTimeoutMs;
-      if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
-        await this.engine.finishRun(loaded, run, 'failed', `dagRunTimeout of ${timeout} ms exceeded`);
-        continue;
-      }
-      const snapshot = await store.snapshot(dagId, runId);
-      for (const [taskId, ti] of Object.entries(snapshot)) {
-        if (ti.state === 'none' || isTerminal(ti.state)) continue;
-        if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
-        const task = loaded.tasks.get(taskId);
-        if (!task) continue;
-        const queue = this.engine.queue(task.spec.queue ?? 'default');
-        const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
-        if (!job) {
-          withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
-            `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
-          );
-          await this.engine.enqueue(loaded, run, taskId, ti);
-        } else if ((await job.getState()) === 'failed') {
-          const reason = /stalled more than/.test(job.failedReason)
-            ? `its worker died or stalled more than the allowed number of times (${job.failedReason})`
-            : job.failedReason;
-          const outcome = await store.transition(dagId, runId, [
-            {
-              task: taskId,
-              from: [ti.state],
-              generation: ti.generation,
-              set: { state: 'failed', endedAt: Date.now(), error: reason },
-            },
-          ]);
-          if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run);
-        }
-      }
-      await this.engine.advance(loaded, run);
+    const { dagId, runId } = run;
+    if (run.state !== 'running') return;
+    const timeout = loaded.dagRunTimeoutMs;
+    if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
+      await this.engine.finishRun(loaded, run, 'failed', `dagRunTimeout of ${timeout} ms exceeded`);
+      return;
     }
+    const staleBefore = Date.now() - (this.options.reconcileAfterMs ?? 15_000);
+    for (const [taskId, ti] of Object.entries(snapshot)) {
+      if (ti.state === 'none' || isTerminal(ti.state)) continue;
+      if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
+      const task = loaded.tasks.get(taskId);
+      if (!task) continue;
+      const queue = this.engine.queue(task.spec.queue ?? 'default');
+      const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
+      if (!job) {
+        withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
+          `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
+        );
+        await this.engine.enqueue(loaded, run, taskId, ti);
+      } else if ((await job.getState()) === 'failed') {
+        const reason = /stalled more than/.test(job.failedReason)
+          ? `its worker died or stalled more than the allowed number of times (${job.failedReason})`
+          : job.failedReason;
+        const outcome = await store.transition(dagId, runId, [
+          {
+            task: taskId,
+            from: [ti.state],
+            generation: ti.generation,
+            set: { state: 'failed', endedAt: Date.now(), error: reason },
+          },
+        ]);
+        if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run);
+      }
+    }
+    // Advancing reads the run again: only when what was read shows a task to decide, or every task ended.
+    const states = statesOf(snapshot);
+    const ended = loaded.graph.every((task) => isTerminal(states[task.id] ?? 'none'));
+    if (ended || decideTransitions(loaded.graph, states).size > 0) await this.engine.advance(loaded, run);
   }
 
   /** Joins the live schedulers, then passes: the first pass waits for the first heartbeat, so it takes only its share. */
