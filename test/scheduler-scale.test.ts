@@ -230,6 +230,36 @@ describe('a boundary where many DAGs are due', () => {
     expect(await runway.engine.queue('default').getJobCountByTypes('waiting', 'prioritized')).toBe(count);
   });
 
+  it('root tasks Redis refuses to queue are logged, and added again by reconciliation', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__unqueued')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    closers.push(() => engine.close());
+    const scheduler = new Scheduler(engine, {
+      now: () => new Date('2026-01-01T10:00:30Z'),
+      quietMs: 0,
+      reconcileAfterMs: 0,
+    });
+    const queue = engine.queue('default');
+    // The queue's job counter of the wrong type makes adding a job fail, as a refusal would.
+    const idKey = `${runway.prefix}:${queue.name}:id`;
+    await runway.redis.set(idKey, 'not a number');
+    expect(await scheduler.tick()).toBe(1);
+    expect(errors).toEqual([
+      expect.stringMatching(/^scheduler: queueing the first tasks of new runs: .*\(added again by reconciliation\)$/),
+    ]);
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized')).toBe(0);
+    await runway.redis.del(idKey);
+    await scheduler.tick();
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
+  });
+
   it('a batch Redis refuses is logged with its DAGs, and the next pass creates their runs', async () => {
     const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__refused')]);

@@ -102,6 +102,9 @@ interface ScriptResult {
   active: number;
 }
 
+/** A root task's queue job to add: the run is started and the task instance scheduled. */
+export type RootJob = Parameters<Engine['enqueueAcrossRuns']>[0][number];
+
 type Scripted = RedisClient & Record<'runwayCreateDueRuns', (...args: (string | number)[]) => Promise<unknown>>;
 
 /** DAGs per script: a script blocks Redis while it runs, so a boundary of 2,000 DAGs is cut up. */
@@ -122,9 +125,12 @@ export class DueRuns {
 
   /**
    * Creates the due runs of `dags` (at most `DUE_BATCH` of them), starts them when they may, with
-   * their root tasks queued, and records each DAG's next due time.
+   * their root task instances scheduled, and records each DAG's next due time. Returns the root
+   * tasks' queue jobs for the caller to add once every batch of the pass is created: added at once,
+   * the first batches' tasks would take the CPU from the last batches' creation. (A job lost to a
+   * crash meanwhile is added again by reconciliation, as for any scheduled task.)
    */
-  async createAndStart(dags: readonly LoadedDag[], now: Date): Promise<DueDagOutcome[]> {
+  async createAndStart(dags: readonly LoadedDag[], now: Date): Promise<{ outcomes: DueDagOutcome[]; jobs: RootJob[] }> {
     const { store } = this.engine;
     const states = await this.index.readMany(
       dags.map((loaded) => ({ dagId: loaded.summary.dagId, pausedOnCreation: loaded.summary.pausedOnCreation })),
@@ -196,7 +202,7 @@ export class DueRuns {
       JSON.stringify({ state: 'none', try: 0, generation: 0 }),
     );
     const results = JSON.parse(raw as string) as ScriptResult[];
-    const jobs: Parameters<Engine['enqueueAcrossRuns']>[0][number][] = [];
+    const jobs: RootJob[] = [];
     const slowPath: Promise<unknown>[] = [];
     const outcomes = plans.map((plan, i) => {
       const result = results[i]!;
@@ -218,8 +224,8 @@ export class DueRuns {
         nextDueAt: plan.nextDueAt,
       };
     });
-    await Promise.all([this.engine.enqueueAcrossRuns(jobs), ...slowPath]);
-    return outcomes;
+    await Promise.all(slowPath);
+    return { outcomes, jobs };
   }
 }
 
