@@ -74,6 +74,10 @@ describe('live schedulers', () => {
     scheduler.start();
     await until('the refused heartbeat to be reported', async () => (warnings.length > 0 ? true : undefined));
     expect(warnings[0]).toMatch(/^scheduler: heartbeat not written: .*WRONGTYPE.*\(tried again shortly\)$/);
+    // Said once, not at every heartbeat.
+    await scheduler.membership.beat();
+    await scheduler.membership.beat();
+    expect(warnings).toHaveLength(1);
     expect(scheduler.membership.members()).toEqual([scheduler.membership.id]);
     // Its first pass went ahead, alone: the DAG is in the due set with its next due time.
     await until('the first pass', async () =>

@@ -94,10 +94,16 @@ export class Scheduler {
     this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
     this.index = new ScheduleIndex(engine.redis, engine.store);
     this.dueRuns = new DueRuns(engine);
+    // A lasting refusal (a full Redis) would otherwise log the same line every heartbeat.
+    let lastBeatError = '';
     this.membership = new SchedulerMembership(engine.redis, engine.store.key('schedulers'), {
       ...(options.membershipTtlMs === undefined ? {} : { ttlMs: options.membershipTtlMs }),
-      onError: (error) =>
-        engine.log.warn(`scheduler: heartbeat not written: ${describeRedisError(error)} (tried again shortly)`),
+      onError: (error) => {
+        const message = describeRedisError(error);
+        if (message === lastBeatError) return;
+        lastBeatError = message;
+        engine.log.warn(`scheduler: heartbeat not written: ${message} (tried again shortly)`);
+      },
       onChange: (members) => {
         schedulersLive.set(members.length);
         engine.log.info(
