@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDagRegistry } from '../runner/loader/dag-registry.ts';
@@ -44,6 +44,16 @@ interface SizeResult {
   bytesPerRun: number;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
+  boundaryAlone: BoundaryCost;
+}
+
+/** What one scheduler pass costs Redis when every DAG is due, no worker running. */
+interface BoundaryCost {
+  passMs: number;
+  /** Commands Redis executed (INFO commandstats), a script's own calls included. */
+  commands: number;
+  /** Calls from the client: scripts (EVALSHA/EVAL), MULTI blocks and other top-level commands. */
+  scripts: number;
 }
 
 function dagSource(n: number): string {
@@ -85,6 +95,65 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 async function usedMemory(observer: RedisClient): Promise<number> {
   const info = await observer.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(info)![1]);
+}
+
+/** Redis's commandstats since the last reset, leaving out the observer's own INFO and CONFIG. */
+async function commandCounts(observer: RedisClient): Promise<Record<string, number>> {
+  const stats = await observer.info('commandstats');
+  return Object.fromEntries(
+    [...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
+      .filter((m) => !/^(info|config)/.test(m[1]!))
+      .map((m) => [m[1]!, Number(m[2])]),
+  );
+}
+
+/**
+ * Jumps the clock 1 s past the next boundary and makes one pass, the worker stopped so that only
+ * the scheduler's commands are counted: what every due DAG costs Redis.
+ */
+async function boundaryPassAlone(
+  scheduler: Scheduler,
+  observer: RedisClient,
+  clock: () => number,
+  shift: (ms: number) => void,
+  size: number,
+): Promise<BoundaryCost> {
+  const at = clock();
+  shift(Math.ceil(at / FIVE_MINUTES) * FIVE_MINUTES + 1_000 - at);
+  await observer.config('RESETSTAT');
+  const t = performance.now();
+  const created = await scheduler.tick();
+  const passMs = performance.now() - t;
+  if (created !== size) throw new Error(`bench/scale: the lone boundary pass created ${created} of ${size} runs`);
+  const counts = await commandCounts(observer);
+  const commands = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  return { passMs, commands, scripts: (counts.evalsha ?? 0) + (counts.eval ?? 0) };
+}
+
+/** The rows of `boundaryPassAlone` and of the lags, side by side for the sizes. */
+function printBoundaryRows(
+  results: readonly SizeResult[],
+  row: (label: string, values: string[], target?: string) => void,
+) {
+  row(
+    'boundary pass alone',
+    results.map((r) => `${r.boundaryAlone.passMs.toFixed(0)} ms`),
+  );
+  row(
+    '  Redis commands per due DAG',
+    results.map((r) => (r.boundaryAlone.commands / r.dags).toFixed(1)),
+  );
+  row(
+    '  scripts per due DAG',
+    results.map((r) => (r.boundaryAlone.scripts / r.dags).toFixed(2)),
+  );
+}
+
+/** The machine's 1/5/15-minute load averages: figures on a shared machine are read beside them. */
+function loadAverage(): string {
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ');
 }
 
 /** One size, in this process (started fresh by `main`). */
@@ -142,7 +211,19 @@ async function measure(size: number): Promise<SizeResult> {
           .filter((m) => !/^(info|config)/.test(m[1]!))
           .reduce((sum, m) => sum + Number(m[2]), 0) / IDLE_PASSES;
 
+      const boundaryAlone = await boundaryPassAlone(
+        scheduler,
+        observer,
+        () => now().getTime(),
+        (ms) => (offset += ms),
+        size,
+      );
       worker = startWorker(engine, connect(), { concurrency: 16 });
+      await until(
+        'the runs of the lone boundary pass',
+        async () => (await scheduler.tick()) >= 0 && (await idle()),
+        300_000,
+      );
       // Jump the clock to 3 s before the next boundary, then let the timed loop meet it.
       const clock = now().getTime();
       const boundary = Math.ceil(clock / FIVE_MINUTES) * FIVE_MINUTES + FIVE_MINUTES;
@@ -193,6 +274,7 @@ async function measure(size: number): Promise<SizeResult> {
         bytesPerRun,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
+        boundaryAlone,
       };
     } finally {
       await worker.close(5_000);
@@ -207,6 +289,7 @@ async function measure(size: number): Promise<SizeResult> {
 
 async function main(): Promise<void> {
   const sizes = flag('--sizes', '100,1000,2000').split(',').map(Number);
+  const loadBefore = loadAverage();
   const results: SizeResult[] = [];
   for (const size of sizes) {
     // A fresh process per size, so that RSS and start time are those of that size alone.
@@ -264,6 +347,7 @@ async function main(): Promise<void> {
     results.map((r) => `${projected(r).toFixed(0)} GiB`),
     '<= 4 GB',
   );
+  printBoundaryRows(results, row);
   row(
     'pass at the boundary (longest)',
     results.map((r) => `${r.boundaryPassMs.toFixed(0)} ms`),
@@ -278,6 +362,7 @@ async function main(): Promise<void> {
     results.map((r) => `${r.start.p50.toFixed(2)}/${r.start.p99.toFixed(2)}`),
     'p50 <= 1 s, p99 <= 3 s',
   );
+  console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
 }
 
 const one = process.argv.indexOf('--one');

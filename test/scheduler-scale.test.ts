@@ -11,7 +11,7 @@ import { DagRegistry, prepareDag } from '../runner/loader/dag-registry.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
-import { testRunway, type TestRunway } from './helpers/runway.ts';
+import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
 
 const everyFiveMinutes = (id: string, extra: object = {}) =>
   dag({
@@ -194,5 +194,159 @@ describe('what puts a DAG in front of a pass', () => {
     await runway.engine.store.setPaused('data_lake__pausing', false);
     expect(await runway.redis.zscore(runway.engine.store.dueKey, 'data_lake__pausing')).toBe('0');
     expect(await scheduler.tick()).toBe(1);
+  });
+});
+
+describe('a boundary where many DAGs are due', () => {
+  let runway: TestRunway;
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    await runway?.close();
+  });
+
+  it('two schedulers passing at once create, start and queue each DAG run once', async () => {
+    const count = 150;
+    runway = testRunway(Array.from({ length: count }, (_, i) => everyFiveMinutes(`data_lake__boundary_${i}`)));
+    const now = () => new Date('2026-01-01T10:00:30Z');
+    const schedulers = [0, 1].map(() => {
+      const redis = connectRedis(redisUrl());
+      const engine = new Engine({ redis, registry: runway.engine.registry, prefix: runway.prefix, env: {} });
+      closers.push(async () => {
+        await engine.close();
+        redis.disconnect();
+      });
+      return new Scheduler(engine, { now, quietMs: 0 });
+    });
+    const created = await Promise.all(schedulers.map((s) => s.tick()));
+    expect(created[0]! + created[1]!).toBe(count);
+    for (const { summary } of runway.engine.registry.list()) {
+      const runs = await runway.engine.store.listRuns(summary.dagId, 10);
+      expect(runs.map((r) => [r.runId, r.state])).toEqual([['scheduled__2026-01-01T09:55:00.000Z', 'running']]);
+      const snapshot = await runway.engine.store.snapshot(summary.dagId, runs[0]!.runId);
+      expect([snapshot.extract?.state, snapshot.load?.state]).toEqual(['scheduled', 'none']);
+    }
+    // One queue job per run's root task: a second queueing of the same task would be a second job id.
+    expect(await runway.engine.queue('default').getJobCountByTypes('waiting', 'prioritized')).toBe(count);
+  });
+
+  it('root tasks Redis refuses to queue are logged, and added again by reconciliation', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__unqueued')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    closers.push(() => engine.close());
+    const scheduler = new Scheduler(engine, {
+      now: () => new Date('2026-01-01T10:00:30Z'),
+      quietMs: 0,
+      reconcileAfterMs: 0,
+    });
+    const queue = engine.queue('default');
+    // The queue's job counter of the wrong type makes adding a job fail, as a refusal would.
+    const idKey = `${runway.prefix}:${queue.name}:id`;
+    await runway.redis.set(idKey, 'not a number');
+    expect(await scheduler.tick()).toBe(1);
+    expect(errors).toEqual([
+      expect.stringMatching(/^scheduler: queueing the first tasks of new runs: .*\(added again by reconciliation\)$/),
+    ]);
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized')).toBe(0);
+    await runway.redis.del(idKey);
+    await scheduler.tick();
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
+  });
+
+  it('a batch Redis refuses is logged with its DAGs, and the next pass creates their runs', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__refused')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    closers.push(() => engine.close());
+    const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
+    // A queued index of the wrong type makes the batch's script fail, as a refusal would.
+    await runway.redis.set(engine.store.queuedKey('data_lake__refused'), 'not a sorted set');
+    expect(await scheduler.tick()).toBe(0);
+    expect(errors).toEqual([
+      expect.stringMatching(/^scheduler: creating the due runs of 1 DAG\(s\) \(data_lake__refused\): .*WRONGTYPE/),
+    ]);
+    expect(await engine.store.listRuns('data_lake__refused')).toEqual([]);
+    await runway.redis.del(engine.store.queuedKey('data_lake__refused'));
+    expect(await scheduler.tick()).toBe(1);
+  });
+});
+
+describe('reconciling running runs in batches', () => {
+  let runway: TestRunway;
+  afterEach(async () => {
+    await runway?.close();
+  });
+
+  /** A retired DAG with one running run, and a scheduler whose errors are kept. */
+  async function retiredWithRunningRun(dagId: string, extra: object = {}) {
+    runway = testRunway([everyFiveMinutes(dagId, extra)]);
+    const errors: string[] = [];
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
+    expect(await scheduler.tick()).toBe(1);
+    engine.registry.retire(dagId);
+    const [run] = await engine.store.listRuns(dagId);
+    expect(run?.state).toBe('running');
+    return { engine, scheduler, errors, run: run! };
+  }
+
+  it('a pass that cannot read the running runs says which DAGs, and the next pass reconciles them', async () => {
+    const { engine, scheduler, errors, run } = await retiredWithRunningRun('data_lake__unreadable', {
+      dagRunTimeout: '1ms',
+    });
+    const tiKey = engine.store.key('ti', run.dagId, run.runId);
+    const instances = await runway.redis.hgetall(tiKey);
+    // A key of the wrong type makes the read of the run's task instances fail, as a refusal would.
+    await runway.redis.del(tiKey);
+    await runway.redis.set(tiKey, 'not a hash');
+    await scheduler.tick();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^scheduler: reading the running runs of 1 DAG\(s\) \(data_lake__unreadable, …\): WRONGTYPE/,
+      ),
+    ]);
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('running');
+    await runway.redis.del(tiKey);
+    await runway.redis.hset(tiKey, instances);
+    await scheduler.tick();
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('failed');
+    await engine.close();
+  });
+
+  it('a run whose repair Redis refuses is logged with its id, and the pass goes on', async () => {
+    const { engine, scheduler, errors, run } = await retiredWithRunningRun('data_lake__refusing', {
+      dagRunTimeout: '1ms',
+    });
+    // Failing the timed-out run writes its queued index: of the wrong type, that write is refused.
+    await runway.redis.set(engine.store.queuedKey(run.dagId), 'not a sorted set');
+    await scheduler.tick();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^scheduler: reconciling data_lake__refusing scheduled__2026-01-01T09:55:00.000Z: .*WRONGTYPE/,
+      ),
+    ]);
+    await runway.redis.del(engine.store.queuedKey(run.dagId));
+    await scheduler.tick();
+    expect((await engine.store.getRun(run.dagId, run.runId))?.state).toBe('failed');
+    await engine.close();
   });
 });

@@ -4,7 +4,7 @@
  * schedule or zone makes these throw (the tick arithmetic is in `cron-ticks.ts`).
  */
 import { DateTime } from 'luxon';
-import { alignToNext, alignToPrev, nextTick, prevTick } from './cron-ticks.ts';
+import { alignToNext, alignToPrev, nextTick, prevTick } from './tick-memo.ts';
 import type { ParsedSchedule } from './schedule.ts';
 
 export interface DataInterval {

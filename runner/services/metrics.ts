@@ -31,6 +31,19 @@ export const schedulerLag = new Histogram({
   registers: [metricsRegistry],
 });
 
+export const schedulerDagsHandled = new Counter({
+  name: 'runway_scheduler_dags_handled_total',
+  help: "Times this scheduler's passes handled a DAG (due, or with queued or running runs), by DAG: its share",
+  labelNames: ['dag_id'] as const,
+  registers: [metricsRegistry],
+});
+
+export const schedulersLive = new Gauge({
+  name: 'runway_schedulers_live',
+  help: 'Live schedulers sharing the DAGs, as this one last heard (itself included)',
+  registers: [metricsRegistry],
+});
+
 /** The engine the state gauges read: the process's one engine (the latest, in tests). */
 let stateSource: Engine | undefined;
 

@@ -2,19 +2,33 @@
  * `runway scheduler`: creates DAG runs as their data intervals end, starts queued runs within each
  * DAG's max active runs, and reconciles running runs (lost queue jobs, tasks whose worker died too
  * often, run timeouts). A pass touches only the DAGs that are due or have queued or running runs
- * (see `ScheduleIndex`), so an idle pass costs the same with 10 DAGs or 2,000. Any number of
- * schedulers may run against one Redis: run ids are deterministic and every change is a
- * compare-and-set, so nothing is created or started twice.
+ * (see `ScheduleIndex`), so an idle pass costs the same with 10 DAGs or 2,000; due DAGs are
+ * handled in batches (`DueRuns`). Any number of schedulers may run against one Redis: they share
+ * the DAGs by rendezvous hashing over the live ones (`SchedulerMembership`, `core/dag-partition.ts`),
+ * and take over a dead one's DAGs once its heartbeat lapses. Run ids are deterministic and every
+ * change is a compare-and-set, so two schedulers that briefly both think a DAG theirs (while
+ * membership changes) still create and start each run once.
  */
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId, type DataInterval } from '../core/data-interval.ts';
-import { Engine } from '../state/engine.ts';
+import { Engine, statesOf } from '../state/engine.ts';
 import { ScheduleIndex, type DagSchedulingState, type PendingDags } from '../state/schedule-index.ts';
-import { schedulerLag } from './metrics.ts';
+import { schedulerDagsHandled, schedulerLag, schedulersLive } from './metrics.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { decideTransitions } from '../core/run-advance.ts';
+import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
+import { ownerOf } from '../core/dag-partition.ts';
+import { DUE_BATCH, DueRuns, type DueDagOutcome, type RootJob } from '../state/due-runs.ts';
+import { SchedulerMembership } from '../state/scheduler-membership.ts';
+
+/** Root task jobs added in one bulk add (one MULTI): a boundary's thousands are cut up. */
+const ROOT_JOBS_PER_ADD = 500;
+
+/** DAGs whose running runs are read in one go when reconciling. */
+const RECONCILE_BATCH = 256;
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -40,6 +54,12 @@ export interface SchedulerOptions {
   quietMs?: number;
   /** DAGs a pass handles at once (their Redis calls share the connection's pipeline). @defaultValue 32 */
   concurrency?: number;
+  /**
+   * A scheduler unheard of this long is taken for gone, and the others take its DAGs: a DAG of a
+   * scheduler that dies waits at most this, one heartbeat (a quarter of it) and one tick.
+   * @defaultValue 10_000
+   */
+  membershipTtlMs?: number;
 }
 
 /** What a pass learnt about a quiet DAG: nothing to do before `dueAt` (clock time), if read again before `until` (real time). */
@@ -63,6 +83,8 @@ export class Scheduler {
   /** The registry's version and DAG objects this scheduler last put in the due set (-1: none yet). */
   private seenVersion = -1;
   private readonly seen = new Map<string, LoadedDag>();
+  private readonly dueRuns: DueRuns;
+  readonly membership: SchedulerMembership;
 
   constructor(
     private readonly engine: Engine,
@@ -71,6 +93,29 @@ export class Scheduler {
     this.now = options.now ?? (() => new Date());
     this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
     this.index = new ScheduleIndex(engine.redis, engine.store);
+    this.dueRuns = new DueRuns(engine);
+    // A lasting refusal (a full Redis) would otherwise log the same line every heartbeat.
+    let lastBeatError = '';
+    this.membership = new SchedulerMembership(engine.redis, engine.store.key('schedulers'), {
+      ...(options.membershipTtlMs === undefined ? {} : { ttlMs: options.membershipTtlMs }),
+      onError: (error) => {
+        const message = describeRedisError(error);
+        if (message === lastBeatError) return;
+        lastBeatError = message;
+        engine.log.warn(`scheduler: heartbeat not written: ${message} (tried again shortly)`);
+      },
+      onChange: (members) => {
+        schedulersLive.set(members.length);
+        engine.log.info(
+          `scheduler ${this.membership.id}: ${members.length} live scheduler(s) share the DAGs: ${members.join(', ')}`,
+        );
+      },
+    });
+  }
+
+  /** Whether this scheduler handles the DAG now, among the live schedulers it last heard of. */
+  private owns(dagId: string, members: readonly string[]): boolean {
+    return members.length === 1 || ownerOf(dagId, members) === this.membership.id;
   }
 
   /**
@@ -93,17 +138,88 @@ export class Scheduler {
       this.engine.log.error(`scheduler: reading the due and busy DAGs: ${describeRedisError(error)}`);
       return 0;
     }
-    const dagIds = new Set([...pending.due, ...pending.busy]);
+    const members = this.membership.members();
+    const { registry } = this.engine;
+    // Due DAGs go in batches; the others (busy only, not loaded here, retired, quiet) one by one.
+    const batched: LoadedDag[] = [];
+    const single = new Set<string>();
+    for (const dagId of pending.due) {
+      if (!this.owns(dagId, members)) continue;
+      const loaded = registry.get(dagId);
+      if (loaded && !registry.isRetired(dagId) && !this.isQuiet(loaded)) batched.push(loaded);
+      else single.add(dagId);
+    }
+    const inBatch = new Set(batched.map((loaded) => loaded.summary.dagId));
+    for (const dagId of pending.busy) if (!inBatch.has(dagId) && this.owns(dagId, members)) single.add(dagId);
+    for (const dagId of [...inBatch, ...single]) schedulerDagsHandled.inc({ dag_id: dagId });
+
     let created = 0;
-    await eachLimit([...dagIds], this.options.concurrency ?? 32, async (dagId) => {
+    const reconcileAfter: LoadedDag[] = [];
+    const rootJobs: RootJob[] = [];
+    const batches = Array.from({ length: Math.ceil(batched.length / DUE_BATCH) }, (_, i) =>
+      batched.slice(i * DUE_BATCH, (i + 1) * DUE_BATCH),
+    );
+    await eachLimit(batches, 4, async (batch) => {
       try {
-        const made = await this.handle(dagId);
-        created += made;
+        const { outcomes, jobs } = await this.dueRuns.createAndStart(batch, this.now());
+        rootJobs.push(...jobs);
+        for (const outcome of outcomes) {
+          created += this.settled(outcome);
+          if (outcome.activeBefore > 0) reconcileAfter.push(registry.get(outcome.dagId)!);
+        }
+      } catch (error) {
+        const ids = batch.map((loaded) => loaded.summary.dagId);
+        this.engine.log.error(
+          `scheduler: creating the due runs of ${ids.length} DAG(s) (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}): ${describeRedisError(error)}`,
+        );
+      }
+    });
+    for (let first = 0; first < rootJobs.length; first += ROOT_JOBS_PER_ADD) {
+      try {
+        await this.engine.enqueueAcrossRuns(rootJobs.slice(first, first + ROOT_JOBS_PER_ADD));
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
+        );
+      }
+    }
+    await eachLimit([...single], this.options.concurrency ?? 32, async (dagId) => {
+      try {
+        created += await this.handle(dagId, reconcileAfter);
       } catch (error) {
         withLogContext(this.engine.log, { dagId }).error(`scheduler: DAG ${dagId}: ${describeRedisError(error)}`);
       }
     });
+    for (let first = 0; first < reconcileAfter.length; first += RECONCILE_BATCH) {
+      const batch = reconcileAfter.slice(first, first + RECONCILE_BATCH);
+      try {
+        await this.reconcileMany(batch);
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: reading the running runs of ${batch.length} DAG(s) (${batch[0]!.summary.dagId}, …): ${describeRedisError(error)}`,
+        );
+      }
+    }
     return created;
+  }
+
+  /** Records what a batch did for one DAG (lag metrics, quiet); returns the runs it created. */
+  private settled(outcome: DueDagOutcome): number {
+    const { dagId } = outcome;
+    const now = this.now().getTime();
+    for (const interval of outcome.created) {
+      schedulerLag.observe({ dag_id: dagId }, Math.max(0, now - interval.end.getTime()) / 1_000);
+    }
+    if (outcome.paused || outcome.busy || this.quietMs <= 0) {
+      this.quiet.delete(dagId);
+    } else {
+      this.quiet.set(dagId, {
+        schedule: this.engine.registry.get(dagId)!.schedule,
+        dueAt: outcome.nextDueAt ?? Number.POSITIVE_INFINITY,
+        until: performance.now() + this.quietMs,
+      });
+    }
+    return outcome.created.length;
   }
 
   /**
@@ -126,7 +242,7 @@ export class Scheduler {
   }
 
   /** Creates the DAG's due runs, starts its queued ones, reconciles its running ones; returns the runs created. */
-  private async handle(dagId: string): Promise<number> {
+  private async handle(dagId: string, reconcileLater: LoadedDag[]): Promise<number> {
     const { registry } = this.engine;
     const loaded = registry.get(dagId);
     // A DAG this scheduler does not load: another deployment's (a rolling update), or one removed
@@ -138,7 +254,7 @@ export class Scheduler {
     }
     // A DAG removed from the deployment gets no new runs, but the ones it has still finish.
     if (registry.isRetired(dagId)) {
-      await this.reconcile(loaded);
+      reconcileLater.push(loaded);
       return 0;
     }
     if (this.isQuiet(loaded)) return 0;
@@ -151,7 +267,7 @@ export class Scheduler {
     }
     const { created, last } = await this.createDueRuns(loaded, state);
     if (state.queued + created > 0) await this.engine.startQueuedRuns(loaded);
-    if (state.active > 0) await this.reconcile(loaded);
+    if (state.active > 0) reconcileLater.push(loaded);
     const dueAt = nextRunDueAt(loaded.schedule, last, this.now())?.getTime();
     const busy = await this.index.settle(dagId, pausedOnCreation, dueAt);
     if (!busy && this.quietMs > 0) {
@@ -178,7 +294,9 @@ export class Scheduler {
   async applyRetentionToAll(): Promise<number> {
     let deleted = 0;
     this.retentionFailed = false;
+    const members = this.membership.members();
     for (const loaded of this.engine.registry.list()) {
+      if (!this.owns(loaded.summary.dagId, members)) continue;
       // A DAG whose retention fails (Redis refusing writes, say) must stop neither the scheduler nor
       // the other DAGs' retention: it is logged, and the whole pass is made again soon.
       try {
@@ -234,62 +352,91 @@ export class Scheduler {
 
   /** Repairs what a crash can leave behind in the DAG's running runs, and enforces run timeouts. */
   async reconcile(loaded: LoadedDag): Promise<void> {
-    const { store } = this.engine;
-    const dagId = loaded.summary.dagId;
-    const staleBefore = Date.now() - (this.options.reconcileAfterMs ?? 15_000);
-    for (const runId of await store.activeRunIds(dagId)) {
-      const run = await store.getRun(dagId, runId);
-      if (!run || run.state !== 'running') continue;
-      const timeout = loaded.dagRunTimeoutMs;
-      if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
-        await this.engine.finishRun(loaded, run, 'failed', `dagRunTimeout of ${timeout} ms exceeded`);
-        continue;
-      }
-      const snapshot = await store.snapshot(dagId, runId);
-      for (const [taskId, ti] of Object.entries(snapshot)) {
-        if (ti.state === 'none' || isTerminal(ti.state)) continue;
-        if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
-        const task = loaded.tasks.get(taskId);
-        if (!task) continue;
-        const queue = this.engine.queue(task.spec.queue ?? 'default');
-        const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
-        if (!job) {
-          withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
-            `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
-          );
-          await this.engine.enqueue(loaded, run, taskId, ti);
-        } else if ((await job.getState()) === 'failed') {
-          const reason = /stalled more than/.test(job.failedReason)
-            ? `its worker died or stalled more than the allowed number of times (${job.failedReason})`
-            : job.failedReason;
-          const outcome = await store.transition(dagId, runId, [
-            {
-              task: taskId,
-              from: [ti.state],
-              generation: ti.generation,
-              set: { state: 'failed', endedAt: Date.now(), error: reason },
-            },
-          ]);
-          if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run);
-        }
-      }
-      await this.engine.advance(loaded, run);
-    }
+    await this.reconcileMany([loaded]);
   }
 
+  /**
+   * `reconcile` for many DAGs: their running runs and task instances are read in two round trips,
+   * and only a run that needs something (a timeout, a stale task, a task to decide, its end) costs
+   * more. A run's failure is logged and leaves the others to go on.
+   */
+  async reconcileMany(dags: readonly LoadedDag[]): Promise<void> {
+    const byId = new Map(dags.map((loaded) => [loaded.summary.dagId, loaded]));
+    const active = await this.index.activeRuns([...byId.keys()]);
+    await eachLimit(active, this.options.concurrency ?? 32, async ({ dagId, run, snapshot }) => {
+      try {
+        await this.reconcileRun(byId.get(dagId)!, run, snapshot);
+      } catch (error) {
+        withLogContext(this.engine.log, { dagId, runId: run.runId }).error(
+          `scheduler: reconciling ${dagId} ${run.runId}: ${describeRedisError(error)}`,
+        );
+      }
+    });
+  }
+
+  private async reconcileRun(
+    loaded: LoadedDag,
+    run: DagRunRecord,
+    snapshot: Record<string, TaskInstanceRecord>,
+  ): Promise<void> {
+    const { store } = this.engine;
+    const { dagId, runId } = run;
+    if (run.state !== 'running') return;
+    const timeout = loaded.dagRunTimeoutMs;
+    if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
+      await this.engine.finishRun(loaded, run, 'failed', `dagRunTimeout of ${timeout} ms exceeded`);
+      return;
+    }
+    const staleBefore = Date.now() - (this.options.reconcileAfterMs ?? 15_000);
+    for (const [taskId, ti] of Object.entries(snapshot)) {
+      if (ti.state === 'none' || isTerminal(ti.state)) continue;
+      if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
+      const task = loaded.tasks.get(taskId);
+      if (!task) continue;
+      const queue = this.engine.queue(task.spec.queue ?? 'default');
+      const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
+      if (!job) {
+        withLogContext(this.engine.log, { dagId, runId, taskId }).warn(
+          `reconcile: ${dagId} ${runId} ${taskId} had no queue job; adding it again`,
+        );
+        await this.engine.enqueue(loaded, run, taskId, ti);
+      } else if ((await job.getState()) === 'failed') {
+        const reason = /stalled more than/.test(job.failedReason)
+          ? `its worker died or stalled more than the allowed number of times (${job.failedReason})`
+          : job.failedReason;
+        const outcome = await store.transition(dagId, runId, [
+          {
+            task: taskId,
+            from: [ti.state],
+            generation: ti.generation,
+            set: { state: 'failed', endedAt: Date.now(), error: reason },
+          },
+        ]);
+        if (outcome.results[0] === 'ok') await this.engine.advance(loaded, run);
+      }
+    }
+    // Advancing reads the run again: only when what was read shows a task to decide, or every task ended.
+    const states = statesOf(snapshot);
+    const ended = loaded.graph.every((task) => isTerminal(states[task.id] ?? 'none'));
+    if (ended || decideTransitions(loaded.graph, states).size > 0) await this.engine.advance(loaded, run);
+  }
+
+  /** Joins the live schedulers, then passes: the first pass waits for the first heartbeat, so it takes only its share. */
   start(): void {
     this.stopped = false;
+    const joined = this.membership.start();
     const loop = () => {
       if (this.stopped) return;
       // tick() handles each DAG's errors; this catch is the last guard of the loop itself.
-      this.running = this.tick()
+      this.running = joined
+        .then(() => this.tick())
         .catch((error: unknown) => this.engine.log.error(`scheduler: pass failed: ${describeRedisError(error)}`))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, this.options.tickMs ?? 2_000);
         });
     };
     loop();
-    this.startRetention();
+    void joined.then(() => this.startRetention());
   }
 
   /** Retention's own loop: once at start, then every `retentionEveryMs`, after the previous one ended. */
@@ -317,5 +464,7 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     if (this.retentionTimer) clearTimeout(this.retentionTimer);
     await Promise.all([this.running, this.retaining]);
+    // Only once no pass runs: the others take this scheduler's DAGs on their next heartbeat.
+    await this.membership.stop();
   }
 }

@@ -224,6 +224,25 @@ export class Engine {
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
   }
 
+  /** Adds the queue jobs of scheduled task instances of many runs: one bulk add per queue in all. */
+  async enqueueAcrossRuns(
+    items: readonly {
+      loaded: LoadedDag;
+      run: DagRunRecord;
+      taskId: string;
+      ti: Pick<TaskInstanceRecord, 'generation' | 'try'>;
+    }[],
+  ): Promise<void> {
+    const byQueue = new Map<string, Parameters<Queue<TaskJobData>['addBulk']>[0]>();
+    for (const { loaded, run, taskId, ti } of items) {
+      const job = this.jobFor(loaded, run, taskId, ti);
+      const jobs = byQueue.get(job.queue) ?? [];
+      jobs.push({ name: taskId, data: job.data, opts: job.opts });
+      byQueue.set(job.queue, jobs);
+    }
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
+  }
+
   /** Ends a run once; the caller that ends it sends the notifications and starts queued runs. */
   async finishRun(loaded: LoadedDag, run: DagRunRecord, state: 'success' | 'failed', reason?: string): Promise<void> {
     if (!(await this.store.setRunState(run.dagId, run.runId, state, ['running', 'queued']))) return;

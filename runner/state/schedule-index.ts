@@ -5,6 +5,7 @@
  * touches only the DAGs they name; a DAG it touches costs one pipelined read and one script.
  * Keys share the run store's hash tag, so this works on Redis Cluster too.
  */
+import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -32,6 +33,13 @@ return 1`;
 export interface PendingDags {
   due: string[];
   busy: string[];
+}
+
+/** A running run and its task instances, as a pass reconciles them. */
+export interface ActiveRun {
+  dagId: string;
+  run: DagRunRecord;
+  snapshot: Record<string, TaskInstanceRecord>;
 }
 
 /** One DAG's scheduling state, read in one round trip. */
@@ -92,29 +100,75 @@ export class ScheduleIndex {
 
   /** Whether the DAG is paused, its active and queued run counts and its last scheduled interval. */
   async read(dagId: string, pausedOnCreation: boolean): Promise<DagSchedulingState> {
-    const rows = (await this.redis
-      .pipeline()
-      .hget(this.store.dagKey(dagId), 'paused')
-      .scard(this.store.activeKey(dagId))
-      .zcard(this.store.queuedKey(dagId))
-      .zscore(this.store.key('last-scheduled'), dagId)
-      .zscore(this.store.key('last-scheduled-end'), dagId)
-      .exec()) as [Error | null, unknown][];
+    return (await this.readMany([{ dagId, pausedOnCreation }]))[0]!;
+  }
+
+  /** `read` for many DAGs in one round trip (five commands each). */
+  async readMany(dags: readonly { dagId: string; pausedOnCreation: boolean }[]): Promise<DagSchedulingState[]> {
+    if (dags.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { dagId } of dags) {
+      pipeline
+        .hget(this.store.dagKey(dagId), 'paused')
+        .scard(this.store.activeKey(dagId))
+        .zcard(this.store.queuedKey(dagId))
+        .zscore(this.store.key('last-scheduled'), dagId)
+        .zscore(this.store.key('last-scheduled-end'), dagId);
+    }
+    const rows = (await pipeline.exec()) as [Error | null, unknown][];
     for (const [error] of rows) if (error) throw error;
-    const [paused, active, queued, start, end] = rows.map(([, value]) => value) as [
-      string | null,
-      number,
-      number,
-      string | null,
-      string | null,
-    ];
-    return {
-      paused: paused === null ? pausedOnCreation : paused === '1',
-      active,
-      queued,
-      ...(start === null ? {} : { lastStart: new Date(Number(start)) }),
-      ...(end === null ? {} : { lastEnd: new Date(Number(end)) }),
-    };
+    return dags.map(({ pausedOnCreation }, i) => {
+      const [paused, active, queued, start, end] = rows.slice(i * 5, i * 5 + 5).map(([, value]) => value) as [
+        string | null,
+        number,
+        number,
+        string | null,
+        string | null,
+      ];
+      return {
+        paused: paused === null ? pausedOnCreation : paused === '1',
+        active,
+        queued,
+        ...(start === null ? {} : { lastStart: new Date(Number(start)) }),
+        ...(end === null ? {} : { lastEnd: new Date(Number(end)) }),
+      };
+    });
+  }
+
+  /**
+   * The running runs of many DAGs with their task instances, in two round trips whatever their
+   * number: the active sets, then each run's record and task instances.
+   */
+  async activeRuns(dagIds: readonly string[]): Promise<ActiveRun[]> {
+    if (dagIds.length === 0) return [];
+    const idsPipeline = this.redis.pipeline();
+    for (const dagId of dagIds) idsPipeline.smembers(this.store.activeKey(dagId));
+    const idRows = (await idsPipeline.exec()) as [Error | null, string[]][];
+    const wanted: { dagId: string; runId: string }[] = [];
+    dagIds.forEach((dagId, i) => {
+      const [error, runIds] = idRows[i]!;
+      if (error) throw error;
+      for (const runId of runIds) wanted.push({ dagId, runId });
+    });
+    if (wanted.length === 0) return [];
+    const runsPipeline = this.redis.pipeline();
+    for (const { dagId, runId } of wanted) {
+      runsPipeline.hget(this.store.runKey(dagId, runId), 'record').hgetall(this.store.key('ti', dagId, runId));
+    }
+    const rows = (await runsPipeline.exec()) as [Error | null, unknown][];
+    return wanted.flatMap(({ dagId }, i) => {
+      const [[recordError, raw], [tiError, flat]] = [rows[2 * i]!, rows[2 * i + 1]!];
+      if (recordError) throw recordError;
+      if (tiError) throw tiError;
+      if (typeof raw !== 'string') return [];
+      const snapshot = Object.fromEntries(
+        Object.entries(flat as Record<string, string>).map(([taskId, ti]) => [
+          taskId,
+          JSON.parse(ti) as TaskInstanceRecord,
+        ]),
+      );
+      return [{ dagId, run: JSON.parse(raw) as DagRunRecord, snapshot }];
+    });
   }
 
   /**
