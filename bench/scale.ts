@@ -23,6 +23,7 @@ import { startRedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { startWorker } from '../runner/services/worker.ts';
 import { Engine } from '../runner/state/engine.ts';
+import { redisRows, runBytes, type RunBytes } from './scale-redis-bytes.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const flag = (name: string, fallback: string) => {
@@ -42,6 +43,7 @@ interface SizeResult {
   idleCommands: number;
   boundaryPassMs: number;
   bytesPerRun: number;
+  runBytes: RunBytes;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
 }
@@ -67,6 +69,8 @@ function dagSource(n: number): string {
   ].join('\n');
 }
 
+const dagIdsOf = (registry: { list(): readonly { summary: { dagId: string } }[] }) =>
+  registry.list().map((d) => d.summary.dagId);
 const pct = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -128,6 +132,8 @@ async function measure(size: number): Promise<SizeResult> {
       // The worker is stopped while idle passes are counted, so that only the scheduler's commands are.
       await worker.close(5_000);
       const bytesPerRun = ((await usedMemory(observer)) - memoryBefore) / size;
+      const warmRunId = (await engine.store.listRuns(registry.list()[0]!.summary.dagId, 1))[0]!.runId;
+      const warmBytes = await runBytes(observer, engine, dagIdsOf(registry), warmRunId);
 
       await observer.config('RESETSTAT');
       const passes: number[] = [];
@@ -191,6 +197,7 @@ async function measure(size: number): Promise<SizeResult> {
         idleCommands,
         boundaryPassMs,
         bytesPerRun,
+        runBytes: warmBytes,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
       };
@@ -254,16 +261,10 @@ async function main(): Promise<void> {
     'O(1)',
   );
   row(
-    'Redis bytes per finished run',
+    'used_memory growth per run',
     results.map((r) => `${(r.bytesPerRun / 1024).toFixed(1)} KB`),
   );
-  // 288 five-minute runs a day, kept 30 days (the default retention).
-  const projected = (r: SizeResult) => (r.bytesPerRun * 2_000 * 288 * 30) / 1024 ** 3;
-  row(
-    '  2,000 DAGs x 30 days of runs',
-    results.map((r) => `${projected(r).toFixed(0)} GiB`),
-    '<= 4 GB',
-  );
+  redisRows(results, row);
   row(
     'pass at the boundary (longest)',
     results.map((r) => `${r.boundaryPassMs.toFixed(0)} ms`),

@@ -7,6 +7,7 @@
 import type { RedisClient } from '../redis/connect.ts';
 import type { DagRunRecord, DagRunState, TaskInstanceRecord } from '../core/model.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
+import { capOutputJson, MAX_OUTPUT_BYTES } from '../core/output-cap.ts';
 
 const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -133,6 +134,18 @@ export interface SlotClaim {
   member: string;
 }
 
+// KEYS: log list, change counter. ARGV: max lines, marker, lines... The oldest lines go first and
+// the first line kept becomes the marker, so a reader sees that the log was cut and where.
+const APPEND_LOG = `
+local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+local max = tonumber(ARGV[1])
+if length > max then
+  redis.call('LTRIM', KEYS[1], -max, -1)
+  redis.call('LSET', KEYS[1], 0, ARGV[2])
+end
+redis.call('INCR', KEYS[2])
+return length`;
+
 export interface TaskTransition {
   task: string;
   from: readonly TaskInstanceState[];
@@ -172,13 +185,18 @@ export interface TransitionOptions {
 export interface RunStoreOptions {
   /** Key prefix; keep the braces so every key hashes to one Redis Cluster slot. @defaultValue '{runway}' */
   prefix?: string;
-  /** Log lines kept per try. @defaultValue 2_000 */
+  /** Log lines kept per try (the latest; the first kept line then says lines were cut). @defaultValue 2_000 */
   maxLogLines?: number;
+  /** Bytes of a task output's JSON kept; a larger output is kept as a marker (see `capOutputJson`). @defaultValue 64 KiB */
+  maxOutputBytes?: number;
 }
+
+/** Characters of a log line kept; the rest is cut, with a note at the end of the line. */
+export const MAX_LOG_LINE_CHARS = 4_000;
 
 type Scripted = RedisClient &
   Record<
-    'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition',
+    'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition' | 'runwayAppendLog',
     (...args: (string | number)[]) => Promise<unknown>
   >;
 
@@ -186,11 +204,15 @@ export class RunStore {
   readonly prefix: string;
   private readonly redis: Scripted;
   private readonly maxLogLines: number;
+  private readonly maxOutputBytes: number;
 
   constructor(redis: RedisClient, options: RunStoreOptions = {}) {
     this.prefix = options.prefix ?? '{runway}';
     this.maxLogLines = options.maxLogLines ?? 2_000;
+    this.maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     const scripted = redis as Scripted;
+    if (typeof scripted.runwayAppendLog !== 'function')
+      redis.defineCommand('runwayAppendLog', { numberOfKeys: 2, lua: APPEND_LOG });
     if (typeof scripted.runwayTransition !== 'function') {
       redis.defineCommand('runwayCreateRun', { numberOfKeys: 6, lua: CREATE_RUN });
       redis.defineCommand('runwayStartRun', { numberOfKeys: 4, lua: START_RUN });
@@ -407,7 +429,7 @@ export class RunStore {
   ): Promise<TransitionOutcome> {
     const payload = changes.map((c) => ({
       ...c,
-      output: c.output === undefined ? undefined : JSON.stringify(c.output),
+      output: c.output === undefined ? undefined : capOutputJson(JSON.stringify(c.output), this.maxOutputBytes),
       unset: c.unset && c.unset.length > 0 ? c.unset : undefined,
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
@@ -476,13 +498,20 @@ export class RunStore {
 
   async appendLogs(dagId: string, runId: string, taskId: string, tryNumber: number, lines: readonly string[]) {
     if (lines.length === 0) return;
-    const key = this.logKey(dagId, runId, taskId, tryNumber);
-    await this.redis
-      .multi()
-      .rpush(key, ...lines.map((l) => (l.length > 4_000 ? `${l.slice(0, 4_000)}… (line cut at 4000 characters)` : l)))
-      .ltrim(key, -this.maxLogLines, -1)
-      .incr(this.changesKey)
-      .exec();
+    const cut = (l: string) =>
+      l.length > MAX_LOG_LINE_CHARS
+        ? `${l.slice(0, MAX_LOG_LINE_CHARS)}… (line cut at ${MAX_LOG_LINE_CHARS} characters)`
+        : l;
+    // In slices: Lua's unpack() cannot spread more than a few thousand values.
+    for (let first = 0; first < lines.length; first += 1_000) {
+      await this.redis.runwayAppendLog(
+        this.logKey(dagId, runId, taskId, tryNumber),
+        this.changesKey,
+        this.maxLogLines,
+        `… (earlier lines cut: a try keeps its last ${this.maxLogLines} log lines)`,
+        ...lines.slice(first, first + 1_000).map(cut),
+      );
+    }
   }
 
   async logs(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<string[]> {
@@ -528,9 +557,25 @@ export class RunStore {
    * recorded ages from its creation.)
    */
   async deleteRunsBefore(dagId: string, before: Date): Promise<number> {
-    const ids = await this.runsEndedBefore(dagId, before.getTime());
-    let deleted = 0;
-    for (const runId of ids) {
+    return this.deleteRuns(dagId, await this.runsEndedBefore(dagId, before.getTime()));
+  }
+
+  /**
+   * Deletes the DAG's finished runs other than its `keep` latest (by logical date), with their task
+   * instances, outputs and logs. A queued or running run is never deleted, however old.
+   */
+  async deleteRunsBeyond(dagId: string, keep: number): Promise<number> {
+    const older = await this.redis.zrevrange(this.runsKey(dagId), String(keep), '-1');
+    if (older.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of older) pipeline.hget(this.runKey(dagId, id), 'state');
+    const rows = (await pipeline.exec()) ?? [];
+    const finished = older.filter((_, i) => rows[i]?.[1] === 'success' || rows[i]?.[1] === 'failed');
+    return this.deleteRuns(dagId, finished);
+  }
+
+  private async deleteRuns(dagId: string, runIds: readonly string[]): Promise<number> {
+    for (const runId of runIds) {
       // Each try's log key follows from its task instance's try count: no scan of the keyspace.
       const logKeys = Object.entries(await this.snapshot(dagId, runId)).flatMap(([taskId, ti]) =>
         Array.from({ length: ti.try }, (_, i) => this.logKey(dagId, runId, taskId, i + 1)),
@@ -542,10 +587,9 @@ export class RunStore {
         .srem(this.activeKey(dagId), runId)
         .zrem(this.queuedKey(dagId), runId)
         .exec();
-      deleted++;
     }
-    if (deleted > 0) await this.redis.incr(this.changesKey);
-    return deleted;
+    if (runIds.length > 0) await this.redis.incr(this.changesKey);
+    return runIds.length;
   }
 
   /** Finished runs of the DAG whose end (or, for runs without one, creation) is before `before` (ms). */
