@@ -594,7 +594,10 @@ export class RunStore {
 
   /** Finished runs of the DAG whose end (or, for runs without one, creation) is before `before` (ms). */
   private async runsEndedBefore(dagId: string, before: number): Promise<string[]> {
-    const ids = await this.redis.zrange(this.runsKey(dagId), '0', '-1');
+    // A run ends after its logical date (unless triggered for a future one; the count retention
+    // bounds those), so only runs with an older logical date are read: an hourly retention pass then
+    // reads the runs about to go, not the 1,000 each DAG keeps.
+    const ids = await this.redis.zrangebyscore(this.runsKey(dagId), '-inf', `(${before}`);
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hmget(this.runKey(dagId, id), 'state', 'record');
     const rows = (await pipeline.exec()) ?? [];
