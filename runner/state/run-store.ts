@@ -19,9 +19,10 @@ for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
 redis.call('HSET', KEYS[1], 'terminal', 0, 'total', #tasks)
 redis.call('INCR', KEYS[5])
 redis.call('SADD', KEYS[6], ARGV[7])
+redis.call('HINCRBY', KEYS[7], ARGV[7] .. '|' .. ARGV[2], 1)
 return 1`;
 
-// KEYS: run, active set, queued index, change counter. ARGV: runId, maxActiveRuns, startedAt
+// KEYS: run, active set, queued index, change counter, run counts. ARGV: runId, maxActiveRuns, startedAt, dagId
 const START_RUN = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
@@ -32,9 +33,11 @@ redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', 'running')
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('INCR', KEYS[4])
+redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|queued', -1)
+redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|running', 1)
 return 1`;
 
-// KEYS: run, active set, change counter, queued index, busy DAGs.
+// KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
 // ARGV: runId, new state, endedAt, allowed current states (json), dagId
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -45,6 +48,8 @@ local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
 record.state = ARGV[2]
 if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
+redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. current, -1)
+redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. ARGV[2], 1)
 if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
 if ARGV[2] ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[1]) end
 if ARGV[2] == 'running' or ARGV[2] == 'queued' then
@@ -54,6 +59,18 @@ elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 t
 end
 redis.call('INCR', KEYS[3])
 return 1`;
+
+// KEYS: run, task instances, outputs, run index, active set, queued index, run counts; then the
+// run's log keys. ARGV: runId, dagId. Deletes a run with all it owns, and counts it out.
+const DELETE_RUN = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then redis.call('HINCRBY', KEYS[7], ARGV[2] .. '|' .. state, -1) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+for i = 8, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+return state and 1 or 0`;
 
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
 // task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
@@ -196,7 +213,12 @@ export const MAX_LOG_LINE_CHARS = 4_000;
 
 type Scripted = RedisClient &
   Record<
-    'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition' | 'runwayAppendLog',
+    | 'runwayCreateRun'
+    | 'runwayStartRun'
+    | 'runwayFinishRun'
+    | 'runwayTransition'
+    | 'runwayAppendLog'
+    | 'runwayDeleteRun',
     (...args: (string | number)[]) => Promise<unknown>
   >;
 
@@ -214,9 +236,11 @@ export class RunStore {
     if (typeof scripted.runwayAppendLog !== 'function')
       redis.defineCommand('runwayAppendLog', { numberOfKeys: 2, lua: APPEND_LOG });
     if (typeof scripted.runwayTransition !== 'function') {
-      redis.defineCommand('runwayCreateRun', { numberOfKeys: 6, lua: CREATE_RUN });
-      redis.defineCommand('runwayStartRun', { numberOfKeys: 4, lua: START_RUN });
-      redis.defineCommand('runwayFinishRun', { numberOfKeys: 5, lua: FINISH_RUN });
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 7, lua: CREATE_RUN });
+      redis.defineCommand('runwayStartRun', { numberOfKeys: 5, lua: START_RUN });
+      redis.defineCommand('runwayFinishRun', { numberOfKeys: 6, lua: FINISH_RUN });
+      // The number of keys comes first in each call: a run has one log key per try.
+      redis.defineCommand('runwayDeleteRun', { lua: DELETE_RUN });
       redis.defineCommand('runwayTransition', { numberOfKeys: 4, lua: TRANSITION });
     }
     this.redis = scripted;
@@ -244,6 +268,10 @@ export class RunStore {
   get dueKey() {
     return this.key('due-dags');
   }
+  /** How many runs each DAG has in each state (`<dagId>|<state>` → count), kept by the run scripts: what `/metrics` reads. */
+  get runCountsKey() {
+    return this.key('run-counts');
+  }
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
   /** Bumped by every change a person would see (runs, task instances, log lines, pauses, pools, retention). */
   private get changesKey() {
@@ -270,6 +298,7 @@ export class RunStore {
       this.queuedKey(run.dagId),
       this.changesKey,
       this.busyKey,
+      this.runCountsKey,
       JSON.stringify(run),
       run.state,
       Date.parse(run.logicalDate),
@@ -296,30 +325,14 @@ export class RunStore {
     return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
   }
 
-  /**
-   * How many of each DAG's `latest` runs are in each state, for many DAGs in two round trips:
-   * the run ids, then only their `state` fields (no run record is read or parsed).
-   */
-  async latestRunStates(dagIds: readonly string[], latest: number): Promise<Map<string, Record<string, number>>> {
-    const idsPipeline = this.redis.pipeline();
-    for (const dagId of dagIds) idsPipeline.zrevrange(this.runsKey(dagId), '0', String(latest - 1));
-    const idRows = (await idsPipeline.exec()) ?? [];
-    const statesPipeline = this.redis.pipeline();
-    dagIds.forEach((dagId, i) => {
-      for (const runId of (idRows[i]?.[1] as string[] | undefined) ?? [])
-        statesPipeline.hget(this.runKey(dagId, runId), 'state');
-    });
-    const stateRows = (await statesPipeline.exec()) ?? [];
+  /** How many runs each DAG has in each state, from the counts the run scripts keep: one read. */
+  async runCounts(): Promise<Map<string, Record<string, number>>> {
     const counts = new Map<string, Record<string, number>>();
-    let row = 0;
-    dagIds.forEach((dagId, i) => {
-      const byState: Record<string, number> = {};
-      for (let n = ((idRows[i]?.[1] as string[] | undefined) ?? []).length; n > 0; n--) {
-        const state = stateRows[row++]?.[1];
-        if (typeof state === 'string') byState[state] = (byState[state] ?? 0) + 1;
-      }
-      counts.set(dagId, byState);
-    });
+    for (const [field, value] of Object.entries(await this.redis.hgetall(this.runCountsKey))) {
+      const cut = field.lastIndexOf('|');
+      const dagId = field.slice(0, cut);
+      counts.set(dagId, { ...counts.get(dagId), [field.slice(cut + 1)]: Number(value) });
+    }
     return counts;
   }
 
@@ -396,9 +409,11 @@ export class RunStore {
       this.activeKey(dagId),
       this.queuedKey(dagId),
       this.changesKey,
+      this.runCountsKey,
       runId,
       maxActiveRuns,
       new Date().toISOString(),
+      dagId,
     );
     return started === 1;
   }
@@ -412,6 +427,7 @@ export class RunStore {
       this.changesKey,
       this.queuedKey(dagId),
       this.busyKey,
+      this.runCountsKey,
       runId,
       state,
       endedAt,
@@ -580,13 +596,19 @@ export class RunStore {
       const logKeys = Object.entries(await this.snapshot(dagId, runId)).flatMap(([taskId, ti]) =>
         Array.from({ length: ti.try }, (_, i) => this.logKey(dagId, runId, taskId, i + 1)),
       );
-      await this.redis
-        .multi()
-        .del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys)
-        .zrem(this.runsKey(dagId), runId)
-        .srem(this.activeKey(dagId), runId)
-        .zrem(this.queuedKey(dagId), runId)
-        .exec();
+      await this.redis.runwayDeleteRun(
+        7 + logKeys.length,
+        this.runKey(dagId, runId),
+        this.tiKey(dagId, runId),
+        this.outKey(dagId, runId),
+        this.runsKey(dagId),
+        this.activeKey(dagId),
+        this.queuedKey(dagId),
+        this.runCountsKey,
+        ...logKeys,
+        runId,
+        dagId,
+      );
     }
     if (runIds.length > 0) await this.redis.incr(this.changesKey);
     return runIds.length;
