@@ -35,6 +35,7 @@ import type { ManifestEntry } from './manifest.ts';
 import { DEFAULT_CACHE_DIR } from './s3-dag-source.ts';
 import { isAlive } from '../loader/process-sweep.ts';
 import { VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
+import { eachLimit } from '../core/each-limit.ts';
 
 export interface LocalDagSourceOptions extends LoadDagsOptions {
   log: Logger;
@@ -151,12 +152,12 @@ export class LocalDagSource implements DagCatalog {
       // Files validated before, unchanged with their helpers, are not imported in isolation again.
       const verified = new Map<string, VerifiedEntry>();
       const keys = new Map<string, string>();
-      for (const [path, hash] of changed) {
+      await eachLimit(changed, 16, async ([path, hash]) => {
         const key = await this.verified.key(hash, scan.helpers);
         keys.set(path, key);
         const entry = await this.verified.take(key, this.bundleDir);
         if (entry) verified.set(path, entry);
-      }
+      });
       const unverified = changed.filter(([path]) => !verified.has(path)).map(([path]) => path);
       const report =
         unverified.length === 0
