@@ -17,12 +17,13 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDagRegistry } from '../runner/loader/dag-registry.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { startWorker } from '../runner/services/worker.ts';
 import { Engine } from '../runner/state/engine.ts';
+import { redisRows, runBytes, type RunBytes } from './scale-redis-bytes.ts';
+import { coldStart, loadLikeAService, startRows, type StartFigures } from './scale-start.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const flag = (name: string, fallback: string) => {
@@ -42,6 +43,8 @@ interface SizeResult {
   idleCommands: number;
   boundaryPassMs: number;
   bytesPerRun: number;
+  runBytes: RunBytes;
+  cold: StartFigures;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
   boundaryAlone: BoundaryCost;
@@ -77,6 +80,8 @@ function dagSource(n: number): string {
   ].join('\n');
 }
 
+const dagIdsOf = (registry: { list(): readonly { summary: { dagId: string } }[] }) =>
+  registry.list().map((d) => d.summary.dagId);
 const pct = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -156,12 +161,20 @@ function loadAverage(): string {
     .join(' / ');
 }
 
-/** One size, in this process (started fresh by `main`). */
-async function measure(size: number): Promise<SizeResult> {
+const cacheRootOf = (size: number) => join(root, `bench/out/scale-cache-${size}`);
+
+/** The generated folder of `size` DAGs; rewriting it unchanged keeps what a restart verified. */
+async function writeDagFolder(size: number): Promise<string> {
   const folder = join(root, `bench/out/scale-dags-${size}`);
-  await rm(folder, { recursive: true, force: true });
   await mkdir(folder, { recursive: true });
   await Promise.all(Array.from({ length: size }, (_, n) => writeFile(join(folder, `dag_${n}.ts`), dagSource(n))));
+  return folder;
+}
+
+/** One size, in this process (started fresh by `main`). */
+async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
+  const folder = await writeDagFolder(size);
+  const cleanups: (() => Promise<void>)[] = [];
   const server = await startRedisServer();
   const connections: RedisClient[] = [];
   const connect = () => {
@@ -178,8 +191,8 @@ async function measure(size: number): Promise<SizeResult> {
     const now = () => new Date(Date.now() + offset);
 
     const started = performance.now();
-    const { registry } = await loadDagRegistry(folder);
-    const loadS = (performance.now() - started) / 1_000;
+    const { registry, startS: loadS, stop: stopSource } = await loadLikeAService(folder, cacheRootOf(size));
+    cleanups.push(stopSource);
     if (registry.list().length !== size) throw new Error(`bench/scale: loaded ${registry.list().length} of ${size}`);
     const engine = new Engine({ redis, registry, prefix: `{scale-${randomUUID().slice(0, 6)}}`, env: {} });
     const scheduler = new Scheduler(engine, { now, tickMs, quietMs: 0 });
@@ -197,6 +210,8 @@ async function measure(size: number): Promise<SizeResult> {
       // The worker is stopped while idle passes are counted, so that only the scheduler's commands are.
       await worker.close(5_000);
       const bytesPerRun = ((await usedMemory(observer)) - memoryBefore) / size;
+      const warmRunId = (await engine.store.listRuns(registry.list()[0]!.summary.dagId, 1))[0]!.runId;
+      const warmBytes = await runBytes(observer, engine, dagIdsOf(registry), warmRunId);
 
       await observer.config('RESETSTAT');
       const passes: number[] = [];
@@ -272,6 +287,7 @@ async function measure(size: number): Promise<SizeResult> {
         idleCommands,
         boundaryPassMs,
         bytesPerRun,
+        runBytes: warmBytes,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
         boundaryAlone,
@@ -283,7 +299,9 @@ async function measure(size: number): Promise<SizeResult> {
   } finally {
     for (const connection of connections) connection.disconnect();
     await server.stop();
+    for (const cleanup of cleanups) await cleanup();
     await rm(folder, { recursive: true, force: true });
+    await rm(cacheRootOf(size), { recursive: true, force: true });
   }
 }
 
@@ -292,6 +310,16 @@ async function main(): Promise<void> {
   const loadBefore = loadAverage();
   const results: SizeResult[] = [];
   for (const size of sizes) {
+    await rm(cacheRootOf(size), { recursive: true, force: true });
+    await rm(join(root, `bench/out/scale-dags-${size}`), { recursive: true, force: true });
+    const cold = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--cold', String(size)],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const coldLine = cold.stdout.trim().split('\n').pop() ?? '';
+    if (cold.status !== 0 || !coldLine.startsWith('{'))
+      throw new Error(`bench/scale: size ${size} failed: ${coldLine}`);
     // A fresh process per size, so that RSS and start time are those of that size alone.
     const child = spawnSync(
       process.execPath,
@@ -300,7 +328,7 @@ async function main(): Promise<void> {
     );
     const line = child.stdout.trim().split('\n').pop() ?? '';
     if (child.status !== 0 || !line.startsWith('{')) throw new Error(`bench/scale: size ${size} failed: ${line}`);
-    results.push(JSON.parse(line) as SizeResult);
+    results.push({ ...(JSON.parse(line) as SizeResult), cold: JSON.parse(coldLine) as StartFigures });
     process.stderr.write(`  ${size} DAGs measured\n`);
   }
   const cell = (values: string[]) => values.map((v) => v.padStart(12)).join('');
@@ -312,14 +340,10 @@ async function main(): Promise<void> {
   console.log(`${'DAGs'.padEnd(30)}${cell(results.map((r) => String(r.dags)))}   target at 2,000`);
   const row = (label: string, values: string[], target = '') =>
     console.log(`${label.padEnd(30)}${cell(values)}   ${target}`);
+  startRows(results, row);
   row(
-    'start (load + first pass)',
+    'restart + first pass',
     results.map((r) => s(r.startS)),
-    '<= 5 s',
-  );
-  row(
-    '  of which loading DAG files',
-    results.map((r) => s(r.loadS)),
   );
   row(
     'scheduler RSS',
@@ -337,16 +361,10 @@ async function main(): Promise<void> {
     'O(1)',
   );
   row(
-    'Redis bytes per finished run',
+    'used_memory growth per run',
     results.map((r) => `${(r.bytesPerRun / 1024).toFixed(1)} KB`),
   );
-  // 288 five-minute runs a day, kept 30 days (the default retention).
-  const projected = (r: SizeResult) => (r.bytesPerRun * 2_000 * 288 * 30) / 1024 ** 3;
-  row(
-    '  2,000 DAGs x 30 days of runs',
-    results.map((r) => `${projected(r).toFixed(0)} GiB`),
-    '<= 4 GB',
-  );
+  redisRows(results, row);
   printBoundaryRows(results, row);
   row(
     'pass at the boundary (longest)',
@@ -366,7 +384,12 @@ async function main(): Promise<void> {
 }
 
 const one = process.argv.indexOf('--one');
-if (one === -1) {
+const cold = process.argv.indexOf('--cold');
+if (cold !== -1) {
+  const size = Number(process.argv[cold + 1]);
+  console.log(JSON.stringify(await coldStart(await writeDagFolder(size), cacheRootOf(size))));
+  process.exit(0);
+} else if (one === -1) {
   await main();
 } else {
   console.log(JSON.stringify(await measure(Number(process.argv[one + 1]))));

@@ -11,6 +11,10 @@ import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
 import type { TaskTestFlags } from './dag-test.ts';
 import { table } from './table.ts';
+import { DEFAULT_KEEP_RUNS } from '../core/retention.ts';
+
+type SchedulerFlags = RuntimeFlags &
+  LogFlags & { tick: number; retentionDays: number; retentionRuns: number; healthPort?: number };
 
 // Each verb loads its own modules when it runs: registering the verbs (all of them, for `--help`
 // or any `dags` verb) must not load BullMQ, ioredis, the AWS SDK or the local S3 server.
@@ -189,7 +193,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
   )
     .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
     .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
-    .action(async (flags: RuntimeFlags & LogFlags & { tick: number; retentionDays: number; healthPort?: number }) => {
+    .option('--retention-runs <n>', 'finished runs kept per DAG', positiveInt('--retention-runs'), DEFAULT_KEEP_RUNS)
+    .action(async (flags: SchedulerFlags) => {
       const log = loggerOf(flags);
       const [{ openRuntime }, { Scheduler }, { redact }] = await Promise.all([
         runtimeModule(),
@@ -198,7 +203,8 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       ]);
       const runtime = await openRuntime(flags, { service: true, log });
       for (const p of runtime.problems) log.error(`${p.file}: ${p.message} (not scheduled)`);
-      const scheduler = new Scheduler(runtime.engine, { tickMs: flags.tick, retentionDays: flags.retentionDays });
+      const { tick: tickMs, retentionDays, retentionRuns } = flags;
+      const scheduler = new Scheduler(runtime.engine, { tickMs, retentionDays, retentionRuns });
       const health = await startHealth(runtime, flags.healthPort, log);
       scheduler.start();
       log.info(`scheduler started: ${runtime.registry.list().length} DAG(s), Redis ${redact(runtime.redisUrl)}`);

@@ -109,6 +109,8 @@ export interface DagOptions<Params = Record<string, never>> {
   notifications?: readonly Notification[];
   /** Created paused; the scheduler ignores it until unpaused. @defaultValue false */
   pausedOnCreation?: boolean;
+  /** Finished runs kept, the latest by logical date (runs past the scheduler's retention days go too). @defaultValue the scheduler's `--retention-runs` (1,000) */
+  keepRuns?: number;
   /** Called once when a run ends in success. */
   onSuccess?: Callback;
   /** Called once when a run ends failed. */
@@ -172,6 +174,7 @@ export const dagOptionsSchema = z.strictObject({
   params: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'must be a zod schema').optional(),
   notifications: z.array(notificationSchema).optional(),
   pausedOnCreation: z.boolean().optional(),
+  keepRuns: z.int().min(1).optional(),
   onSuccess: callbackSchema,
   onFailure: callbackSchema,
 });

@@ -8,7 +8,7 @@
 import { relative } from 'node:path';
 import {
   DagRegistry,
-  importDagFile,
+  importDagFiles,
   loadDagRegistry,
   type HeldDag,
   type LoadedDag,
@@ -146,16 +146,9 @@ async function importValidated(
   ready: readonly ReadyBundle[],
   cacheDir: string,
 ): Promise<Pick<LoadRegistryResult, 'registry' | 'problems'>> {
-  const loaded: LoadedDag[] = [];
-  const problems: Problem[] = [];
-  for (const { path } of ready) {
-    const file = relative(cacheDir, path);
-    try {
-      loaded.push(await importDagFile(path, file));
-    } catch (error) {
-      problems.push({ file, rule: 'import-error', message: (error as Error).message });
-    }
-  }
+  const { loaded, problems } = await importDagFiles(
+    ready.map(({ path }) => ({ absolutePath: path, file: relative(cacheDir, path) })),
+  );
   return { registry: new DagRegistry(loaded), problems };
 }
 

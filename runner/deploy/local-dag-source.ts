@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { findDagFiles } from '../loader/find-dag-files.ts';
 import {
   structuralPolicy,
@@ -34,6 +34,8 @@ import {
 import type { ManifestEntry } from './manifest.ts';
 import { DEFAULT_CACHE_DIR } from './s3-dag-source.ts';
 import { isAlive } from '../loader/process-sweep.ts';
+import { VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
+import { eachLimit } from '../core/each-limit.ts';
 
 export interface LocalDagSourceOptions extends LoadDagsOptions {
   log: Logger;
@@ -67,6 +69,7 @@ export class LocalDagSource implements DagCatalog {
   private readonly cwd: string;
   private readonly root: string;
   private readonly bundleDir: string;
+  private readonly verified: VerifiedBundles;
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -83,6 +86,7 @@ export class LocalDagSource implements DagCatalog {
     this.cwd = options.cwd ?? process.cwd();
     this.root = resolve(this.cwd, folder);
     this.bundleDir = join(options.cacheDir ?? DEFAULT_CACHE_DIR, `local-${process.pid}`);
+    this.verified = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
     this.loader = new DagBundleLoader(registry, {
       ...this.loadOptions(),
       cacheDir: this.bundleDir,
@@ -122,7 +126,10 @@ export class LocalDagSource implements DagCatalog {
 
   /** Rescans the folder and reloads what changed since the last refresh. */
   async refresh(): Promise<RefreshResult> {
-    if (this.files.size === 0) await removeDeadProcessBundles(dirname(this.bundleDir));
+    if (this.files.size === 0) {
+      await removeDeadProcessBundles(dirname(this.bundleDir));
+      await this.verified.prune();
+    }
     const result = emptyRefresh();
     const scan = await this.scan();
     const helpersChanged = scan.helpers !== this.helpersHash;
@@ -141,12 +148,30 @@ export class LocalDagSource implements DagCatalog {
 
     const ready: { path: string; bundle: ReadyBundle; previous: ManifestEntry | undefined }[] = [];
     if (changed.length > 0) {
-      const report = await validate(
-        changed.map(([path]) => path),
-        { ...this.loadOptions(), cwd: this.cwd, policy: structuralPolicy() },
-      );
       await mkdir(this.bundleDir, { recursive: true });
-      for (const file of report.files) {
+      // Files validated before, unchanged with their helpers, are not imported in isolation again.
+      const verified = new Map<string, VerifiedEntry>();
+      const keys = new Map<string, string>();
+      await eachLimit(changed, 16, async ([path, hash]) => {
+        const key = await this.verified.key(hash, scan.helpers);
+        keys.set(path, key);
+        const entry = await this.verified.take(key, this.bundleDir);
+        if (entry) verified.set(path, entry);
+      });
+      const unverified = changed.filter(([path]) => !verified.has(path)).map(([path]) => path);
+      const report =
+        unverified.length === 0
+          ? { files: [], problems: [] }
+          : await validate(unverified, { ...this.loadOptions(), cwd: this.cwd, policy: structuralPolicy() });
+      const files = [
+        ...report.files.map((f) => ({ ...f, dagId: f.dag?.dagId })),
+        ...[...verified].map(([absolutePath, entry]) => ({
+          absolutePath,
+          file: relative(this.cwd, absolutePath) || absolutePath,
+          dagId: entry.dagId,
+        })),
+      ].sort((a, b) => (a.absolutePath < b.absolutePath ? -1 : a.absolutePath > b.absolutePath ? 1 : 0));
+      for (const file of files) {
         const previous = this.files.get(file.absolutePath)?.entry;
         const state: FileState = {
           hash: scan.dags.get(file.absolutePath)!,
@@ -155,12 +180,16 @@ export class LocalDagSource implements DagCatalog {
           problems: report.problems.filter((p) => p.file === file.file && p.rule !== 'duplicate-dag-id'),
         };
         this.files.set(file.absolutePath, state);
-        if (state.problems.length === 0 && file.dag) {
-          state.problems.push(...this.duplicateOf(file.absolutePath, file.file, file.dag.dagId));
+        if (state.problems.length === 0 && file.dagId) {
+          state.problems.push(...this.duplicateOf(file.absolutePath, file.file, file.dagId));
         }
-        if (state.problems.length === 0 && file.dag) {
-          const bundle = await this.bundle(file.dag.dagId, file.file, file.absolutePath, state);
+        if (state.problems.length === 0 && file.dagId) {
+          const cached = verified.get(file.absolutePath);
+          const bundle = cached
+            ? this.ready({ ...cached, source: file.file }, state)
+            : await this.bundle(file.dagId, file.file, file.absolutePath, state);
           if (bundle) ready.push({ path: file.absolutePath, bundle, previous });
+          if (bundle && !cached) await this.verified.put(keys.get(file.absolutePath)!, bundle.entry, this.bundleDir);
         }
         // A file that fails to import does not say its DAG id; its last good version does.
         const dagId = state.entry?.dagId;
@@ -217,13 +246,17 @@ export class LocalDagSource implements DagCatalog {
   private async bundle(dagId: string, file: string, path: string, state: FileState): Promise<ReadyBundle | undefined> {
     try {
       const [bundle] = await bundleDags([{ dagId, file, absolutePath: path }], this.bundleDir, this.root);
-      const entry: ManifestEntry = { dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 };
-      state.entry = entry;
-      return { entry, path: join(this.bundleDir, basename(bundle!.bundle)) };
+      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, state);
     } catch (error) {
       state.problems.push({ file, dagId, rule: 'import-error', message: (error as Error).message });
       return undefined;
     }
+  }
+
+  /** The state's entry is the new version to load, from its bundle in this process's folder. */
+  private ready(entry: ManifestEntry, state: FileState): ReadyBundle {
+    state.entry = entry;
+    return { entry, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
   /** Every DAG file with its content hash, and one hash over every other file (helpers). */

@@ -29,6 +29,7 @@ const ROOT_JOBS_PER_ADD = 500;
 
 /** DAGs whose running runs are read in one go when reconciling. */
 const RECONCILE_BATCH = 256;
+import { DEFAULT_KEEP_RUNS, DEFAULT_RETENTION_DAYS } from '../core/retention.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -42,6 +43,12 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Runs that ended more than this many days ago are deleted, with their logs. @defaultValue 30 */
   retentionDays?: number;
+  /**
+   * Finished runs kept per DAG, the latest by logical date; older ones are deleted with their logs
+   * even if younger than `retentionDays`. A DAG's `keepRuns` option overrides it.
+   * @defaultValue DEFAULT_KEEP_RUNS
+   */
+  retentionRuns?: number;
   /** Time between retention passes, which run apart from scheduling passes. @defaultValue 3_600_000 */
   retentionEveryMs?: number;
   /**
@@ -312,15 +319,20 @@ export class Scheduler {
   }
 
   /**
-   * Deletes the DAG's runs that ended more than the retention period ago. History ages from a run's
-   * end, not its logical date: a backfill of last year is kept for the whole period after it ran.
+   * Deletes the DAG's runs that ended more than the retention period ago, then those beyond the
+   * count it keeps. History ages from a run's end, not its logical date: a backfill of last year is
+   * kept for the whole period after it ran (unless the DAG has more runs than it keeps).
    */
   async applyRetention(dagId: string): Promise<number> {
-    const days = this.options.retentionDays ?? 30;
-    const deleted = await this.engine.store.deleteRunsBefore(dagId, new Date(this.now().getTime() - days * 86_400_000));
-    if (deleted > 0)
-      this.engine.log.info(`retention: deleted ${deleted} run(s) of ${dagId} that ended over ${days} days ago`);
-    return deleted;
+    const days = this.options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const aged = await this.engine.store.deleteRunsBefore(dagId, new Date(this.now().getTime() - days * 86_400_000));
+    if (aged > 0)
+      this.engine.log.info(`retention: deleted ${aged} run(s) of ${dagId} that ended over ${days} days ago`);
+    const keep =
+      this.engine.registry.get(dagId)?.dag.options.keepRuns ?? this.options.retentionRuns ?? DEFAULT_KEEP_RUNS;
+    const counted = await this.engine.store.deleteRunsBeyond(dagId, keep);
+    if (counted > 0) this.engine.log.info(`retention: deleted ${counted} run(s) of ${dagId} beyond its latest ${keep}`);
+    return aged + counted;
   }
 
   /**

@@ -58,6 +58,9 @@ export interface AdvanceHint {
 
 const ENQUEUE_SLICE = 100;
 
+/** Events kept in each task queue's BullMQ event stream (BullMQ's default is 10,000). */
+export const QUEUE_EVENTS_KEPT = 1_000;
+
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export class Engine {
@@ -87,7 +90,12 @@ export class Engine {
   queue(name: string): Queue<TaskJobData> {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<TaskJobData>(Engine.queueName(name), { connection: this.redis, prefix: this.prefix });
+      queue = new Queue<TaskJobData>(Engine.queueName(name), {
+        connection: this.redis,
+        prefix: this.prefix,
+        // Runway reads no queue events; the stream is BullMQ's own (approximately trimmed) record.
+        streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
+      });
       queue.on(
         'error',
         logDistinctErrors((m) => this.log.warn(m), `queue ${name}`),
@@ -146,8 +154,10 @@ export class Engine {
         attempts: retry.retries + 1,
         backoff: { type: 'runway' },
         ...bullmqPriority(args.priority ?? 0),
+        // A try's outcome is kept in the run store; BullMQ's copy of a failed job is only for
+        // looking into BullMQ itself, so a day's worth (at most a thousand) is kept.
         removeOnComplete: true,
-        removeOnFail: { age: 7 * 24 * 3_600 },
+        removeOnFail: { age: 24 * 3_600, count: 1_000 },
       },
     };
   }

@@ -7,6 +7,7 @@
 import type { RedisClient } from '../redis/connect.ts';
 import type { DagRunRecord, DagRunState, TaskInstanceRecord } from '../core/model.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
+import { capOutputJson, MAX_OUTPUT_BYTES } from '../core/output-cap.ts';
 
 const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -18,9 +19,10 @@ for _, task in ipairs(tasks) do redis.call('HSET', KEYS[3], task, ARGV[6]) end
 redis.call('HSET', KEYS[1], 'terminal', 0, 'total', #tasks)
 redis.call('INCR', KEYS[5])
 redis.call('SADD', KEYS[6], ARGV[7])
+redis.call('HINCRBY', KEYS[7], ARGV[7] .. '|' .. ARGV[2], 1)
 return 1`;
 
-// KEYS: run, active set, queued index, change counter. ARGV: runId, maxActiveRuns, startedAt
+// KEYS: run, active set, queued index, change counter, run counts. ARGV: runId, maxActiveRuns, startedAt, dagId
 const START_RUN = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
@@ -31,9 +33,11 @@ redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', 'running')
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('INCR', KEYS[4])
+redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|queued', -1)
+redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|running', 1)
 return 1`;
 
-// KEYS: run, active set, change counter, queued index, busy DAGs.
+// KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
 // ARGV: runId, new state, endedAt, allowed current states (json), dagId
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -44,6 +48,8 @@ local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
 record.state = ARGV[2]
 if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
 redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
+redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. current, -1)
+redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. ARGV[2], 1)
 if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
 if ARGV[2] ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[1]) end
 if ARGV[2] == 'running' or ARGV[2] == 'queued' then
@@ -53,6 +59,18 @@ elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 t
 end
 redis.call('INCR', KEYS[3])
 return 1`;
+
+// KEYS: run, task instances, outputs, run index, active set, queued index, run counts; then the
+// run's log keys. ARGV: runId, dagId. Deletes a run with all it owns, and counts it out.
+const DELETE_RUN = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then redis.call('HINCRBY', KEYS[7], ARGV[2] .. '|' .. state, -1) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+for i = 8, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+return state and 1 or 0`;
 
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
 // task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
@@ -133,6 +151,18 @@ export interface SlotClaim {
   member: string;
 }
 
+// KEYS: log list, change counter. ARGV: max lines, marker, lines... The oldest lines go first and
+// the first line kept becomes the marker, so a reader sees that the log was cut and where.
+const APPEND_LOG = `
+local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+local max = tonumber(ARGV[1])
+if length > max then
+  redis.call('LTRIM', KEYS[1], -max, -1)
+  redis.call('LSET', KEYS[1], 0, ARGV[2])
+end
+redis.call('INCR', KEYS[2])
+return length`;
+
 export interface TaskTransition {
   task: string;
   from: readonly TaskInstanceState[];
@@ -172,13 +202,23 @@ export interface TransitionOptions {
 export interface RunStoreOptions {
   /** Key prefix; keep the braces so every key hashes to one Redis Cluster slot. @defaultValue '{runway}' */
   prefix?: string;
-  /** Log lines kept per try. @defaultValue 2_000 */
+  /** Log lines kept per try (the latest; the first kept line then says lines were cut). @defaultValue 2_000 */
   maxLogLines?: number;
+  /** Bytes of a task output's JSON kept; a larger output is kept as a marker (see `capOutputJson`). @defaultValue 64 KiB */
+  maxOutputBytes?: number;
 }
+
+/** Characters of a log line kept; the rest is cut, with a note at the end of the line. */
+export const MAX_LOG_LINE_CHARS = 4_000;
 
 type Scripted = RedisClient &
   Record<
-    'runwayCreateRun' | 'runwayStartRun' | 'runwayFinishRun' | 'runwayTransition',
+    | 'runwayCreateRun'
+    | 'runwayStartRun'
+    | 'runwayFinishRun'
+    | 'runwayTransition'
+    | 'runwayAppendLog'
+    | 'runwayDeleteRun',
     (...args: (string | number)[]) => Promise<unknown>
   >;
 
@@ -186,15 +226,21 @@ export class RunStore {
   readonly prefix: string;
   private readonly redis: Scripted;
   private readonly maxLogLines: number;
+  private readonly maxOutputBytes: number;
 
   constructor(redis: RedisClient, options: RunStoreOptions = {}) {
     this.prefix = options.prefix ?? '{runway}';
     this.maxLogLines = options.maxLogLines ?? 2_000;
+    this.maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     const scripted = redis as Scripted;
+    if (typeof scripted.runwayAppendLog !== 'function')
+      redis.defineCommand('runwayAppendLog', { numberOfKeys: 2, lua: APPEND_LOG });
     if (typeof scripted.runwayTransition !== 'function') {
-      redis.defineCommand('runwayCreateRun', { numberOfKeys: 6, lua: CREATE_RUN });
-      redis.defineCommand('runwayStartRun', { numberOfKeys: 4, lua: START_RUN });
-      redis.defineCommand('runwayFinishRun', { numberOfKeys: 5, lua: FINISH_RUN });
+      redis.defineCommand('runwayCreateRun', { numberOfKeys: 7, lua: CREATE_RUN });
+      redis.defineCommand('runwayStartRun', { numberOfKeys: 5, lua: START_RUN });
+      redis.defineCommand('runwayFinishRun', { numberOfKeys: 6, lua: FINISH_RUN });
+      // The number of keys comes first in each call: a run has one log key per try.
+      redis.defineCommand('runwayDeleteRun', { lua: DELETE_RUN });
       redis.defineCommand('runwayTransition', { numberOfKeys: 4, lua: TRANSITION });
     }
     this.redis = scripted;
@@ -222,6 +268,10 @@ export class RunStore {
   get dueKey() {
     return this.key('due-dags');
   }
+  /** How many runs each DAG has in each state (`<dagId>|<state>` → count), kept by the run scripts: what `/metrics` reads. */
+  get runCountsKey() {
+    return this.key('run-counts');
+  }
   slotKey = (kind: 'pool' | 'dag', name: string) => this.key('slots', kind, name);
   /** Bumped by every change a person would see (runs, task instances, log lines, pauses, pools, retention). */
   private get changesKey() {
@@ -248,6 +298,7 @@ export class RunStore {
       this.queuedKey(run.dagId),
       this.changesKey,
       this.busyKey,
+      this.runCountsKey,
       JSON.stringify(run),
       run.state,
       Date.parse(run.logicalDate),
@@ -274,30 +325,14 @@ export class RunStore {
     return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
   }
 
-  /**
-   * How many of each DAG's `latest` runs are in each state, for many DAGs in two round trips:
-   * the run ids, then only their `state` fields (no run record is read or parsed).
-   */
-  async latestRunStates(dagIds: readonly string[], latest: number): Promise<Map<string, Record<string, number>>> {
-    const idsPipeline = this.redis.pipeline();
-    for (const dagId of dagIds) idsPipeline.zrevrange(this.runsKey(dagId), '0', String(latest - 1));
-    const idRows = (await idsPipeline.exec()) ?? [];
-    const statesPipeline = this.redis.pipeline();
-    dagIds.forEach((dagId, i) => {
-      for (const runId of (idRows[i]?.[1] as string[] | undefined) ?? [])
-        statesPipeline.hget(this.runKey(dagId, runId), 'state');
-    });
-    const stateRows = (await statesPipeline.exec()) ?? [];
+  /** How many runs each DAG has in each state, from the counts the run scripts keep: one read. */
+  async runCounts(): Promise<Map<string, Record<string, number>>> {
     const counts = new Map<string, Record<string, number>>();
-    let row = 0;
-    dagIds.forEach((dagId, i) => {
-      const byState: Record<string, number> = {};
-      for (let n = ((idRows[i]?.[1] as string[] | undefined) ?? []).length; n > 0; n--) {
-        const state = stateRows[row++]?.[1];
-        if (typeof state === 'string') byState[state] = (byState[state] ?? 0) + 1;
-      }
-      counts.set(dagId, byState);
-    });
+    for (const [field, value] of Object.entries(await this.redis.hgetall(this.runCountsKey))) {
+      const cut = field.lastIndexOf('|');
+      const dagId = field.slice(0, cut);
+      counts.set(dagId, { ...counts.get(dagId), [field.slice(cut + 1)]: Number(value) });
+    }
     return counts;
   }
 
@@ -374,9 +409,11 @@ export class RunStore {
       this.activeKey(dagId),
       this.queuedKey(dagId),
       this.changesKey,
+      this.runCountsKey,
       runId,
       maxActiveRuns,
       new Date().toISOString(),
+      dagId,
     );
     return started === 1;
   }
@@ -390,6 +427,7 @@ export class RunStore {
       this.changesKey,
       this.queuedKey(dagId),
       this.busyKey,
+      this.runCountsKey,
       runId,
       state,
       endedAt,
@@ -407,7 +445,7 @@ export class RunStore {
   ): Promise<TransitionOutcome> {
     const payload = changes.map((c) => ({
       ...c,
-      output: c.output === undefined ? undefined : JSON.stringify(c.output),
+      output: c.output === undefined ? undefined : capOutputJson(JSON.stringify(c.output), this.maxOutputBytes),
       unset: c.unset && c.unset.length > 0 ? c.unset : undefined,
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
@@ -476,13 +514,20 @@ export class RunStore {
 
   async appendLogs(dagId: string, runId: string, taskId: string, tryNumber: number, lines: readonly string[]) {
     if (lines.length === 0) return;
-    const key = this.logKey(dagId, runId, taskId, tryNumber);
-    await this.redis
-      .multi()
-      .rpush(key, ...lines.map((l) => (l.length > 4_000 ? `${l.slice(0, 4_000)}… (line cut at 4000 characters)` : l)))
-      .ltrim(key, -this.maxLogLines, -1)
-      .incr(this.changesKey)
-      .exec();
+    const cut = (l: string) =>
+      l.length > MAX_LOG_LINE_CHARS
+        ? `${l.slice(0, MAX_LOG_LINE_CHARS)}… (line cut at ${MAX_LOG_LINE_CHARS} characters)`
+        : l;
+    // In slices: Lua's unpack() cannot spread more than a few thousand values.
+    for (let first = 0; first < lines.length; first += 1_000) {
+      await this.redis.runwayAppendLog(
+        this.logKey(dagId, runId, taskId, tryNumber),
+        this.changesKey,
+        this.maxLogLines,
+        `… (earlier lines cut: a try keeps its last ${this.maxLogLines} log lines)`,
+        ...lines.slice(first, first + 1_000).map(cut),
+      );
+    }
   }
 
   async logs(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<string[]> {
@@ -528,29 +573,53 @@ export class RunStore {
    * recorded ages from its creation.)
    */
   async deleteRunsBefore(dagId: string, before: Date): Promise<number> {
-    const ids = await this.runsEndedBefore(dagId, before.getTime());
-    let deleted = 0;
-    for (const runId of ids) {
+    return this.deleteRuns(dagId, await this.runsEndedBefore(dagId, before.getTime()));
+  }
+
+  /**
+   * Deletes the DAG's finished runs other than its `keep` latest (by logical date), with their task
+   * instances, outputs and logs. A queued or running run is never deleted, however old.
+   */
+  async deleteRunsBeyond(dagId: string, keep: number): Promise<number> {
+    const older = await this.redis.zrevrange(this.runsKey(dagId), String(keep), '-1');
+    if (older.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of older) pipeline.hget(this.runKey(dagId, id), 'state');
+    const rows = (await pipeline.exec()) ?? [];
+    const finished = older.filter((_, i) => rows[i]?.[1] === 'success' || rows[i]?.[1] === 'failed');
+    return this.deleteRuns(dagId, finished);
+  }
+
+  private async deleteRuns(dagId: string, runIds: readonly string[]): Promise<number> {
+    for (const runId of runIds) {
       // Each try's log key follows from its task instance's try count: no scan of the keyspace.
       const logKeys = Object.entries(await this.snapshot(dagId, runId)).flatMap(([taskId, ti]) =>
         Array.from({ length: ti.try }, (_, i) => this.logKey(dagId, runId, taskId, i + 1)),
       );
-      await this.redis
-        .multi()
-        .del(this.runKey(dagId, runId), this.tiKey(dagId, runId), this.outKey(dagId, runId), ...logKeys)
-        .zrem(this.runsKey(dagId), runId)
-        .srem(this.activeKey(dagId), runId)
-        .zrem(this.queuedKey(dagId), runId)
-        .exec();
-      deleted++;
+      await this.redis.runwayDeleteRun(
+        7 + logKeys.length,
+        this.runKey(dagId, runId),
+        this.tiKey(dagId, runId),
+        this.outKey(dagId, runId),
+        this.runsKey(dagId),
+        this.activeKey(dagId),
+        this.queuedKey(dagId),
+        this.runCountsKey,
+        ...logKeys,
+        runId,
+        dagId,
+      );
     }
-    if (deleted > 0) await this.redis.incr(this.changesKey);
-    return deleted;
+    if (runIds.length > 0) await this.redis.incr(this.changesKey);
+    return runIds.length;
   }
 
   /** Finished runs of the DAG whose end (or, for runs without one, creation) is before `before` (ms). */
   private async runsEndedBefore(dagId: string, before: number): Promise<string[]> {
-    const ids = await this.redis.zrange(this.runsKey(dagId), '0', '-1');
+    // A run ends after its logical date (unless triggered for a future one; the count retention
+    // bounds those), so only runs with an older logical date are read: an hourly retention pass then
+    // reads the runs about to go, not the 1,000 each DAG keeps.
+    const ids = await this.redis.zrangebyscore(this.runsKey(dagId), '-inf', `(${before}`);
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hmget(this.runKey(dagId, id), 'state', 'record');
     const rows = (await pipeline.exec()) ?? [];

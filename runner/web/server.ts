@@ -16,7 +16,7 @@ import { metricsRegistry, registerStateGauges } from '../services/metrics.ts';
 import { clearTasks, markTask, OperationError, triggerDag, TriggerError } from '../state/operations.ts';
 import type { Problem } from '../core/problem.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
-import { dagGrid, dagList, notRunHere, runDetail, taskDetail } from './views.ts';
+import { DAG_PAGE_SIZE, dagGrid, dagList, MAX_DAG_PAGE_SIZE, notRunHere, runDetail, taskDetail } from './views.ts';
 import { decodeIdSegment } from './route-ids.ts';
 import {
   allowedHostNames,
@@ -126,7 +126,11 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     if (method !== 'GET' && method !== 'HEAD') checkStateChange(req, csrfToken);
     const problems = options.problems?.() ?? [];
     const held = options.held?.() ?? [];
-    if (dagId === undefined) return send(res, 200, await dagList(engine, problems, held));
+    if (dagId === undefined) {
+      const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_DAG_PAGE_SIZE }) ?? DAG_PAGE_SIZE;
+      const after = query.get('after') ?? undefined;
+      return send(res, 200, await dagList(engine, problems, held, { limit, ...(after ? { after } : {}) }));
+    }
     // A held DAG may still be in the registry as the retired last version: it is held all the same.
     const heldDag = held.find((h) => h.loaded.summary.dagId === dagId);
     if (!engine.registry.get(dagId) || heldDag) {

@@ -52,8 +52,9 @@ function dagStateCell(d) {
   return `<button type="button" data-pause="${esc(d.dagId)}" data-paused="${d.paused}">${d.paused ? 'Unpause' : 'Pause'}</button>${d.paused ? '<span class="muted">paused</span>' : ''}${importError}`;
 }
 
-async function dagListView() {
-  const { dags, importErrors } = await api('/api/dags');
+// One page of DAGs at a time (the API's default size); `#/after/<id>` is the page after that DAG.
+async function dagListView(after) {
+  const { dags, importErrors, nextAfter } = await api(`/api/dags${after ? `?after=${encodeURIComponent(after)}` : ''}`);
   const rows = dags.map(
     (d) => `<tr data-dag="${esc(d.dagId)}">
     <td><a href="#/dags/${seg(d.dagId)}">${esc(d.dagId)}</a><div class="muted">${esc(d.description)}</div></td>
@@ -68,7 +69,12 @@ async function dagListView() {
       : `<h2>Import errors</h2><ul>${importErrors
           .map((e) => `<li class="error"><b>${esc(e.file)}</b>: ${esc(e.message)}</li>`)
           .join('')}</ul>`;
-  return `<h1>DAGs</h1><table><tr><th>DAG</th><th>owner</th><th>schedule</th><th></th><th>next run due</th><th>recent runs</th></tr>${rows.join('')}</table>${errors}`;
+  const pages = [
+    after ? '<a href="#/">first page</a>' : '',
+    nextAfter ? `<a data-testid="next-page" href="#/after/${seg(nextAfter)}">next page</a>` : '',
+  ].filter(Boolean);
+  const pager = pages.length > 0 ? `<p>${pages.join(' · ')}</p>` : '';
+  return `<h1>DAGs</h1><table><tr><th>DAG</th><th>owner</th><th>schedule</th><th></th><th>next run due</th><th>recent runs</th></tr>${rows.join('')}</table>${pager}${errors}`;
 }
 
 function paramsForm(schema) {
@@ -183,7 +189,7 @@ async function render() {
       html = await taskView(parts[1], parts[3], parts[5], parts[7]);
     else if (parts[0] === 'dags' && parts[2] === 'runs' && parts[3]) html = await runView(parts[1], parts[3]);
     else if (parts[0] === 'dags' && parts[1]) html = await gridView(parts[1]);
-    else html = await dagListView();
+    else html = await dagListView(parts[0] === 'after' ? parts[1] : undefined);
     // The page may have changed while the data was fetched: what the user has entered in the
     // trigger form survives the re-render.
     if (document.activeElement?.closest?.('#trigger')) return;

@@ -8,6 +8,7 @@ import type { Problem } from '../core/problem.ts';
 import type { HeldDag, LoadedDag } from '../loader/dag-registry.ts';
 import { coverageGap, type WorkerAdvert } from '../core/worker-coverage.ts';
 import { liveWorkers } from '../state/worker-presence.ts';
+import { readDagPage } from '../state/dag-page.ts';
 
 /**
  * `active` and `paused` (by a user, or `pausedOnCreation`) DAGs run here; `held` ones load but are
@@ -38,58 +39,100 @@ const queuesOf = (loaded: LoadedDag) => [...loaded.tasks.values()].map((t) => t.
 const importErrorOf = (p: Problem | undefined) =>
   p ? { file: p.file, line: p.line ?? null, message: p.message } : null;
 
-/** Every DAG the folder defines, with its state: running ones, held ones, and those that fail to load. */
-export async function dagList(engine: Engine, problems: readonly Problem[], held: readonly HeldDag[] = []) {
-  const workers: WorkerAdvert[] = await liveWorkers(engine.redis, engine.prefix);
+/** DAGs per page of the list when the request does not say. */
+export const DAG_PAGE_SIZE = 100;
+/** The most DAGs one page may ask for. */
+export const MAX_DAG_PAGE_SIZE = 500;
+
+/** A page of the DAG list: up to `limit` DAGs whose ids sort after `after`. */
+export interface DagListPage {
+  limit: number;
+  after?: string;
+}
+
+/** A DAG id the folder defines, and where it comes from: loaded, held, or only named by a problem. */
+interface Listed {
+  dagId: string;
+  loaded?: LoadedDag;
+  heldReason?: string;
+  problem?: Problem;
+}
+
+/**
+ * A page of the DAGs the folder defines, by id, with their state: running ones, held ones, and those
+ * that fail to load. The page's state is read in one Redis round trip (plus the live workers, when
+ * one of its DAGs has runs waiting); `nextAfter` is the cursor of the next page, null on the last.
+ */
+export async function dagList(
+  engine: Engine,
+  problems: readonly Problem[],
+  held: readonly HeldDag[] = [],
+  page: DagListPage = { limit: DAG_PAGE_SIZE },
+) {
   const problemOf = (dagId: string) => problems.find((p) => p.dagId === dagId);
-  const describe = async (loaded: LoadedDag, heldReason?: string): Promise<DagListItem> => {
-    const dagId = loaded.summary.dagId;
-    const kept = await engine.store.lastScheduledInterval(dagId);
-    const next = nextRunDueAt(loaded.schedule, lastInterval(loaded.schedule, kept.start, kept.end), new Date());
-    const paused = await engine.store.isPaused(dagId, loaded.summary.pausedOnCreation);
-    const recentRuns = (await engine.store.listRuns(dagId, 10)).map((r) => ({ runId: r.runId, state: r.state }));
-    const waiting = heldReason === undefined && recentRuns.some((r) => WAITING.includes(r.state));
-    return {
-      dagId,
-      description: loaded.summary.description,
-      owner: loaded.summary.owner,
-      schedule: loaded.summary.schedule,
-      file: loaded.file ?? null,
-      state: heldReason !== undefined ? 'held' : paused ? 'paused' : 'active',
-      stateReason: heldReason ?? (paused ? 'paused by a user (or pausedOnCreation)' : null),
-      paused: heldReason !== undefined || paused,
-      importError: importErrorOf(problemOf(dagId)),
-      warning: waiting ? (coverageGap(workers, dagId, queuesOf(loaded)) ?? null) : null,
-      nextRunDue: heldReason === undefined && next ? next.toISOString() : null,
-      recentRuns,
-    };
-  };
-  const loaded = await Promise.all(engine.registry.list().map((d) => describe(d)));
-  const heldItems = await Promise.all(held.map((h) => describe(h.loaded, h.reason)));
-  const listed = new Set([...loaded, ...heldItems].map((d) => d.dagId));
+  const all = new Map<string, Listed>();
+  for (const loaded of engine.registry.list()) all.set(loaded.summary.dagId, { dagId: loaded.summary.dagId, loaded });
+  for (const h of held)
+    all.set(h.loaded.summary.dagId, { dagId: h.loaded.summary.dagId, loaded: h.loaded, heldReason: h.reason });
   // A file whose DAG id is known (it failed a check, or a duplicate) but that does not load.
-  const broken: DagListItem[] = [];
-  for (const p of problems) {
-    if (!p.dagId || listed.has(p.dagId)) continue;
-    listed.add(p.dagId);
-    broken.push({
-      dagId: p.dagId,
-      description: '',
-      owner: '',
-      schedule: null,
-      file: p.file,
-      state: 'import_error',
-      stateReason: p.message,
-      paused: false,
-      importError: importErrorOf(p),
-      warning: null,
-      nextRunDue: null,
-      recentRuns: (await engine.store.listRuns(p.dagId, 10)).map((r) => ({ runId: r.runId, state: r.state })),
-    });
-  }
-  const dags = [...loaded, ...heldItems, ...broken].sort((a, b) => a.dagId.localeCompare(b.dagId));
+  for (const p of problems) if (p.dagId && !all.has(p.dagId)) all.set(p.dagId, { dagId: p.dagId, problem: p });
+  const after = page.after;
+  const sorted = [...all.values()]
+    .filter((d) => after === undefined || d.dagId.localeCompare(after) > 0)
+    .sort((a, b) => a.dagId.localeCompare(b.dagId));
+  const slice = sorted.slice(0, page.limit);
+  const states = await readDagPage(
+    engine.redis,
+    engine.store,
+    slice.map((d) => d.dagId),
+    10,
+  );
+  let workers: Promise<WorkerAdvert[]> | undefined;
+  const now = new Date();
+  const dags = await Promise.all(
+    slice.map(async ({ dagId, loaded, heldReason, problem }): Promise<DagListItem> => {
+      const state = states.get(dagId)!;
+      const { recentRuns } = state;
+      if (!loaded) {
+        return {
+          dagId,
+          description: '',
+          owner: '',
+          schedule: null,
+          file: problem!.file,
+          state: 'import_error',
+          stateReason: problem!.message,
+          paused: false,
+          importError: importErrorOf(problem),
+          warning: null,
+          nextRunDue: null,
+          recentRuns,
+        };
+      }
+      const kept = state.lastScheduled;
+      const next = nextRunDueAt(loaded.schedule, lastInterval(loaded.schedule, kept.start, kept.end), now);
+      const paused = state.paused ?? loaded.summary.pausedOnCreation;
+      const waiting = heldReason === undefined && recentRuns.some((r) => WAITING.includes(r.state));
+      workers ??= waiting ? liveWorkers(engine.redis, engine.prefix) : undefined;
+      return {
+        dagId,
+        description: loaded.summary.description,
+        owner: loaded.summary.owner,
+        schedule: loaded.summary.schedule,
+        file: loaded.file ?? null,
+        state: heldReason !== undefined ? 'held' : paused ? 'paused' : 'active',
+        stateReason: heldReason ?? (paused ? 'paused by a user (or pausedOnCreation)' : null),
+        paused: heldReason !== undefined || paused,
+        importError: importErrorOf(problemOf(dagId)),
+        warning: waiting ? (coverageGap(await workers!, dagId, queuesOf(loaded)) ?? null) : null,
+        nextRunDue: heldReason === undefined && next ? next.toISOString() : null,
+        recentRuns,
+      };
+    }),
+  );
   return {
     dags,
+    nextAfter: sorted.length > slice.length ? slice[slice.length - 1]!.dagId : null,
     importErrors: problems.map((p) => ({
       file: p.file,
       line: p.line ?? null,

@@ -35,6 +35,7 @@ const CASES: [string[], RegExp][] = [
   [['pools', 'set', 'redshift', 'three'], /slots must be a positive whole number|must be a (positive )?whole number/],
   [['pools', 'list', '--redis-url', 'redis://:secret@[nope'], /REDIS_URL "redis:\/\/:\*\*\*@\[nope" is not a URL/],
   [['scheduler', '--tick', '0'], /--tick must be a positive whole number/],
+  [['scheduler', '--retention-runs', '0'], /--retention-runs must be a positive whole number/],
   [['scheduler', '--reload-interval', 'often'], /--reload-interval must be a positive whole number/],
   [['worker', '--lock-duration', 'abc'], /--lock-duration must be a positive whole number/],
   [['standalone', '--redis-port', 'x'], /--redis-port must be a positive whole number/],

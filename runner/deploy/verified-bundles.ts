@@ -1,0 +1,76 @@
+/**
+ * DAG files that passed validation in isolation, with their bundles, kept across restarts: a
+ * scheduler or worker restarted on an unchanged folder of 2,000 DAGs imports their bundles at once
+ * instead of importing every file again in isolation and bundling it (over 20 s here).
+ *
+ * An entry is found by a key over everything the verdict depends on: the file's content, every other
+ * file of the folder (its helpers), Runway's package.json (its version and dependencies) and Node's
+ * version. Change any of them and the file is validated again. Only good verdicts are kept.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestEntry } from './manifest.ts';
+
+/** Entries not used for this long are removed when a folder is first read. */
+const UNUSED_FOR_MS = 7 * 86_400_000;
+
+const RUNWAY_PACKAGE = new URL('../../package.json', import.meta.url);
+
+export type VerifiedEntry = Omit<ManifestEntry, 'source'>;
+
+export class VerifiedBundles {
+  private salt: Promise<string> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  /** The key of a DAG file with this content hash, in a folder whose other files hash to `helpers`. */
+  async key(fileHash: string, helpers: string): Promise<string> {
+    this.salt ??= readFile(RUNWAY_PACKAGE).then((pkg) =>
+      createHash('sha256').update(pkg).update(`\0${process.version}`).digest('hex'),
+    );
+    return createHash('sha256')
+      .update(`${await this.salt}\0${helpers}\0${fileHash}`)
+      .digest('hex');
+  }
+
+  /** The entry kept for `key`, its bundle copied to `bundleDir` under its usual name. */
+  async take(key: string, bundleDir: string): Promise<VerifiedEntry | undefined> {
+    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
+    if (raw === undefined) return undefined;
+    try {
+      const entry = JSON.parse(raw) as VerifiedEntry;
+      await copyFile(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
+      const now = new Date();
+      await utimes(join(this.dir, `${key}.json`), now, now);
+      return entry;
+    } catch {
+      return undefined; // a half-written or removed entry: the file is validated again
+    }
+  }
+
+  /** Keeps a good verdict and its bundle (found in `bundleDir`). The JSON is written last: it is what `take` looks for. */
+  async put(key: string, entry: VerifiedEntry, bundleDir: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await copyFile(join(bundleDir, bundleName(entry)), join(this.dir, `${key}.mjs`));
+    await writeFile(join(this.dir, `${key}.json`), JSON.stringify(entry));
+  }
+
+  /** Removes entries no process used for a week: the folder does not grow with every edit. */
+  async prune(now = Date.now()): Promise<void> {
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(this.dir, name);
+      const used = (await stat(path).catch(() => undefined))?.mtimeMs;
+      if (used !== undefined && now - used > UNUSED_FOR_MS) {
+        await rm(path, { force: true });
+        await rm(path.replace(/\.json$/, '.mjs'), { force: true });
+      }
+    }
+  }
+}
+
+/** `bundles/<dagId>.<hash>.mjs` → `<dagId>.<hash>.mjs`, the name in a bundle folder. */
+function bundleName(entry: VerifiedEntry): string {
+  return entry.bundle.slice(entry.bundle.lastIndexOf('/') + 1);
+}

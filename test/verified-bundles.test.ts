@@ -1,0 +1,95 @@
+/**
+ * A restarted service reuses the bundles of DAG files validated before, unchanged with their
+ * helpers, instead of validating each file in isolation again; any change to the file or to
+ * another file of the folder sends it through validation again.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { REPO_ROOT } from './helpers/run-cli.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const dagFile = `import { dag } from 'runway';
+import { DESCRIPTION } from './_lib/text.ts';
+export default dag({
+  id: 'demo__verified',
+  description: DESCRIPTION,
+  owner: 'data-platform',
+  tags: ['demo'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+}).task('one', {}, async () => 1);
+`;
+
+/** What one service start saw: the DAG's description if it loaded, and the problems. */
+interface Start {
+  description?: string;
+  problems: string[];
+}
+
+/** Starts a source over `dags` in a new process, as a restarted service would, and reports what it loaded. */
+const STARTER = `
+import { DagRegistry } from '${join(REPO_ROOT, 'runner/loader/dag-registry.ts')}';
+import { LocalDagSource } from '${join(REPO_ROOT, 'runner/deploy/local-dag-source.ts')}';
+const [dags, cacheDir] = process.argv.slice(2);
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const registry = new DagRegistry();
+const source = new LocalDagSource(dags, registry, { log: silent, cacheDir });
+const result = await source.refresh();
+await source.stop();
+const description = registry.get('demo__verified')?.dag.options.description;
+console.log(JSON.stringify({ description, problems: result.problems.map((p) => p.message) }));
+`;
+
+/** A DAG folder inside the repository (so that its files resolve `runway`) and a shared cache folder. */
+async function setup() {
+  const root = join(REPO_ROOT, '.runway', `test-verified-${randomUUID().slice(0, 8)}`);
+  const dags = join(root, 'dags');
+  await mkdir(join(dags, '_lib'), { recursive: true });
+  await writeFile(join(root, 'start.ts'), STARTER);
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  const start = async (): Promise<Start> => {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'start.ts'), dags, join(root, 'bundles')],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    if (child.status !== 0) throw new Error(`the start failed: ${child.stderr}`);
+    return JSON.parse(child.stdout.trim().split('\n').pop()!) as Start;
+  };
+  const helper = (text: string) => writeFile(join(dags, '_lib', 'text.ts'), text);
+  return { root, dags, start, helper, verified: join(root, 'bundles', 'verified') };
+}
+
+describe('verified bundles', () => {
+  it('a restart loads the bundle validated before, without validating the unchanged file again', async () => {
+    const { dags, start, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    const bundles = (await readdir(verified)).filter((name) => name.endsWith('.mjs'));
+    expect(bundles).toHaveLength(1);
+    // Only a bundle taken from the cache can carry this text: the file itself still says version one.
+    const kept = join(verified, bundles[0]!);
+    await writeFile(kept, (await readFile(kept, 'utf8')).replace('version one', 'version kept'));
+    expect(await start()).toEqual({ description: 'Described by a helper, version kept.', problems: [] });
+  });
+
+  it('a changed helper sends the file through validation again, which reports what broke', async () => {
+    const { dags, start, helper } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    await helper("throw new Error('the helper broke');\nexport const DESCRIPTION = 'never';\n");
+    const restarted = await start();
+    expect(restarted.description).toBeUndefined();
+    expect(restarted.problems.join('\n')).toMatch(/the helper broke/);
+  });
+});
