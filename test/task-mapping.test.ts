@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { clearTasks, markTask, OperationError } from '../runner/state/operations.ts';
+import { dagGrid, taskDetail } from '../runner/web/views.ts';
 
 const base = manualDag;
 
@@ -219,5 +220,45 @@ describe('dynamic task mapping', () => {
     const run = await runway.trigger('data_lake__mapped_pool');
     expect((await runway.waitForRun('data_lake__mapped_pool', run.runId, 30_000)).state).toBe('success');
     expect(most).toBe(2);
+  });
+
+  it('shows N of M in the grid, lists the indexes on the task page, and clears an index named as the UI names it', async () => {
+    let failB = true;
+    const d = dag({ ...base, id: 'data_lake__mapped_ui' }).expand(
+      'load',
+      { over: ['a', 'b', 'c'] },
+      (name) => async () => {
+        if (name === 'b' && failB) throw new Error('b is late');
+        return name;
+      },
+    );
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__mapped_ui');
+    await runway.waitForRun('data_lake__mapped_ui', run.runId);
+    const grid = await dagGrid(runway.engine, 'data_lake__mapped_ui');
+    expect(grid.tasks.map((t) => t.id)).toEqual(['load']);
+    expect(grid.runs[0]?.mapped).toEqual({ load: { done: 3, total: 3 } });
+    const page = await taskDetail(runway.engine, 'data_lake__mapped_ui', run.runId, 'load');
+    expect(page.indexes).toEqual([
+      { mapIndex: 0, state: 'success', try: 1, error: null },
+      { mapIndex: 1, state: 'failed', try: 1, error: 'b is late' },
+      { mapIndex: 2, state: 'success', try: 1, error: null },
+    ]);
+    const index = await taskDetail(runway.engine, 'data_lake__mapped_ui', run.runId, 'load[1]');
+    expect(index.logs.map((line) => line.replace(/^\S+ /, ''))).toEqual(['ERROR try 1 failed: b is late']);
+
+    failB = false;
+    expect(await clearTasks(runway.engine, 'data_lake__mapped_ui', run.runId, { task: 'load[1]' })).toEqual([
+      'load',
+      'load[1]',
+    ]);
+    expect((await runway.waitForRun('data_lake__mapped_ui', run.runId)).state).toBe('success');
+    expect((await taskDetail(runway.engine, 'data_lake__mapped_ui', run.runId, 'load')).indexes[1]).toEqual({
+      mapIndex: 1,
+      state: 'success',
+      try: 2,
+      error: null,
+    });
   });
 });

@@ -138,4 +138,22 @@ export function graphWithIndexes(
   return expanded;
 }
 
+/**
+ * For each expanded mapped task in a run's task instances: how many of its indexes are done, of
+ * how many (the grid's "3 of 5").
+ */
+export function mappedProgress(
+  instances: Readonly<Record<string, { state: TaskInstanceState; mapLength?: number | undefined }>>,
+): Record<string, { done: number; total: number }> {
+  const progress: Record<string, { done: number; total: number }> = {};
+  for (const [id, ti] of Object.entries(instances)) {
+    if (ti.mapLength !== undefined && ti.state !== 'none') progress[id] = { done: 0, total: ti.mapLength };
+  }
+  for (const [key, ti] of Object.entries(instances)) {
+    const { taskId, mapIndex } = parseInstanceKey(key);
+    if (mapIndex !== undefined && progress[taskId] && isTerminal(ti.state)) progress[taskId].done++;
+  }
+  return progress;
+}
+
 const expandedGraphs = new WeakMap<readonly GraphTask[], Map<string, readonly GraphTask[]>>();

@@ -34,6 +34,13 @@ export function resolveMapIndex(
   return { key: instanceKey(taskId, mapIndex) };
 }
 
+/** A task named by its instance key (`load[3]`, as the UI names an index) is that task and index. */
+export function indexFromKey(task: string | undefined, mapIndex: number | undefined) {
+  if (task === undefined || mapIndex !== undefined) return { task, mapIndex };
+  const parsed = parseInstanceKey(task);
+  return { task: parsed.taskId, mapIndex: parsed.mapIndex };
+}
+
 /** `ids` with the indexes of the mapped tasks among them. */
 export function withMappedIndexes(
   loaded: LoadedDag,

@@ -13,7 +13,7 @@ import { allDownstreamOf } from '../core/run-advance.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
-import { reopenedMappedTasks, resolveMapIndex, withMappedIndexes } from './mapped-operations.ts';
+import { indexFromKey, reopenedMappedTasks, resolveMapIndex, withMappedIndexes } from './mapped-operations.ts';
 import { settleMappedTask } from './mapped-instances.ts';
 
 /** A request that cannot be carried out as asked; the CLI exits 2 with this message. */
@@ -187,6 +187,7 @@ export async function clearTasks(
   options: ClearOptions = {},
 ): Promise<string[]> {
   const { loaded, run, snapshot } = await runAndSnapshot(engine, dagId, runId);
+  options = { ...options, ...indexFromKey(options.task, options.mapIndex) };
   let ids = loaded.graph.map((t) => t.id);
   if (options.task !== undefined) {
     if (!loaded.tasks.has(options.task)) throw noSuchTask(dagId, loaded.tasks.keys(), options.task);
@@ -231,7 +232,9 @@ export async function markTask(
   options: { mapIndex?: number } = {},
 ): Promise<void> {
   const { loaded, run, snapshot } = await runAndSnapshot(engine, dagId, runId);
-  const index = resolveMapIndex(loaded, dagId, runId, snapshot, taskId, options.mapIndex);
+  const named = indexFromKey(taskId, options.mapIndex);
+  taskId = named.task ?? taskId;
+  const index = resolveMapIndex(loaded, dagId, runId, snapshot, taskId, named.mapIndex);
   const key = index?.key ?? taskId;
   const ti = snapshot[key];
   if (!ti) throw new OperationError(`DAG "${dagId}" run "${runId}" has no task "${taskId}"`);
