@@ -4,6 +4,7 @@
  *   (a) throughput: a DAG of 1,000 independent no-op tasks vs 1,000 raw no-op jobs
  *   (b) hop latency: a chain of 200 no-op tasks vs a raw chain where each job adds the next
  *   (c) 10,000 waiting sensors: Redis bytes per waiting sensor and worker slots held
+ *   (d) one task mapped over 1,000 elements vs 1,000 independent tasks (bench/mapped.ts)
  * Run: `npm run bench:runner`.
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import { Engine } from '../runner/state/engine.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer } from '../runner/redis/redis-server.ts';
 import { startWorker } from '../runner/services/worker.ts';
+import { mappedCase } from './mapped.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const base = {
@@ -274,6 +276,20 @@ const sensors = await waitingSensors(10_000);
 console.log('\n(c) 10,000 waiting sensors (reschedule mode)');
 console.log(`    delayed jobs ${sensors.delayed}, worker slots held ${sensors.slotsHeld} (target 0)`);
 console.log(`    Redis memory per waiting sensor ${(sensors.bytesEach / 1024).toFixed(2)} KB (target <= 2 KB)`);
+
+const mappedRounds = 9;
+const mapped = await mappedCase(1_000, mappedRounds, { base, startRunway, trigger, waitRun, probe: connect() });
+const ratio = median(mapped.mappedMs) / median(mapped.independentMs);
+console.log(`\n(d) one task mapped over 1,000 elements vs 1,000 independent tasks (median of ${mappedRounds} rounds)`);
+console.log(
+  `    time           mapped ${median(mapped.mappedMs).toFixed(0)} ms   independent ${median(mapped.independentMs).toFixed(0)} ms   ratio ${ratio.toFixed(2)} (target <= 1.2)`,
+);
+console.log(
+  `    Redis bytes    mapped ${mapped.mappedBytesEach.toFixed(0)} B/instance   independent ${mapped.independentBytesEach.toFixed(0)} B/instance   ratio ${(mapped.mappedBytesEach / mapped.independentBytesEach).toFixed(2)} (target <= 1.2)`,
+);
+console.log(
+  `    upstream end -> first mapped instance running   p50 ${pct(mapped.firstIndexMs, 50).toFixed(2)} ms   max ${Math.max(...mapped.firstIndexMs).toFixed(2)} ms (target p50 <= 5 ms)`,
+);
 
 for (const c of connections) c.disconnect();
 await server.stop();

@@ -4,7 +4,7 @@ import { runCli } from './helpers/run-cli.ts';
 describe('runway validate', () => {
   it('exits 0 and says so when every DAG is fine', async () => {
     const run = await runCli(['validate']);
-    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 4 DAG file(s) OK\n' });
+    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 5 DAG file(s) OK\n' });
   });
 
   it('exits 1 and prints GitHub annotations on the failing lines', async () => {
@@ -111,6 +111,7 @@ describe('runway dags', () => {
       'data_lake__events_nightly',
       'demo__firehose_local',
       'demo__local_pipeline',
+      'demo__mapped_regions',
       'redshift_demo__orders_daily',
     ]);
   });

@@ -67,7 +67,7 @@ describe('deploying DAGs to a running scheduler', () => {
 
     const scheduler = service('scheduler');
     const worker = service('worker');
-    await scheduler.waitFor(/scheduler started: 4 DAG\(s\)/);
+    await scheduler.waitFor(/scheduler started: 5 DAG\(s\)/);
     await worker.waitFor(/worker started/);
 
     const runOnce = async (): Promise<number> => {
@@ -113,7 +113,7 @@ describe('deploying DAGs to a running scheduler', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/changed: +demo__local_pipeline\n/);
     expect(second.stdout).toMatch(/removed: +demo__firehose_local\n/);
-    expect(second.stdout).toMatch(/unchanged: 2\n/);
+    expect(second.stdout).toMatch(/unchanged: 3\n/);
 
     const reloaded =
       /updated demo__local_pipeline \(from their next task\); removed demo__firehose_local \(running runs finish, no new ones\)/;

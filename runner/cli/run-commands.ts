@@ -39,6 +39,13 @@ const positiveInt = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
   return n;
 };
+const mapIndex = (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError('--map-index must be a whole number, 0 or more');
+  }
+  return n;
+};
 const clientRunId = (value: string) => {
   const problem = clientRunIdProblem(value);
   if (problem) throw new InvalidArgumentError(problem);
@@ -487,19 +494,22 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .option('--task <task_id>', 'only this task')
     .option('--downstream', 'with --task: and everything downstream of it')
     .option('--only-failed', 'only failed and upstream_failed instances')
+    .option('--map-index <n>', 'with --task of a mapped task: only this index', mapIndex)
     .action(
       async (
         dagId: string,
         runId: string,
-        flags: RuntimeFlags & { task?: string; downstream?: boolean; onlyFailed?: boolean },
+        flags: RuntimeFlags & { task?: string; downstream?: boolean; onlyFailed?: boolean; mapIndex?: number },
       ) => {
         if (flags.downstream && !flags.task) throw new UsageError('--downstream needs --task');
+        if (flags.mapIndex !== undefined && !flags.task) throw new UsageError('--map-index needs --task');
         const { clearTasks } = await operations();
         const cleared = await withRuntime(io, flags, ({ engine }) =>
           clearTasks(engine, dagId, runId, {
             ...(flags.task ? { task: flags.task } : {}),
             downstream: flags.downstream ?? false,
             onlyFailed: flags.onlyFailed ?? false,
+            ...(flags.mapIndex === undefined ? {} : { mapIndex: flags.mapIndex }),
           }),
         );
         io.out(cleared.length === 0 ? 'nothing to clear' : `cleared ${cleared.join(', ')}`);
@@ -508,13 +518,25 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
 
   withRuntimeFlags(tasks.command('mark').description('set a task instance to success or failed by hand'))
     .arguments('<dag_id> <run_id> <task_id> <state>')
-    .action(async (dagId: string, runId: string, taskId: string, state: string, flags: RuntimeFlags) => {
-      if (state !== 'success' && state !== 'failed')
-        throw new UsageError(`state must be success or failed, not "${state}"`);
-      const { markTask } = await operations();
-      await withRuntime(io, flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state));
-      io.out(`${dagId} ${runId} ${taskId} marked ${state}`);
-    });
+    .option('--map-index <n>', 'of a mapped task: only this index', mapIndex)
+    .action(
+      async (
+        dagId: string,
+        runId: string,
+        taskId: string,
+        state: string,
+        flags: RuntimeFlags & { mapIndex?: number },
+      ) => {
+        if (state !== 'success' && state !== 'failed')
+          throw new UsageError(`state must be success or failed, not "${state}"`);
+        const { markTask } = await operations();
+        const index = flags.mapIndex === undefined ? {} : { mapIndex: flags.mapIndex };
+        await withRuntime(io, flags, ({ engine }) => markTask(engine, dagId, runId, taskId, state, index));
+        io.out(
+          `${dagId} ${runId} ${taskId}${flags.mapIndex === undefined ? '' : `[${flags.mapIndex}]`} marked ${state}`,
+        );
+      },
+    );
 
   const pools = program.command('pools').description('named slot pools shared across DAGs');
   withRuntimeFlags(pools.command('set').description('create or resize a pool'))

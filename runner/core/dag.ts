@@ -9,6 +9,15 @@ import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type
 import { functionOperator } from './function-operator.ts';
 import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
 import type { TriggerRule } from './trigger-rule.ts';
+import {
+  checkMappedSpec,
+  mappedPlaceholder,
+  MappedSpecError,
+  type ItemOf,
+  type MappedTaskSpec,
+  type MapSourceOf,
+} from './mapped-task.ts';
+import type { TaskMapping } from './task-mapping.ts';
 
 const DAG_BRAND = Symbol.for('runway.dag');
 
@@ -33,6 +42,8 @@ export interface TaskDefinition {
   readonly id: string;
   readonly spec: TaskSpec;
   readonly operator: AnyOperator;
+  /** Set on a mapped task (`.expand()`): what it maps over and how each index's operator is made. */
+  readonly mapping?: TaskMapping;
 }
 
 /** A DAG definition or a task could not be built; the message names the DAG, task and field. */
@@ -49,7 +60,7 @@ export class DagDefinitionError extends Error {
   }
 }
 
-type TaskOperator<Upstream, Output, Params> =
+export type TaskOperator<Upstream, Output, Params> =
   | Operator<Output, Upstream>
   | Sensor<Output, unknown>
   | ((ctx: TaskContext<Upstream, Params>) => Output | Promise<Output>);
@@ -128,9 +139,68 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     const definition: TaskDefinition = { id, spec: parsed.data as TaskSpec, operator: resolved };
     return new Dag(this.options, [...this.tasks, definition]);
   }
+
+  /**
+   * Adds a mapped task (Airflow's `expand`): one task instance per element of `over`, the output of
+   * an upstream task that is a list, or a literal list. `build` gets each element (typed) and its
+   * map index and returns that instance's operator, sensor or task function; the fixed options
+   * live in its closure (Airflow's `partial`). Downstream tasks get the outputs as a list, in index
+   * order. An empty list skips the task; a list longer than `maxMapLength` fails it.
+   *
+   * @example
+   * dag({...})
+   *   .task('list_prefixes', {}, async () => ['day=01/', 'day=02/'])
+   *   .expand('copy', { over: 'list_prefixes' }, (prefix) => async () => ({ prefix, rows: 10 }))
+   *   .task('report', { upstream: ['copy'] }, async (ctx) => ctx.upstream.copy.length)
+   */
+  expand<
+    Id extends string,
+    Over extends MapSourceOf<Outputs>,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Rule extends TriggerRule = 'all_success',
+  >(
+    id: Id,
+    spec: MappedTaskSpec<Over, Upstream, Rule>,
+    build: (
+      item: ItemOf<Outputs, Over>,
+      mapIndex: number,
+    ) => TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output>[] }, Params> {
+    const { over, maxMapLength, ...rest } = spec;
+    let mapping: TaskMapping;
+    try {
+      mapping = checkMappedSpec({ over, maxMapLength, build }, (item, mapIndex) => {
+        const operator = toOperator((build as TaskMapping['build'])(item, mapIndex));
+        if (!operator) throw new Error('build must return an operator (an object with run or poke) or a function');
+        operator.checkTask?.({ dagId: this.options.id, taskId: id });
+      });
+    } catch (error) {
+      const field = error instanceof MappedSpecError ? error.field : undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new DagDefinitionError(
+        `DAG "${this.options.id}", task "${String(id)}": ${message}`,
+        this.options.id,
+        id,
+        field,
+      );
+    }
+    const upstream =
+      typeof over === 'string' && !(rest.upstream as readonly string[] | undefined)?.includes(over)
+        ? [...(rest.upstream ?? []), over]
+        : rest.upstream;
+    const added = this.task(
+      id,
+      { ...rest, ...(upstream ? { upstream } : {}) } as TaskSpec<Upstream, Rule>,
+      mappedPlaceholder(mapping) as never,
+    );
+    const last = added.tasks[added.tasks.length - 1]!;
+    return new Dag(this.options, [...this.tasks, { ...last, mapping }]) as never;
+  }
 }
 
-function toOperator(value: unknown): AnyOperator | undefined {
+/** An operator, a sensor, or a task function made into the function operator; undefined for anything else. */
+export function toOperator(value: unknown): AnyOperator | undefined {
   if (typeof value === 'function') return functionOperator(value as never) as AnyOperator;
   if (typeof value !== 'object' || value === null) return undefined;
   const candidate = value as Partial<Record<'kind' | 'run' | 'poke', unknown>>;

@@ -32,6 +32,8 @@ export interface TaskInstanceRecord {
   durationMs?: number;
   error?: string;
   host?: string;
+  /** A mapped task's number of indexes, once expanded (its instances are `task[0]`, `task[1]`, …). */
+  mapLength?: number;
 }
 
 export function isRunFinished(state: DagRunState): boolean {

@@ -30,6 +30,8 @@ const ROOT_JOBS_PER_ADD = 500;
 /** DAGs whose running runs are read in one go when reconciling. */
 const RECONCILE_BATCH = 256;
 import { DEFAULT_KEEP_RUNS, DEFAULT_RETENTION_DAYS } from '../core/retention.ts';
+import { parseInstanceKey } from '../core/task-mapping.ts';
+import { settleMappedTask } from '../state/mapped-instances.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -403,8 +405,14 @@ export class Scheduler {
     for (const [taskId, ti] of Object.entries(snapshot)) {
       if (ti.state === 'none' || isTerminal(ti.state)) continue;
       if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
-      const task = loaded.tasks.get(taskId);
+      const task = loaded.tasks.get(parseInstanceKey(taskId).taskId);
       if (!task) continue;
+      if (task.mapping && taskId === task.id) {
+        // A mapped task has no queue job of its own: its indexes do. A crash after its last
+        // index ended can leave it unsettled.
+        await settleMappedTask(this.engine, loaded, run, taskId);
+        continue;
+      }
       const queue = this.engine.queue(task.spec.queue ?? 'default');
       const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
       if (!job) {

@@ -26,6 +26,11 @@ import type { TaskInstanceState } from '../core/trigger-rule.ts';
 import type { TaskDefinition } from '../core/dag.ts';
 import type { DagRunRecord } from '../core/model.ts';
 import { describeRedisError, isTransientRedisError } from '../redis/redis-errors.ts';
+import { toOperator } from '../core/dag.ts';
+import { instanceKey, mayDecideEarly } from '../core/task-mapping.ts';
+import { mappedOutputs, mappedTaskIds, settleIfLastIndex } from '../state/mapped-instances.ts';
+import { failNow } from '../core/task-error.ts';
+import { isTerminal } from '../core/trigger-rule.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;
@@ -115,6 +120,8 @@ export class TaskExecutor {
     this.waitingFor.delete(data.dagId);
     const task = loaded.tasks.get(data.taskId);
     if (!task) throw new UnrecoverableError(`DAG "${data.dagId}" has no task "${data.taskId}" any more`);
+    // A mapped task's index is an instance of its own (`load[3]`): its state, log and output.
+    const instance = instanceKey(data.taskId, data.mapIndex);
     const tryNumber = data.tryBase + job.attemptsMade + 1;
     const claims = await this.slotClaims(loaded, task, job);
     const leaseMs = this.options.slotLeaseMs ?? 30_000;
@@ -127,7 +134,7 @@ export class TaskExecutor {
         data.runId,
         [
           {
-            task: data.taskId,
+            task: instance,
             from: RUNNABLE_FROM,
             generation: data.generation,
             set: { state: 'running', try: tryNumber, host, startedAt },
@@ -166,16 +173,16 @@ export class TaskExecutor {
 
     const echo = this.options.echo;
     const logs = new TryLog(
-      echo && withLogContext(echo, { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber }),
+      echo && withLogContext(echo, { dagId: data.dagId, runId: data.runId, taskId: instance, tryNumber }),
     );
-    const writeLogs = () => store.appendLogs(data.dagId, data.runId, data.taskId, tryNumber, logs.drain());
+    const writeLogs = () => store.appendLogs(data.dagId, data.runId, instance, tryNumber, logs.drain());
     // Lines reach Redis while the try runs, so a long statement's progress can be read; the writes
     // are chained so that lines keep their order.
     let logWrites = Promise.resolve();
     const logFlush = setInterval(() => {
       logWrites = logWrites.then(writeLogs).catch(() => undefined);
     }, LOG_FLUSH_MS);
-    const where = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, tryNumber };
+    const where = { dagId: data.dagId, runId: data.runId, taskId: instance, tryNumber };
     const renew = setInterval(() => void store.renewSlots(claims, leaseMs).catch(() => undefined), leaseMs / 3);
     const release = claims.map(({ key, member }) => ({ key, member }));
     const record = async (
@@ -185,7 +192,17 @@ export class TaskExecutor {
     ) => {
       const now = Date.now();
       taskDuration.observe({ dag_id: data.dagId, task_id: data.taskId, state }, (now - startedAt) / 1_000);
-      const candidates = new Set(downstreamOf(loaded.graph, data.taskId));
+      // An index's success decides nothing downstream before the other indexes end, under most
+      // rules: the last index to end settles the mapped task, which advances the run from there.
+      const isIndex = mappedIndex(data);
+      const downstream = downstreamOf(loaded.graph, data.taskId);
+      const early =
+        !isIndex ||
+        mayDecideEarly(
+          state,
+          downstream.map((id) => loaded.graph.find((t) => t.id === id)!),
+        );
+      const candidates = new Set(early ? downstream : []);
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
       const watch = withUpstream(loaded.graph, candidates);
       // Logs first: a worker killed between the two leaves a try with its log and no result (it
@@ -198,7 +215,7 @@ export class TaskExecutor {
         data.runId,
         [
           {
-            task: data.taskId,
+            task: instance,
             from: ['running'],
             generation: data.generation,
             set: { state, endedAt: now, durationMs: now - startedAt, ...(result.error ? { error: result.error } : {}) },
@@ -211,6 +228,7 @@ export class TaskExecutor {
       );
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
+        if (isIndex && isTerminal(state)) await settleIfLastIndex(this.engine, loaded, run, data.taskId);
       }
       return outcome;
     };
@@ -225,8 +243,9 @@ export class TaskExecutor {
     const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger);
 
     try {
-      if (isSensor(task.operator)) {
-        const sensor = task.operator;
+      const operator = task.mapping ? buildIndex(task, data) : task.operator;
+      if (isSensor(operator)) {
+        const sensor = operator;
         const firstPokeAt = data.sensor?.firstPokeAt ?? Date.now();
         const pokes = (data.sensor?.pokes ?? 0) + 1;
         sensorPokes.inc({ dag_id: data.dagId, task_id: data.taskId });
@@ -258,8 +277,9 @@ export class TaskExecutor {
         throw new DelayedError();
       }
 
-      const output = (await abortable(task.operator.run(ctx as TaskContext<never>), controller.signal)) ?? null;
-      const skipped = skippedByControlFlow(loaded.graph, data.taskId, task.spec, output).map((id) => ({
+      const output = (await abortable(operator.run(ctx as TaskContext<never>), controller.signal)) ?? null;
+      const control = mappedIndex(data) ? [] : skippedByControlFlow(loaded.graph, data.taskId, task.spec, output);
+      const skipped = control.map((id) => ({
         task: id,
         from: ['none'] as TaskInstanceState[],
         set: { state: 'skipped' as const, endedAt: Date.now() },
@@ -320,6 +340,17 @@ export class TaskExecutor {
     return claims;
   }
 
+  /** Outputs of the upstream tasks; a mapped one's is the list of its indexes' outputs. */
+  private async upstreamOutputs(loaded: LoadedDag, data: TaskJobData, upstream: readonly string[]) {
+    const mapped = mappedTaskIds(loaded);
+    const plain = upstream.filter((id) => !mapped.includes(id));
+    const outputs = await this.engine.store.outputs(data.dagId, data.runId, plain);
+    for (const id of upstream) {
+      if (mapped.includes(id)) outputs[id] = await mappedOutputs(this.engine, data, id);
+    }
+    return outputs;
+  }
+
   /** The task context: run values, the declared upstream outputs (one read), clients and logger. */
   private async context(
     loaded: LoadedDag,
@@ -342,13 +373,31 @@ export class TaskExecutor {
       ds,
       dsNodash,
       params: parseParams(loaded, data.run.conf),
-      upstream: upstream.length === 0 ? {} : await this.engine.store.outputs(data.dagId, data.runId, upstream),
+      upstream: upstream.length === 0 ? {} : await this.upstreamOutputs(loaded, data, upstream),
       log,
       signal,
       aws: this.options.aws,
       env: this.engine.env,
     };
   }
+}
+
+/** The operator of one index of a mapped task, built from its element; a build that throws fails the index for good. */
+function buildIndex(task: TaskDefinition, data: TaskJobData) {
+  let built: unknown;
+  try {
+    built = task.mapping!.build(data.item, data.mapIndex ?? 0);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw failNow(`map index ${data.mapIndex}: build failed for its element: ${message}`, { cause: error });
+  }
+  const operator = toOperator(built);
+  if (!operator) throw failNow(`map index ${data.mapIndex}: build returned neither an operator nor a function`);
+  return operator;
+}
+
+function mappedIndex(data: TaskJobData): boolean {
+  return data.mapIndex !== undefined;
 }
 
 function parseParams(loaded: LoadedDag, conf: Record<string, unknown>): Record<string, unknown> {

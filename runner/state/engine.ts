@@ -13,6 +13,8 @@ import { withLogContext, type Logger } from '../core/operator.ts';
 import { retryPolicyOf, type RetryPolicy } from '../core/retry-policy.ts';
 import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../core/run-advance.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
+import { graphWithIndexes, parseInstanceKey } from '../core/task-mapping.ts';
+import { expandMappedTask, itemsOf, mapLengths, mappedTaskIds } from './mapped-instances.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 
 export interface EngineOptions {
@@ -45,6 +47,9 @@ export interface TaskJobData {
   run: RunInfoData;
   retry: RetryPolicy;
   sensor?: { state?: unknown; firstPokeAt?: number; pokes: number };
+  /** An index of a mapped task: its map index, and the element it runs for. */
+  mapIndex?: number;
+  item?: unknown;
 }
 
 /** What a caller of `advance` already knows, to spare reads. */
@@ -118,16 +123,20 @@ export class Engine {
 
   /** Adds the queue job of a scheduled task instance; a second add of the same job is a no-op. */
   async enqueue(loaded: LoadedDag, run: DagRunRecord, taskId: string, ti: TaskInstanceRecord): Promise<void> {
+    if (parseInstanceKey(taskId).mapIndex !== undefined) return this.enqueueMany(loaded, run, [{ taskId, ti }]);
     const job = this.jobFor(loaded, run, taskId, ti);
     await this.queue(job.queue).add(taskId, job.data, job.opts);
   }
 
+  /** `instance` is a task id, or a mapped task's index (`load[3]`) with its element in `item`. */
   private jobFor(
     loaded: LoadedDag,
     run: DagRunRecord,
-    taskId: string,
+    instance: string,
     ti: Pick<TaskInstanceRecord, 'generation' | 'try'>,
+    item?: { value: unknown },
   ): { queue: string; data: TaskJobData; opts: JobsOptions } {
+    const { taskId, mapIndex } = parseInstanceKey(instance);
     const task = loaded.tasks.get(taskId)!;
     const args = { ...loaded.dag.options.defaultArgs, ...task.spec };
     const retry = retryPolicyOf(args);
@@ -145,12 +154,13 @@ export class Engine {
         runType: run.runType,
       },
       retry,
+      ...(mapIndex === undefined ? {} : { mapIndex, item: item?.value }),
     };
     return {
       queue: task.spec.queue ?? 'default',
       data,
       opts: {
-        jobId: Engine.jobId(run.dagId, run.runId, taskId, ti.generation),
+        jobId: Engine.jobId(run.dagId, run.runId, instance, ti.generation),
         attempts: retry.retries + 1,
         backoff: { type: 'runway' },
         ...bullmqPriority(args.priority ?? 0),
@@ -176,12 +186,29 @@ export class Engine {
     let candidates = new Set(hint ? hint.candidates : loaded.graph.map((t) => t.id));
     let known = hint?.states;
     let progress = hint?.progress;
+    const mapped = mappedTaskIds(loaded);
     for (let round = 0; round < 1_000 && candidates.size > 0; round++) {
-      const need = withUpstream(loaded.graph, candidates);
+      // Trigger rules see an expanded mapped task as all its indexes (task-mapping.ts).
+      const graph =
+        mapped.length === 0 ? loaded.graph : graphWithIndexes(loaded.graph, await mapLengths(this, loaded, run));
+      if (graph !== loaded.graph) {
+        known = undefined;
+        // Looking at every task includes the indexes of expanded mapped tasks (a cleared one reruns).
+        if (!hint && round === 0) for (const task of graph) candidates.add(task.id);
+      }
+      const need = withUpstream(graph, candidates);
       const states = known && need.every((id) => id in known!) ? known : await this.store.states(dagId, runId, need);
       known = undefined;
-      const transitions = decideTransitions(loaded.graph, statesOf(states), candidates);
-      if (transitions.size === 0) break;
+      const transitions = decideTransitions(graph, statesOf(states), candidates);
+      // A mapped task whose rule is met is expanded into its indexes instead of being queued.
+      const ended = new Set<string>();
+      for (const [taskId, to] of transitions) {
+        if (to !== 'scheduled' || !mapped.includes(taskId)) continue;
+        transitions.delete(taskId);
+        if (await expandMappedTask(this, loaded, run, taskId)) ended.add(taskId);
+        progress = undefined; // the run's instance counts moved outside this loop's transitions
+      }
+      if (transitions.size === 0 && ended.size === 0) break;
       const now = Date.now();
       const changes: TaskTransition[] = [...transitions].map(([task, to]) => ({
         task,
@@ -205,7 +232,10 @@ export class Engine {
       }
       // Skips and upstream failures may unblock tasks whose other upstream states were not read.
       const next = new Set<string>();
-      for (const change of applied) {
+      for (const change of [
+        ...applied,
+        ...[...ended].map((task) => ({ task, set: {} as Partial<TaskInstanceRecord> })),
+      ]) {
         if (change.set.state === 'scheduled') continue;
         for (const downstream of downstreamOf(loaded.graph, change.task)) {
           if (!transitions.has(downstream)) next.add(downstream);
@@ -224,11 +254,32 @@ export class Engine {
   async enqueueMany(
     loaded: LoadedDag,
     run: DagRunRecord,
-    tasks: readonly { taskId: string; ti: Pick<TaskInstanceRecord, 'generation' | 'try'> }[],
+    tasks: readonly {
+      taskId: string;
+      ti: Pick<TaskInstanceRecord, 'generation' | 'try'>;
+      /** A mapped index's element, when the caller has it (else it is read from its list). */
+      item?: { value: unknown };
+    }[],
   ): Promise<void> {
     const byQueue = new Map<string, Parameters<Queue<TaskJobData>['addBulk']>[0]>();
-    for (const { taskId, ti } of tasks) {
-      const job = this.jobFor(loaded, run, taskId, ti);
+    const unknownItems = tasks.filter((t) => !t.item && parseInstanceKey(t.taskId).mapIndex !== undefined);
+    const items =
+      unknownItems.length === 0
+        ? undefined
+        : await itemsOf(
+            this,
+            loaded,
+            run,
+            unknownItems.map((t) => t.taskId),
+          );
+    for (const { taskId, ti, item } of tasks) {
+      const job = this.jobFor(
+        loaded,
+        run,
+        taskId,
+        ti,
+        item ?? (items?.has(taskId) ? { value: items.get(taskId) } : undefined),
+      );
       byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), { name: taskId, data: job.data, opts: job.opts }]);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));

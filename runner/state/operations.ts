@@ -13,6 +13,8 @@ import { allDownstreamOf } from '../core/run-advance.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
+import { indexFromKey, reopenedMappedTasks, resolveMapIndex, withMappedIndexes } from './mapped-operations.ts';
+import { settleMappedTask } from './mapped-instances.ts';
 
 /** A request that cannot be carried out as asked; the CLI exits 2 with this message. */
 export class OperationError extends Error {
@@ -173,6 +175,8 @@ export interface ClearOptions {
   task?: string;
   downstream?: boolean;
   onlyFailed?: boolean;
+  /** Only this index of the mapped task `task` (its downstream tasks too with `downstream`). */
+  mapIndex?: number;
 }
 
 /** Resets finished task instances to run again (a fresh queue job each), and reopens the run. */
@@ -183,21 +187,32 @@ export async function clearTasks(
   options: ClearOptions = {},
 ): Promise<string[]> {
   const { loaded, run, snapshot } = await runAndSnapshot(engine, dagId, runId);
+  options = { ...options, ...indexFromKey(options.task, options.mapIndex) };
   let ids = loaded.graph.map((t) => t.id);
   if (options.task !== undefined) {
     if (!loaded.tasks.has(options.task)) throw noSuchTask(dagId, loaded.tasks.keys(), options.task);
     ids = [options.task, ...(options.downstream ? allDownstreamOf(loaded.graph, options.task) : [])];
   }
+  // A mapped task clears with its indexes; `mapIndex` clears that index alone.
+  const index = resolveMapIndex(loaded, dagId, runId, snapshot, options.task, options.mapIndex);
+  ids = index ? [index.key, ...ids.slice(1)] : withMappedIndexes(loaded, snapshot, ids);
   if (options.onlyFailed) ids = ids.filter((id) => ['failed', 'upstream_failed'].includes(snapshot[id]?.state ?? ''));
+  // A mapped task some of whose indexes stay as they are runs on with them: `running`, not `none`.
+  const reopen = reopenedMappedTasks(loaded, snapshot, ids);
+  ids = [...new Set([...reopen, ...ids])];
   const finished = [...TERMINAL_STATES] as TaskInstanceState[];
   const changes: TaskTransition[] = ids
     .filter((id) => TERMINAL_STATES.has(snapshot[id]?.state ?? 'none'))
-    .map((id) => ({
-      task: id,
-      from: finished,
-      set: { state: 'none', generation: (snapshot[id]?.generation ?? 0) + 1 },
-      unset: ['error', 'startedAt', 'endedAt', 'durationMs', 'queuedAt'] as (keyof TaskInstanceRecord)[],
-    }));
+    .map((id) =>
+      reopen.has(id)
+        ? { task: id, from: finished, set: { state: 'running' }, unset: ['endedAt', 'durationMs'] }
+        : {
+            task: id,
+            from: finished,
+            set: { state: 'none', generation: (snapshot[id]?.generation ?? 0) + 1 },
+            unset: ['error', 'startedAt', 'endedAt', 'durationMs', 'queuedAt'] as (keyof TaskInstanceRecord)[],
+          },
+    );
   if (changes.length === 0) return [];
   const outcome = await engine.store.transition(dagId, runId, changes);
   const cleared = changes.filter((_, i) => outcome.results[i] === 'ok').map((c) => c.task);
@@ -214,14 +229,20 @@ export async function markTask(
   runId: string,
   taskId: string,
   state: 'success' | 'failed',
+  options: { mapIndex?: number } = {},
 ): Promise<void> {
   const { loaded, run, snapshot } = await runAndSnapshot(engine, dagId, runId);
-  const ti = snapshot[taskId];
+  const named = indexFromKey(taskId, options.mapIndex);
+  taskId = named.task ?? taskId;
+  const index = resolveMapIndex(loaded, dagId, runId, snapshot, taskId, named.mapIndex);
+  const key = index?.key ?? taskId;
+  const ti = snapshot[key];
   if (!ti) throw new OperationError(`DAG "${dagId}" run "${runId}" has no task "${taskId}"`);
   await engine.store.transition(dagId, runId, [
-    { task: taskId, from: [ti.state], set: { state, endedAt: Date.now(), error: `marked ${state} by hand` } },
+    { task: key, from: [ti.state], set: { state, endedAt: Date.now(), error: `marked ${state} by hand` } },
   ]);
   await engine.store.setRunState(dagId, runId, 'running', ['success', 'failed', 'running']);
+  if (index) await settleMappedTask(engine, loaded, { ...run, state: 'running' }, taskId);
   await engine.advance(loaded, { ...run, state: 'running' });
 }
 

@@ -130,7 +130,12 @@ for i, c in ipairs(changes) do
     local was = terminal[cur.state] == true
     for k, v in pairs(c.set) do cur[k] = v end
     local now_terminal = terminal[cur.state] == true
-    if was ~= now_terminal then redis.call('HINCRBY', KEYS[3], 'terminal', now_terminal and 1 or -1) end
+    if was ~= now_terminal then
+      redis.call('HINCRBY', KEYS[3], 'terminal', now_terminal and 1 or -1)
+      -- A mapped task's index (\`load[3]\`): its task counts its terminal indexes (mapped-instances.ts).
+      local mapped = string.match(c.task, '^(.+)%[%d+%]$')
+      if mapped then redis.call('HINCRBY', KEYS[3], 'mapped-terminal:' .. mapped, now_terminal and 1 or -1) end
+    end
     if c.unset then for _, k in ipairs(c.unset) do cur[k] = nil end end
     redis.call('HSET', KEYS[1], c.task, cjson.encode(cur))
     if c.output then redis.call('HSET', KEYS[2], c.task, c.output) end
@@ -251,8 +256,8 @@ export class RunStore {
   }
 
   readonly runKey = (dagId: string, runId: string) => this.key('run', dagId, runId);
-  private tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
-  private outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
+  readonly tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
+  readonly outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
   private runsKey = (dagId: string) => this.key('runs', dagId);
   /** The DAG's running runs (a set of run ids). */
   readonly activeKey = (dagId: string) => this.key('active', dagId);

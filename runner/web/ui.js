@@ -106,7 +106,7 @@ async function gridView(dagId) {
       `<tr data-task="${esc(t.id)}"><td>${esc(t.id)}</td>${runs
         .map(
           (r) =>
-            `<td><a class="cell" data-testid="cell-${esc(t.id)}" data-state="${r.tasks[t.id] ?? 'none'}" title="${esc(t.id)} in ${esc(r.runId)}: ${r.tasks[t.id] ?? 'none'}" href="#/dags/${seg(dagId)}/runs/${seg(r.runId)}/tasks/${seg(t.id)}"></a></td>`,
+            `<td><a class="cell" data-testid="cell-${esc(t.id)}" data-state="${r.tasks[t.id] ?? 'none'}" title="${esc(t.id)} in ${esc(r.runId)}: ${r.tasks[t.id] ?? 'none'}${mappedOf(r, t.id)}" href="#/dags/${seg(dagId)}/runs/${seg(r.runId)}/tasks/${seg(t.id)}"></a>${r.mapped?.[t.id] ? `<small data-testid="mapped-${esc(t.id)}">${r.mapped[t.id].done}/${r.mapped[t.id].total}</small>` : ''}</td>`,
         )
         .join('')}</tr>`,
   );
@@ -120,6 +120,10 @@ async function gridView(dagId) {
     <h2>Grid</h2><p class="muted">Runs, newest first, by task.</p>
     <table id="grid"><tr><th>task</th>${head}</tr>${rows.join('')}</table>`;
 }
+
+/** A mapped task's cell says how many of its indexes are done: " (3 of 5 mapped instances done)". */
+const mappedOf = (run, taskId) =>
+  run.mapped?.[taskId] ? ` (${run.mapped[taskId].done} of ${run.mapped[taskId].total} mapped instances done)` : '';
 
 async function taskView(dagId, runId, taskId, tryNumber) {
   const t = await api(
@@ -140,6 +144,16 @@ async function taskView(dagId, runId, taskId, tryNumber) {
     <p><button type="button" data-action="clear" data-run="${esc(runId)}" data-task="${esc(taskId)}">Clear</button>
        <button type="button" data-action="mark-success" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark success</button>
        <button type="button" data-action="mark-failed" data-run="${esc(runId)}" data-task="${esc(taskId)}">Mark failed</button></p>
+    ${
+      t.indexes?.length
+        ? `<h2>Mapped instances</h2><table id="map-indexes"><tr><th>map index</th><th>state</th><th>try</th><th>error</th></tr>${t.indexes
+            .map(
+              (i) =>
+                `<tr><td><a href="#/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(`${taskId}[${i.mapIndex}]`)}">${i.mapIndex}</a></td><td><span class="cell" data-state="${i.state}"></span> ${esc(i.state)}</td><td>${i.try}</td><td class="error">${esc(i.error ?? '')}</td></tr>`,
+            )
+            .join('')}</table>`
+        : ''
+    }
     <h2>Log</h2><pre id="log">${esc(t.logs.join('\n')) || '<span class="muted">no log lines</span>'}</pre>
     <h2>Output</h2><pre id="output">${esc(JSON.stringify(t.output, null, 2))}</pre>`;
 }

@@ -9,6 +9,7 @@ import type { HeldDag, LoadedDag } from '../loader/dag-registry.ts';
 import { coverageGap, type WorkerAdvert } from '../core/worker-coverage.ts';
 import { liveWorkers } from '../state/worker-presence.ts';
 import { readDagPage } from '../state/dag-page.ts';
+import { instanceKey, mappedProgress } from '../core/task-mapping.ts';
 
 /**
  * `active` and `paused` (by a user, or `pausedOnCreation`) DAGs run here; `held` ones load but are
@@ -167,7 +168,11 @@ export async function dagGrid(engine: Engine, dagId: string, limit = 25, held?: 
     runs: await Promise.all(
       runs.map(async (run) => {
         const snapshot = await engine.store.snapshot(dagId, run.runId);
-        return { ...run, tasks: Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state])) };
+        return {
+          ...run,
+          tasks: Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state])),
+          mapped: mappedProgress(snapshot),
+        };
       }),
     ),
   };
@@ -189,5 +194,10 @@ export async function taskDetail(engine: Engine, dagId: string, runId: string, t
     engine.store.logs(dagId, runId, taskId, shownTry),
     engine.store.outputs(dagId, runId, [taskId]),
   ]);
-  return { taskId, taskInstance: ti, try: shownTry, tries: ti.try, logs, output: outputs[taskId] ?? null };
+  // A mapped task's page lists its indexes, each a task instance of its own.
+  const indexes = Array.from({ length: ti.state === 'none' ? 0 : (ti.mapLength ?? 0) }, (_, mapIndex) => {
+    const index = taskInstances[instanceKey(taskId, mapIndex)];
+    return { mapIndex, state: index?.state ?? 'none', try: index?.try ?? 0, error: index?.error ?? null };
+  });
+  return { taskId, taskInstance: ti, try: shownTry, tries: ti.try, logs, output: outputs[taskId] ?? null, indexes };
 }
