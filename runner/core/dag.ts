@@ -9,6 +9,15 @@ import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type
 import { functionOperator } from './function-operator.ts';
 import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
 import type { TriggerRule } from './trigger-rule.ts';
+import { teardownOptionsSchema, type TaskRole, type TeardownSpec } from './setup-teardown.ts';
+import {
+  addGroup,
+  expandGroups,
+  type GroupDefinition,
+  type GroupMarker,
+  type GroupOptions,
+  type TaskGroup,
+} from './task-group.ts';
 
 const DAG_BRAND = Symbol.for('runway.dag');
 
@@ -33,7 +42,20 @@ export interface TaskDefinition {
   readonly id: string;
   readonly spec: TaskSpec;
   readonly operator: AnyOperator;
+  /** Declared with `.setup()` or `.teardown()`. */
+  readonly role?: TaskRole;
+  /** A teardown's setups (also among its upstream tasks). */
+  readonly setups?: readonly string[];
+  /** A teardown whose failure fails the run. */
+  readonly onFailureFailRun?: boolean;
+  /** The innermost task group the task belongs to (`load`, `load.tables`). */
+  readonly group?: string;
 }
+
+/** The outputs a task may read of its upstream ids: a task group named upstream hands on none. */
+export type TaskOutputs<Outputs, Upstream extends keyof Outputs> = {
+  [K in Upstream as Outputs[K] extends GroupMarker ? never : K]: Outputs[K];
+};
 
 /** A DAG definition or a task could not be built; the message names the DAG, task and field. */
 export class DagDefinitionError extends Error {
@@ -49,7 +71,7 @@ export class DagDefinitionError extends Error {
   }
 }
 
-type TaskOperator<Upstream, Output, Params> =
+export type TaskOperator<Upstream, Output, Params> =
   | Operator<Output, Upstream>
   | Sensor<Output, unknown>
   | ((ctx: TaskContext<Upstream, Params>) => Output | Promise<Output>);
@@ -67,6 +89,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
   constructor(
     readonly options: DagOptions<Params>,
     readonly tasks: readonly TaskDefinition[],
+    readonly groups: readonly GroupDefinition[] = [],
   ) {}
 
   get id(): string {
@@ -90,7 +113,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
   >(
     id: Id,
     spec: TaskSpec<Upstream, Rule>,
-    operator: TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
+    operator: TaskOperator<UpstreamOutputs<TaskOutputs<Outputs, Upstream>, Rule>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
     const where = `DAG "${this.options.id}", task "${String(id)}"`;
     if (this.tasks.length >= MAX_TASKS) {
@@ -102,7 +125,10 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     if (typeof id !== 'string' || id.length === 0) {
       throw new DagDefinitionError(`DAG "${this.options.id}": a task id must be a non-empty string`, this.options.id);
     }
-    const parsed = taskSpecSchema.safeParse(spec);
+    if (this.groups.some((g) => g.id === id)) {
+      throw new DagDefinitionError(`${where}: a task group has this id; rename one of them`, this.options.id, id);
+    }
+    const parsed = taskSpecSchema.safeParse(expandGroups(spec, this.groups));
     if (!parsed.success) {
       throw new DagDefinitionError(
         `${where}: ${describeIssues(parsed.error)}`,
@@ -126,7 +152,118 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
       throw new DagDefinitionError(`${where}: ${message}`, this.options.id, id);
     }
     const definition: TaskDefinition = { id, spec: parsed.data as TaskSpec, operator: resolved };
-    return new Dag(this.options, [...this.tasks, definition]);
+    return new Dag(this.options, [...this.tasks, definition], this.groups);
+  }
+
+  /**
+   * Adds a setup task: it makes what the tasks after it use (a scratch schema, a cluster). Pair it
+   * with a `.teardown()` that names it in `setups`; clearing a task between them clears both.
+   */
+  setup<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Rule extends TriggerRule = 'all_success',
+  >(
+    id: Id,
+    spec: TaskSpec<Upstream, Rule>,
+    operator: TaskOperator<UpstreamOutputs<TaskOutputs<Outputs, Upstream>, Rule>, Output, Params>,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
+    return this.task(id, spec, operator).marked({ role: 'setup' });
+  }
+
+  /**
+   * Adds a teardown task: it runs once its upstream tasks are done, whatever their states, if one
+   * of its `setups` succeeded (trigger rule `all_done_setup_success`); its failure does not fail
+   * the run unless `onFailureFailRun` is set.
+   *
+   * @example
+   * dag({...})
+   *   .setup('create_schema', {}, async () => ({ schema: 'scratch_1' }))
+   *   .task('load', { upstream: ['create_schema'] }, async (ctx) => ctx.upstream.create_schema.schema)
+   *   .teardown('drop_schema', { setups: ['create_schema'], upstream: ['load'] }, async () => {})
+   */
+  teardown<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Setup extends keyof Outputs & string = never,
+  >(
+    id: Id,
+    spec: TeardownSpec<Upstream, Setup>,
+    operator: TaskOperator<
+      UpstreamOutputs<TaskOutputs<Outputs, Upstream | Setup>, 'all_done_setup_success'>,
+      Output,
+      Params
+    >,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
+    const where = `DAG "${this.options.id}", teardown "${String(id)}"`;
+    const { setups: rawSetups, onFailureFailRun: rawFails, ...rest } = (spec ?? {}) as TeardownSpec;
+    const parsed = teardownOptionsSchema.safeParse({ setups: rawSetups, onFailureFailRun: rawFails });
+    if (!parsed.success) {
+      throw new DagDefinitionError(
+        `${where}: ${describeIssues(parsed.error)}`,
+        this.options.id,
+        id,
+        fieldOf(parsed.error),
+      );
+    }
+    if ('triggerRule' in rest) {
+      throw new DagDefinitionError(
+        `${where}: field "triggerRule": a teardown's trigger rule is always all_done_setup_success; remove it`,
+        this.options.id,
+        id,
+        'triggerRule',
+      );
+    }
+    const setups = parsed.data.setups ?? [];
+    for (const setup of setups) {
+      const found = this.tasks.find((t) => t.id === setup);
+      if (found?.role !== 'setup') {
+        const why = found ? 'is not a setup task (declare it with .setup())' : 'is not a task declared before it';
+        throw new DagDefinitionError(`${where}: field "setups": "${setup}" ${why}`, this.options.id, id, 'setups');
+      }
+    }
+    const upstream = [...new Set([...(rest.upstream ?? []), ...setups])];
+    const taskSpec = { ...rest, upstream, triggerRule: 'all_done_setup_success' } as TaskSpec;
+    return this.task(id, taskSpec as never, operator as never).marked({
+      role: 'teardown',
+      setups,
+      ...(parsed.data.onFailureFailRun ? { onFailureFailRun: true } : {}),
+    }) as never;
+  }
+
+  /**
+   * Adds a task group: its tasks get ids `<group>.<id>` and start from the group's `defaultArgs`;
+   * the group's `upstream` tasks become upstream of its roots, and a later task naming the group
+   * as upstream waits for its leaves (teardowns aside, as in Airflow). Inside, name upstream tasks
+   * by their full ids.
+   *
+   * @example
+   * dag({...})
+   *   .task('extract', {}, async () => 3)
+   *   .group('load', { upstream: ['extract'], defaultArgs: { retries: 2 } }, (g) =>
+   *     g.task('stage', {}, async () => 'ok').task('merge', { upstream: ['load.stage'] }, async () => 1),
+   *   )
+   *   .task('report', { upstream: ['load'] }, async () => 'done')
+   */
+  group<G extends string, Added extends Record<string, unknown>, Upstream extends keyof Outputs & string = never>(
+    id: G,
+    options: GroupOptions<Upstream>,
+    build: (group: TaskGroup<Outputs, Params, G>) => TaskGroup<Added, Params, G>,
+  ): Dag<Added & { [K in G]: GroupMarker }, Params> {
+    return addGroup(this as never, id, id, options, build as never, {}) as never;
+  }
+
+  /** @internal the same DAG with these tasks and groups. */
+  rebuilt(tasks: readonly TaskDefinition[], groups: readonly GroupDefinition[]): Dag<Outputs, Params> {
+    return new Dag(this.options, tasks, groups);
+  }
+
+  /** The same DAG with its last task marked. */
+  private marked(extra: Pick<TaskDefinition, 'role' | 'setups' | 'onFailureFailRun'>): Dag<Outputs, Params> {
+    const last = this.tasks[this.tasks.length - 1]!;
+    return this.rebuilt([...this.tasks.slice(0, -1), { ...last, ...extra }], this.groups);
   }
 }
 
@@ -166,7 +303,7 @@ export function dag<Params = Record<string, never>>(
 }
 
 /** The option the first issue is about: its innermost key, or the first unknown key. */
-function fieldOf(error: z.ZodError): string | undefined {
+export function fieldOf(error: z.ZodError): string | undefined {
   const issue = error.issues[0];
   if (issue?.code === 'unrecognized_keys') return issue.keys[0];
   const key = issue?.path.findLast((part) => typeof part === 'string');

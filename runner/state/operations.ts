@@ -10,6 +10,7 @@ import { clientRunIdProblem } from '../core/run-id.ts';
 import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
+import { withSetupsAndTeardowns } from '../core/setup-teardown.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
@@ -189,6 +190,8 @@ export async function clearTasks(
     ids = [options.task, ...(options.downstream ? allDownstreamOf(loaded.graph, options.task) : [])];
   }
   if (options.onlyFailed) ids = ids.filter((id) => ['failed', 'upstream_failed'].includes(snapshot[id]?.state ?? ''));
+  // A task that runs again needs its resource again: its setups and teardowns are cleared with it.
+  ids = withSetupsAndTeardowns(loaded.graph, ids);
   const finished = [...TERMINAL_STATES] as TaskInstanceState[];
   const changes: TaskTransition[] = ids
     .filter((id) => TERMINAL_STATES.has(snapshot[id]?.state ?? 'none'))
