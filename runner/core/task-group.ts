@@ -64,7 +64,8 @@ const groupOptionsSchema = z.strictObject({
 export class TaskGroup<Outputs extends Record<string, unknown>, Params, Prefix extends string> {
   /** @internal made by `.group()` */
   constructor(
-    readonly dag: Dag<Outputs, Params>,
+    /** The DAG so far, group tasks included; the group's type parameters carry its typing. */
+    readonly dag: AnyDag,
     readonly prefix: Prefix,
     readonly args: GroupArgs,
   ) {}
@@ -121,9 +122,7 @@ export class TaskGroup<Outputs extends Record<string, unknown>, Params, Prefix e
     options: GroupOptions<Upstream>,
     build: (group: TaskGroup<Outputs, Params, `${Prefix}.${G}`>) => TaskGroup<Added, Params, `${Prefix}.${G}`>,
   ): TaskGroup<Added & { [K in `${Prefix}.${G}`]: GroupMarker }, Params, Prefix> {
-    return this.next(
-      addGroup(this.dag as never, `${this.prefix}.${String(id)}`, id, options, build as never, this.args),
-    );
+    return this.next(addGroup(this.dag, `${this.prefix}.${String(id)}`, id, options, build as never, this.args));
   }
 
   private member(id: unknown): string {
@@ -142,7 +141,7 @@ export class TaskGroup<Outputs extends Record<string, unknown>, Params, Prefix e
   }
 
   private next(dag: unknown): never {
-    return new TaskGroup(dag as Dag<Outputs, Params>, this.prefix, this.args) as never;
+    return new TaskGroup(dag as AnyDag, this.prefix, this.args) as never;
   }
 }
 
@@ -182,7 +181,7 @@ export function addGroup(
   if (typeof build !== 'function') {
     throw new DagDefinitionError(`${where}: the last argument must be a function that adds the group's tasks`, dagId);
   }
-  const built = build(new TaskGroup(dag as never, id, { ...inherited, ...parsed.data.defaultArgs }));
+  const built = build(new TaskGroup(dag, id, { ...inherited, ...parsed.data.defaultArgs }));
   if (!(built instanceof TaskGroup) || built.prefix !== id) {
     throw new DagDefinitionError(
       `${where}: its function must return the group it was given, with the tasks added (g.task(…).task(…))`,
