@@ -100,7 +100,8 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         ...(task.onFailureFailRun ? { onFailureFailRun: true } : {}),
       };
     }),
-    ...(definition.groups.length === 0
+    // A DAG built by another copy of Runway (a bundle made before groups) has no `groups`.
+    ...((definition.groups ?? []).length === 0
       ? {}
       : {
           groups: [...definition.groups]
