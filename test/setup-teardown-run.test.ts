@@ -1,7 +1,8 @@
 /**
- * Setup and teardown on real `runway worker` processes and Redis: a teardown runs whatever
- * happened to the tasks between it and its setup, its own failure leaves the run a success, and
- * clearing a task between them runs the setup and the teardown again.
+ * Task groups and setup/teardown on real `runway worker` processes and Redis: a group's default
+ * arguments reach its tasks and a task after the group waits for all of it; a teardown runs
+ * whatever happened to the tasks between it and its setup, its own failure leaves the run a
+ * success, and clearing a task between them runs the setup and the teardown again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -60,6 +61,32 @@ async function states(runId: string): Promise<Record<string, string>> {
   const snapshot = await engine.store.snapshot(DAG, runId);
   return Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state]));
 }
+
+describe('task groups on real workers', () => {
+  it("retries a group's tasks by the group's default arguments, and starts a task after the group once all its leaves are done", async () => {
+    const dagId = 'data_lake__grouped_retry';
+    const run = await triggerDag(engine, dagId);
+    const done = await until(
+      'the grouped run to end',
+      async () => {
+        const r = await engine.store.getRun(dagId, run.runId);
+        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
+      },
+      45_000,
+    );
+    expect(done.state).toBe('success');
+    const snapshot = await engine.store.snapshot(dagId, run.runId);
+    expect(Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, [ti.state, ti.try]]))).toEqual({
+      extract: ['success', 1],
+      'load.flaky': ['success', 3],
+      'load.strict': ['success', 1],
+      report: ['success', 1],
+    });
+    expect(snapshot.report!.startedAt).toBeGreaterThanOrEqual(snapshot['load.flaky']!.endedAt!);
+    expect(snapshot.report!.startedAt).toBeGreaterThanOrEqual(snapshot['load.strict']!.endedAt!);
+    expect(await engine.store.outputs(dagId, run.runId, ['report'])).toEqual({ report: { after: 3 } });
+  });
+});
 
 describe('setup and teardown on real workers', () => {
   it('runs the teardown after a task between them failed, and fails the run', async () => {

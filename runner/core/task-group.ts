@@ -182,7 +182,7 @@ export function addGroup(
     throw new DagDefinitionError(`${where}: the last argument must be a function that adds the group's tasks`, dagId);
   }
   const built = build(new TaskGroup(dag, id, { ...inherited, ...parsed.data.defaultArgs }));
-  if (!(built instanceof TaskGroup) || built.prefix !== id) {
+  if (!(built instanceof TaskGroup) || built.prefix !== id || built.dag.options !== dag.options) {
     throw new DagDefinitionError(
       `${where}: its function must return the group it was given, with the tasks added (g.task(…).task(…))`,
       dagId,
