@@ -9,7 +9,7 @@ import { describeIssues, dagOptionsSchema, taskSpecSchema, type DagOptions, type
 import { functionOperator } from './function-operator.ts';
 import type { AnyOperator, Operator, Sensor, TaskContext } from './operator.ts';
 import type { TriggerRule } from './trigger-rule.ts';
-import { teardownOptionsSchema, type TaskRole, type TeardownSpec } from './setup-teardown.ts';
+import { teardownTask, type TaskRole, type TeardownSpec } from './setup-teardown.ts';
 import {
   addGroup,
   expandGroups,
@@ -197,40 +197,8 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
       Params
     >,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
-    const where = `DAG "${this.options.id}", teardown "${String(id)}"`;
-    const { setups: rawSetups, onFailureFailRun: rawFails, ...rest } = (spec ?? {}) as TeardownSpec;
-    const parsed = teardownOptionsSchema.safeParse({ setups: rawSetups, onFailureFailRun: rawFails });
-    if (!parsed.success) {
-      throw new DagDefinitionError(
-        `${where}: ${describeIssues(parsed.error)}`,
-        this.options.id,
-        id,
-        fieldOf(parsed.error),
-      );
-    }
-    if ('triggerRule' in rest) {
-      throw new DagDefinitionError(
-        `${where}: field "triggerRule": a teardown's trigger rule is always all_done_setup_success; remove it`,
-        this.options.id,
-        id,
-        'triggerRule',
-      );
-    }
-    const setups = parsed.data.setups ?? [];
-    for (const setup of setups) {
-      const found = this.tasks.find((t) => t.id === setup);
-      if (found?.role !== 'setup') {
-        const why = found ? 'is not a setup task (declare it with .setup())' : 'is not a task declared before it';
-        throw new DagDefinitionError(`${where}: field "setups": "${setup}" ${why}`, this.options.id, id, 'setups');
-      }
-    }
-    const upstream = [...new Set([...(rest.upstream ?? []), ...setups])];
-    const taskSpec = { ...rest, upstream, triggerRule: 'all_done_setup_success' } as TaskSpec;
-    return this.task(id, taskSpec as never, operator as never).marked({
-      role: 'teardown',
-      setups,
-      ...(parsed.data.onFailureFailRun ? { onFailureFailRun: true } : {}),
-    }) as never;
+    const { spec: taskSpec, mark } = teardownTask(this, String(id), spec);
+    return this.task(id, taskSpec as never, operator as never).marked(mark) as never;
   }
 
   /**

@@ -5,7 +5,8 @@
  * which tasks a clear takes along.
  */
 import { z } from 'zod';
-import type { TaskSpec } from './dag-options.ts';
+import { describeIssues, type TaskSpec } from './dag-options.ts';
+import { DagDefinitionError, fieldOf, type TaskDefinition } from './dag.ts';
 import type { UpstreamCounts, TaskInstanceState } from './trigger-rule.ts';
 
 export type TaskRole = 'setup' | 'teardown';
@@ -35,6 +36,42 @@ export const teardownOptionsSchema = z.strictObject({
   setups: z.array(z.string()).optional(),
   onFailureFailRun: z.boolean().optional(),
 });
+
+/**
+ * A teardown as the task it is: its setups added to its upstream tasks, its trigger rule
+ * `all_done_setup_success`, and what marks it. Throws a `DagDefinitionError` naming the DAG, the
+ * teardown and the field at fault.
+ */
+export function teardownTask(
+  dag: { readonly id: string; readonly tasks: readonly TaskDefinition[] },
+  id: string,
+  spec: unknown,
+): { spec: TaskSpec; mark: Pick<TaskDefinition, 'role' | 'setups' | 'onFailureFailRun'> } {
+  const where = `DAG "${dag.id}", teardown "${id}"`;
+  const fail = (message: string, field: string | undefined) => new DagDefinitionError(message, dag.id, id, field);
+  const { setups: rawSetups, onFailureFailRun: rawFails, ...rest } = (spec ?? {}) as TeardownSpec;
+  const parsed = teardownOptionsSchema.safeParse({ setups: rawSetups, onFailureFailRun: rawFails });
+  if (!parsed.success) throw fail(`${where}: ${describeIssues(parsed.error)}`, fieldOf(parsed.error));
+  if ('triggerRule' in rest) {
+    throw fail(
+      `${where}: field "triggerRule": a teardown's trigger rule is always all_done_setup_success; remove it`,
+      'triggerRule',
+    );
+  }
+  const setups = parsed.data.setups ?? [];
+  for (const setup of setups) {
+    const found = dag.tasks.find((t) => t.id === setup);
+    if (found?.role !== 'setup') {
+      const why = found ? 'is not a setup task (declare it with .setup())' : 'is not a task declared before it';
+      throw fail(`${where}: field "setups": "${setup}" ${why}`, 'setups');
+    }
+  }
+  const upstream = [...new Set([...(rest.upstream ?? []), ...setups])];
+  return {
+    spec: { ...rest, upstream, triggerRule: 'all_done_setup_success' } as TaskSpec,
+    mark: { role: 'teardown', setups, ...(parsed.data.onFailureFailRun ? { onFailureFailRun: true } : {}) },
+  };
+}
 
 interface Index {
   byId: Map<string, RoleTask>;
