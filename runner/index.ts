@@ -11,6 +11,8 @@ export {
   type UpstreamOutputs,
 } from './core/dag.ts';
 export type { DagOptions, TaskSpec, TaskArgs, Notification, NotifyEvent } from './core/dag-options.ts';
+export type { TaskGroup, GroupOptions, GroupArgs, GroupMarker } from './core/task-group.ts';
+export type { TeardownSpec, TaskRole } from './core/setup-teardown.ts';
 export type { Duration } from './core/duration.ts';
 export { durationMs } from './core/duration.ts';
 export type { TriggerRule } from './core/trigger-rule.ts';

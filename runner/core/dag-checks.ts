@@ -49,6 +49,17 @@ export function checkDag(dag: DagSummary): DagProblem[] {
       if (upstream === task.id) add('cycle', `task "${task.id}" lists itself as upstream`, task.id);
     }
   }
+  const roles = new Map(dag.tasks.map((t) => [t.id, t.role]));
+  for (const task of dag.tasks) {
+    if (task.role === 'teardown' || task.triggerRule === 'all_success') continue;
+    const setup = task.upstream.find((id) => roles.get(id) === 'setup');
+    if (setup === undefined) continue;
+    add(
+      'setup-downstream-rule',
+      `task "${task.id}" follows setup "${setup}", so its triggerRule must be all_success (as in Airflow): a task that uses what a setup made cannot run without it`,
+      task.id,
+    );
+  }
   const cycle = findCycle(dag.tasks);
   if (cycle && cycle.length > 2) add('cycle', `cycle: ${cycle.join(' -> ')}`, cycle[0]);
   return problems;

@@ -4,6 +4,7 @@
  */
 import type { Dag } from './dag.ts';
 import type { Notification, TaskArgs } from './dag-options.ts';
+import type { TaskRole } from './setup-teardown.ts';
 import type { TriggerRule } from './trigger-rule.ts';
 
 export interface TaskSummary {
@@ -14,6 +15,17 @@ export interface TaskSummary {
   sensor: boolean;
   args: TaskArgs;
   notifications: Notification[];
+  doc?: string;
+  /** The innermost task group it belongs to. */
+  group?: string;
+  role?: TaskRole;
+  /** A teardown's setups. */
+  setups?: string[];
+  onFailureFailRun?: boolean;
+}
+
+export interface GroupSummary {
+  id: string;
   doc?: string;
 }
 
@@ -34,6 +46,8 @@ export interface DagSummary {
   hasParams: boolean;
   pausedOnCreation: boolean;
   tasks: TaskSummary[];
+  /** Task groups, outer ones first. */
+  groups?: GroupSummary[];
 }
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 16;
@@ -80,7 +94,19 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         args,
         notifications: [...(notifications ?? [])],
         ...(doc === undefined ? {} : { doc }),
+        ...(task.group === undefined ? {} : { group: task.group }),
+        ...(task.role === undefined ? {} : { role: task.role }),
+        ...(task.setups === undefined ? {} : { setups: [...task.setups] }),
+        ...(task.onFailureFailRun ? { onFailureFailRun: true } : {}),
       };
     }),
+    // A DAG built by another copy of Runway (a bundle made before groups) has no `groups`.
+    ...((definition.groups ?? []).length === 0
+      ? {}
+      : {
+          groups: [...definition.groups]
+            .sort((a, b) => a.id.split('.').length - b.id.split('.').length)
+            .map((g) => ({ id: g.id, ...(g.doc === undefined ? {} : { doc: g.doc }) })),
+        }),
   };
 }

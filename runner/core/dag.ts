@@ -18,6 +18,15 @@ import {
   type MapSourceOf,
 } from './mapped-task.ts';
 import type { TaskMapping } from './task-mapping.ts';
+import { teardownTask, type TaskRole, type TeardownSpec } from './setup-teardown.ts';
+import {
+  addGroup,
+  expandGroups,
+  type GroupDefinition,
+  type GroupMarker,
+  type GroupOptions,
+  type TaskGroup,
+} from './task-group.ts';
 
 const DAG_BRAND = Symbol.for('runway.dag');
 
@@ -44,7 +53,20 @@ export interface TaskDefinition {
   readonly operator: AnyOperator;
   /** Set on a mapped task (`.expand()`): what it maps over and how each index's operator is made. */
   readonly mapping?: TaskMapping;
+  /** Declared with `.setup()` or `.teardown()`. */
+  readonly role?: TaskRole;
+  /** A teardown's setups (also among its upstream tasks). */
+  readonly setups?: readonly string[];
+  /** A teardown whose failure fails the run. */
+  readonly onFailureFailRun?: boolean;
+  /** The innermost task group the task belongs to (`load`, `load.tables`). */
+  readonly group?: string;
 }
+
+/** The outputs a task may read of its upstream ids: a task group named upstream hands on none. */
+export type TaskOutputs<Outputs, Upstream extends keyof Outputs> = {
+  [K in Upstream as Outputs[K] extends GroupMarker ? never : K]: Outputs[K];
+};
 
 /** A DAG definition or a task could not be built; the message names the DAG, task and field. */
 export class DagDefinitionError extends Error {
@@ -78,6 +100,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
   constructor(
     readonly options: DagOptions<Params>,
     readonly tasks: readonly TaskDefinition[],
+    readonly groups: readonly GroupDefinition[] = [],
   ) {}
 
   get id(): string {
@@ -101,7 +124,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
   >(
     id: Id,
     spec: TaskSpec<Upstream, Rule>,
-    operator: TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
+    operator: TaskOperator<UpstreamOutputs<TaskOutputs<Outputs, Upstream>, Rule>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
     const where = `DAG "${this.options.id}", task "${String(id)}"`;
     if (this.tasks.length >= MAX_TASKS) {
@@ -113,7 +136,10 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     if (typeof id !== 'string' || id.length === 0) {
       throw new DagDefinitionError(`DAG "${this.options.id}": a task id must be a non-empty string`, this.options.id);
     }
-    const parsed = taskSpecSchema.safeParse(spec);
+    if (this.groups.some((g) => g.id === id)) {
+      throw new DagDefinitionError(`${where}: a task group has this id; rename one of them`, this.options.id, id);
+    }
+    const parsed = taskSpecSchema.safeParse(expandGroups(spec, this.groups));
     if (!parsed.success) {
       throw new DagDefinitionError(
         `${where}: ${describeIssues(parsed.error)}`,
@@ -137,7 +163,86 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
       throw new DagDefinitionError(`${where}: ${message}`, this.options.id, id);
     }
     const definition: TaskDefinition = { id, spec: parsed.data as TaskSpec, operator: resolved };
-    return new Dag(this.options, [...this.tasks, definition]);
+    return new Dag(this.options, [...this.tasks, definition], this.groups);
+  }
+
+  /**
+   * Adds a setup task: it makes what the tasks after it use (a scratch schema, a cluster). Pair it
+   * with a `.teardown()` that names it in `setups`; clearing a task between them clears both.
+   */
+  setup<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Rule extends TriggerRule = 'all_success',
+  >(
+    id: Id,
+    spec: TaskSpec<Upstream, Rule>,
+    operator: TaskOperator<UpstreamOutputs<TaskOutputs<Outputs, Upstream>, Rule>, Output, Params>,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
+    return this.task(id, spec, operator).marked({ role: 'setup' });
+  }
+
+  /**
+   * Adds a teardown task: it runs once its upstream tasks are done, whatever their states, if one
+   * of its `setups` succeeded (trigger rule `all_done_setup_success`); its failure does not fail
+   * the run unless `onFailureFailRun` is set.
+   *
+   * @example
+   * dag({...})
+   *   .setup('create_schema', {}, async () => ({ schema: 'scratch_1' }))
+   *   .task('load', { upstream: ['create_schema'] }, async (ctx) => ctx.upstream.create_schema.schema)
+   *   .teardown('drop_schema', { setups: ['create_schema'], upstream: ['load'] }, async () => {})
+   */
+  teardown<
+    Id extends string,
+    Output,
+    Upstream extends keyof Outputs & string = never,
+    Setup extends keyof Outputs & string = never,
+  >(
+    id: Id,
+    spec: TeardownSpec<Upstream, Setup>,
+    operator: TaskOperator<
+      UpstreamOutputs<TaskOutputs<Outputs, Upstream | Setup>, 'all_done_setup_success'>,
+      Output,
+      Params
+    >,
+  ): Dag<Outputs & { [K in Id]: OutputOf<Output> }, Params> {
+    const { spec: taskSpec, mark } = teardownTask(this, String(id), spec);
+    return this.task(id, taskSpec as never, operator as never).marked(mark) as never;
+  }
+
+  /**
+   * Adds a task group: its tasks get ids `<group>.<id>` and start from the group's `defaultArgs`;
+   * the group's `upstream` tasks become upstream of its roots, and a later task naming the group
+   * as upstream waits for its leaves (teardowns aside, as in Airflow). Inside, name upstream tasks
+   * by their full ids.
+   *
+   * @example
+   * dag({...})
+   *   .task('extract', {}, async () => 3)
+   *   .group('load', { upstream: ['extract'], defaultArgs: { retries: 2 } }, (g) =>
+   *     g.task('stage', {}, async () => 'ok').task('merge', { upstream: ['load.stage'] }, async () => 1),
+   *   )
+   *   .task('report', { upstream: ['load'] }, async () => 'done')
+   */
+  group<G extends string, Added extends Record<string, unknown>, Upstream extends keyof Outputs & string = never>(
+    id: G,
+    options: GroupOptions<Upstream>,
+    build: (group: TaskGroup<Outputs, Params, G>) => TaskGroup<Added, Params, G>,
+  ): Dag<Added & { [K in G]: GroupMarker }, Params> {
+    return addGroup(this as never, id, id, options, build as never, {}) as never;
+  }
+
+  /** @internal the same DAG with these tasks and groups. */
+  rebuilt(tasks: readonly TaskDefinition[], groups: readonly GroupDefinition[]): Dag<Outputs, Params> {
+    return new Dag(this.options, tasks, groups);
+  }
+
+  /** The same DAG with its last task marked. */
+  private marked(extra: Pick<TaskDefinition, 'role' | 'setups' | 'onFailureFailRun'>): Dag<Outputs, Params> {
+    const last = this.tasks[this.tasks.length - 1]!;
+    return this.rebuilt([...this.tasks.slice(0, -1), { ...last, ...extra }], this.groups);
   }
 
   /**
@@ -165,7 +270,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
     build: (
       item: ItemOf<Outputs, Over>,
       mapIndex: number,
-    ) => TaskOperator<UpstreamOutputs<Pick<Outputs, Upstream>, Rule>, Output, Params>,
+    ) => TaskOperator<UpstreamOutputs<TaskOutputs<Outputs, Upstream>, Rule>, Output, Params>,
   ): Dag<Outputs & { [K in Id]: OutputOf<Output>[] }, Params> {
     const { over, maxMapLength, ...rest } = spec;
     let mapping: TaskMapping;
@@ -195,7 +300,7 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
       mappedPlaceholder(mapping) as never,
     );
     const last = added.tasks[added.tasks.length - 1]!;
-    return new Dag(this.options, [...this.tasks, { ...last, mapping }]) as never;
+    return new Dag(this.options, [...this.tasks, { ...last, mapping }], this.groups) as never;
   }
 }
 
@@ -236,7 +341,7 @@ export function dag<Params = Record<string, never>>(
 }
 
 /** The option the first issue is about: its innermost key, or the first unknown key. */
-function fieldOf(error: z.ZodError): string | undefined {
+export function fieldOf(error: z.ZodError): string | undefined {
   const issue = error.issues[0];
   if (issue?.code === 'unrecognized_keys') return issue.keys[0];
   const key = issue?.path.findLast((part) => typeof part === 'string');

@@ -10,11 +10,15 @@ import {
   type TaskInstanceState,
   type TriggerRule,
 } from './trigger-rule.ts';
+import { runStateTaskIds, withSetupCounts, type TaskRole } from './setup-teardown.ts';
 
 export interface GraphTask {
   readonly id: string;
   readonly upstream: readonly string[];
   readonly triggerRule: TriggerRule;
+  readonly role?: TaskRole;
+  /** A teardown whose failure fails the run. */
+  readonly failsRun?: boolean;
 }
 
 export type Transition = 'scheduled' | 'skipped' | 'upstream_failed';
@@ -40,7 +44,8 @@ export function decideTransitions(
     if ((current[task.id] ?? (considered ? undefined : 'none')) !== 'none') continue;
     const upstream = task.upstream.map((id) => current[id] ?? (considered ? undefined : 'none'));
     if (upstream.some((state) => state === undefined)) continue;
-    const decision = evaluateTriggerRule(task.triggerRule, countUpstream(upstream as TaskInstanceState[]));
+    const counts = withSetupCounts(tasks, task, current, countUpstream(upstream as TaskInstanceState[]));
+    const decision = evaluateTriggerRule(task.triggerRule, counts);
     if (decision === 'wait') continue;
     const next: Transition = decision === 'run' ? 'scheduled' : decision === 'skip' ? 'skipped' : 'upstream_failed';
     transitions.set(task.id, next);
@@ -52,15 +57,17 @@ export function decideTransitions(
   return transitions;
 }
 
-/** The run's final state once every task instance is terminal: failed if any leaf failed. */
+/**
+ * The run's final state once every task instance is terminal: failed if any leaf failed, where a
+ * teardown counts only if it is marked to fail the run (see `runStateTaskIds`).
+ */
 export function runOutcome(
   tasks: readonly GraphTask[],
   states: Readonly<Record<string, TaskInstanceState>>,
 ): 'success' | 'failed' | undefined {
   if (!tasks.every((t) => isTerminal(states[t.id] ?? 'none'))) return undefined;
-  const hasDownstream = new Set(tasks.flatMap((t) => t.upstream));
-  const leaves = tasks.filter((t) => !hasDownstream.has(t.id));
-  return leaves.some((t) => states[t.id] === 'failed' || states[t.id] === 'upstream_failed') ? 'failed' : 'success';
+  const leaves = runStateTaskIds(tasks);
+  return leaves.some((id) => states[id] === 'failed' || states[id] === 'upstream_failed') ? 'failed' : 'success';
 }
 
 const downstreamCache = new WeakMap<readonly GraphTask[], Map<string, string[]>>();

@@ -113,7 +113,13 @@ export function prepareDag(dag: AnyDag, file?: string): LoadedDag {
     dag,
     summary,
     file,
-    graph: summary.tasks.map((t) => ({ id: t.id, upstream: t.upstream, triggerRule: t.triggerRule })),
+    graph: summary.tasks.map((t) => ({
+      id: t.id,
+      upstream: t.upstream,
+      triggerRule: t.triggerRule,
+      ...(t.role === undefined ? {} : { role: t.role }),
+      ...(t.onFailureFailRun ? { failsRun: true } : {}),
+    })),
     schedule: {
       schedule: schedule.value,
       timezone: summary.timezone,

@@ -74,4 +74,5 @@ const RULE_FIELDS: Record<string, string> = {
   'invalid-start-date': 'startDate',
   'invalid-end-date': 'endDate',
   'start-after-end': 'endDate',
+  'setup-downstream-rule': 'triggerRule',
 };

@@ -10,6 +10,7 @@ import { clientRunIdProblem } from '../core/run-id.ts';
 import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
+import { withSetupsAndTeardowns } from '../core/setup-teardown.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
@@ -197,6 +198,8 @@ export async function clearTasks(
   const index = resolveMapIndex(loaded, dagId, runId, snapshot, options.task, options.mapIndex);
   ids = index ? [index.key, ...ids.slice(1)] : withMappedIndexes(loaded, snapshot, ids);
   if (options.onlyFailed) ids = ids.filter((id) => ['failed', 'upstream_failed'].includes(snapshot[id]?.state ?? ''));
+  // A task that runs again needs its resource again: its setups and teardowns are cleared with it.
+  ids = withSetupsAndTeardowns(loaded.graph, ids);
   // A mapped task some of whose indexes stay as they are runs on with them: `running`, not `none`.
   const reopen = reopenedMappedTasks(loaded, snapshot, ids);
   ids = [...new Set([...reopen, ...ids])];

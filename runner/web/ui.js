@@ -92,6 +92,44 @@ function paramsForm(schema) {
     .join('');
 }
 
+// Task groups folded in the grid: a group's tasks show under its row once it is opened.
+const openGroups = new Set();
+const GROUP_STATE_ORDER = ['failed', 'upstream_failed', 'up_for_retry', 'running', 'scheduled', 'up_for_reschedule'];
+
+/** A group's cell: its worst task state, else success once all succeeded (skips aside). */
+function groupState(states) {
+  const worst = GROUP_STATE_ORDER.find((state) => states.includes(state));
+  if (worst) return worst;
+  if (states.every((s) => s === 'skipped')) return 'skipped';
+  return states.every((s) => s === 'success' || s === 'skipped') ? 'success' : 'none';
+}
+
+function groupRows(dagId, tasks, runs, taskRow) {
+  const rows = [];
+  for (const [i, t] of tasks.entries()) {
+    const top = t.group?.split('.')[0];
+    if (top === undefined) {
+      rows.push(taskRow(t, ''));
+      continue;
+    }
+    const open = openGroups.has(`${dagId}/${top}`);
+    if (tasks[i - 1]?.group?.split('.')[0] !== top) {
+      const members = tasks.filter((m) => m.group?.split('.')[0] === top);
+      const cells = runs
+        .map((r) => {
+          const state = groupState(members.map((m) => r.tasks[m.id] ?? 'none'));
+          return `<td><span class="cell" data-testid="group-cell-${esc(top)}" data-state="${state}" title="group ${esc(top)} in ${esc(r.runId)}: ${state}"></span></td>`;
+        })
+        .join('');
+      rows.push(
+        `<tr data-group="${esc(top)}"><td><button type="button" data-fold="${esc(top)}" aria-expanded="${open}">${open ? '▾' : '▸'} ${esc(top)} (${members.length})</button></td>${cells}</tr>`,
+      );
+    }
+    rows.push(taskRow(t, open ? '' : ' hidden'));
+  }
+  return rows;
+}
+
 async function gridView(dagId) {
   const grid = await api(`/api/dags/${seg(dagId)}/grid`);
   const runs = grid.runs;
@@ -101,9 +139,12 @@ async function gridView(dagId) {
         `<th title="${esc(r.runId)}"><a class="cell" data-run="${esc(r.runId)}" data-state="${r.state}" href="#/dags/${seg(dagId)}/runs/${seg(r.runId)}"></a></th>`,
     )
     .join('');
-  const rows = grid.tasks.map(
-    (t) =>
-      `<tr data-task="${esc(t.id)}"><td>${esc(t.id)}</td>${runs
+  const rows = groupRows(
+    dagId,
+    grid.tasks,
+    runs,
+    (t, hidden) =>
+      `<tr data-task="${esc(t.id)}"${hidden}><td>${esc(t.id)}</td>${runs
         .map(
           (r) =>
             `<td><a class="cell" data-testid="cell-${esc(t.id)}" data-state="${r.tasks[t.id] ?? 'none'}" title="${esc(t.id)} in ${esc(r.runId)}: ${r.tasks[t.id] ?? 'none'}${mappedOf(r, t.id)}" href="#/dags/${seg(dagId)}/runs/${seg(r.runId)}/tasks/${seg(t.id)}"></a>${r.mapped?.[t.id] ? `<small data-testid="mapped-${esc(t.id)}">${r.mapped[t.id].done}/${r.mapped[t.id].total}</small>` : ''}</td>`,
@@ -221,6 +262,12 @@ async function render() {
 view.addEventListener('click', async (event) => {
   const button = event.target.closest('button');
   if (!button || button.type === 'submit') return;
+  if (button.dataset.fold) {
+    const key = `${unseg(location.hash.split('/')[2])}/${button.dataset.fold}`;
+    if (!openGroups.delete(key)) openGroups.add(key);
+    await render();
+    return;
+  }
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(unseg);
   try {
     if (button.dataset.pause)

@@ -163,7 +163,11 @@ export async function dagGrid(engine: Engine, dagId: string, limit = 25, held?: 
     warning: waiting
       ? (coverageGap(await liveWorkers(engine.redis, engine.prefix), dagId, queuesOf(loaded)) ?? null)
       : null,
-    tasks: loaded.graph.map((t) => ({ id: t.id, upstream: t.upstream })),
+    tasks: loaded.summary.tasks.map((t) => ({
+      id: t.id,
+      upstream: t.upstream,
+      ...(t.group ? { group: t.group } : {}),
+    })),
     params: loaded.dag.options.params ? z.toJSONSchema(loaded.dag.options.params, { io: 'input' }) : null,
     runs: await Promise.all(
       runs.map(async (run) => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { countRows, DIFFERENCES, type ConformanceRow } from './row.ts';
 import { RETRY_ROWS } from './retry-rows.ts';
+import { SETUP_TEARDOWN_ROWS } from './setup-teardown-rows.ts';
 import { SCHEDULE_ROWS } from './schedule-rows.ts';
 import { TRIGGER_RULE_ROWS } from './trigger-rule-rows.ts';
 
@@ -16,6 +17,7 @@ const tables: [string, readonly ConformanceRow[]][] = [
   ['schedules and data intervals (incl. DST)', SCHEDULE_ROWS],
   ['trigger rules', TRIGGER_RULE_ROWS],
   ['retry delays', RETRY_ROWS],
+  ['setup and teardown', SETUP_TEARDOWN_ROWS],
 ];
 
 describe('Differences from Airflow (README)', () => {

@@ -17,6 +17,8 @@ export const AIRFLOW = {
   dag110: 'tests/models/test_dag.py (Airflow 1.10, DST cases since removed from test_dag.py)',
   triggerRuleDep: 'airflow-core/tests/unit/ti_deps/deps/test_trigger_rule_dep.py',
   taskInstance: 'airflow-core/tests/unit/models/test_taskinstance.py',
+  dagRun: 'airflow-core/tests/unit/models/test_dagrun.py',
+  mixins: 'task-sdk/tests/task_sdk/definitions/test_mixins.py',
 } as const;
 
 /** Counts of rows per outcome, for the closing count of a table. */
@@ -41,9 +43,9 @@ export const DIFFERENCES = {
       "Runway has no dynamic task mapping, so the `removed` state and the mapped-task cases of Airflow's trigger rule tests do not arise.",
   },
   noSetupTeardown: {
-    title: 'No setup and teardown tasks',
+    title: 'No setup constraint on ordinary tasks',
     reason:
-      "`all_done_setup_success` follows Airflow's rule on the setup counts, and is `all_done` when there are none, which is every Runway DAG today. The extra setup constraint Airflow puts on an ordinary task below a setup (it fails or skips with the setup) does not exist.",
+      "A teardown's `all_done_setup_success` counts its setups as Airflow's does. The extra constraint Airflow puts on an ordinary task below a setup (it fails or skips with the setup, whatever its own trigger rule) is not applied: a task right after a setup must use `all_success`, so a failed setup reaches the tasks below through the usual upstream_failed cascade, but a task further down with a rule like `all_done` still runs.",
   },
   noDependsOnPast: {
     title: 'No depends_on_past',
