@@ -5,6 +5,7 @@
 import type { Dag } from './dag.ts';
 import type { Notification, TaskArgs } from './dag-options.ts';
 import type { TriggerRule } from './trigger-rule.ts';
+import { conditionJson, isAssetSchedule, type AssetConditionJson } from './asset.ts';
 
 export interface TaskSummary {
   id: string;
@@ -15,6 +16,8 @@ export interface TaskSummary {
   args: TaskArgs;
   notifications: Notification[];
   doc?: string;
+  /** URIs of the assets the task updates; absent when none. */
+  outlets?: string[];
 }
 
 export interface DagSummary {
@@ -22,7 +25,10 @@ export interface DagSummary {
   description: string;
   owner: string;
   tags: string[];
+  /** The cron schedule; null for manual and asset-scheduled DAGs. */
   schedule: string | null;
+  /** The asset condition the DAG runs on, when it is scheduled on assets. */
+  assetSchedule?: AssetConditionJson;
   timezone: string;
   startDate: string;
   endDate?: string;
@@ -46,7 +52,8 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
     description: options.description,
     owner: options.owner,
     tags: [...options.tags],
-    schedule: options.schedule,
+    schedule: isAssetSchedule(options.schedule) ? null : options.schedule,
+    ...(isAssetSchedule(options.schedule) ? { assetSchedule: conditionJson(options.schedule) } : {}),
     timezone: options.timezone,
     startDate: options.startDate,
     ...(options.endDate === undefined ? {} : { endDate: options.endDate }),
@@ -69,6 +76,7 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         onSuccess: _os,
         onFailure: _of,
         onRetry: _or,
+        outlets,
         ...args
       } = task.spec;
       return {
@@ -80,6 +88,7 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         args,
         notifications: [...(notifications ?? [])],
         ...(doc === undefined ? {} : { doc }),
+        ...(outlets && outlets.length > 0 ? { outlets: outlets.map((o) => o.uri) } : {}),
       };
     }),
   };
