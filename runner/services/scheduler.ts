@@ -15,6 +15,7 @@ import { isTerminal } from '../core/trigger-rule.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
+import { AssetTrigger } from './asset-trigger.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -63,6 +64,8 @@ export class Scheduler {
   /** The registry's version and DAG objects this scheduler last put in the due set (-1: none yet). */
   private seenVersion = -1;
   private readonly seen = new Map<string, LoadedDag>();
+  /** Asset-scheduled DAGs are looked at every pass (their runs come from events, not the clock). */
+  private readonly assets: AssetTrigger;
 
   constructor(
     private readonly engine: Engine,
@@ -71,6 +74,7 @@ export class Scheduler {
     this.now = options.now ?? (() => new Date());
     this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
     this.index = new ScheduleIndex(engine.redis, engine.store);
+    this.assets = new AssetTrigger(engine);
   }
 
   /**
@@ -94,7 +98,7 @@ export class Scheduler {
       return 0;
     }
     const dagIds = new Set([...pending.due, ...pending.busy]);
-    let created = 0;
+    let created = await this.assets.checkAll();
     await eachLimit([...dagIds], this.options.concurrency ?? 32, async (dagId) => {
       try {
         const made = await this.handle(dagId);
