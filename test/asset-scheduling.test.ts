@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { allOf, anyOf, asset, dag, type AssetEvent } from 'runway';
+import { allOf, anyOf, asset, dag, type Asset, type AssetEvent } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { until } from './helpers/services.ts';
 import { AssetTrigger } from '../runner/services/asset-trigger.ts';
@@ -13,7 +13,7 @@ const rawClicks = asset('s3://lake-raw/clicks/');
 const base = { ...manualDag, tags: ['data-lake'] };
 
 /** A producer that updates `outlets` and says which partition it wrote. */
-function producer(id: string, outlets = [rawEvents]) {
+function producer(id: string, outlets: readonly Asset<unknown>[] = [rawEvents]) {
   return dag({ ...base, id }).task('land', { outlets }, async (ctx) => {
     for (const outlet of outlets) {
       if (outlet.uri === rawEvents.uri) ctx.assets.setExtra(rawEvents, { partition: ctx.ds, rows: 120 });

@@ -71,7 +71,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const report = await validate(paths, { policy, ...loadOptions(flags) });
     // On stderr, so that --format json stays one JSON document.
     for (const link of report.skippedLinks) io.err(`runway: skipped the link ${link.file}: it ${link.reason}`);
-    io.out(formatProblems(report.problems, flags.format, report.files.length));
+    io.out(formatProblems(report.problems, flags.format, report.files.length, report.warnings));
     setExit(report.problems.length === 0 ? EXIT.ok : EXIT.failure);
   });
 
