@@ -11,6 +11,7 @@ import { addRunCommands } from './run-commands.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
+import { addAssetCommands } from './assets-commands.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
 
 const positiveInt = (name: string) => (value: string) => {
@@ -134,6 +135,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addRunCommands(program, dags, io, setExit);
   addS3Commands(program, io, setExit);
   addDeployCommand(program, io, setExit);
+  addAssetCommands(program, io);
   return program;
 }
 
