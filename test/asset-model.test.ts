@@ -123,6 +123,25 @@ describe('asset conditions', () => {
     expect(badSchedule.message).toMatch(/DAG "data_lake__x": field "schedule": is an empty list of assets/);
     const notAsset = refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: ['s3://lake-raw/a/'] as never }));
     expect(notAsset.message).toMatch(/lists something that is not an asset/);
+    const deep = [a];
+    let nested: Parameters<typeof anyOf>[0] = a;
+    for (let i = 0; i < 12; i++) nested = anyOf(nested, a);
+    expect(refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: nested })).message).toMatch(
+      /nests deeper than 8 levels/,
+    );
+    const many = Array.from({ length: 51 }, (_, i) => asset(`s3://lake-raw/p${i}/`));
+    expect(refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: many })).message).toMatch(
+      /names 51 assets; at most 50/,
+    );
+    expect(refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: anyOf() })).message).toMatch(
+      /has an empty anyOf\(\)/,
+    );
+    expect(
+      refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: { all: deep, any: deep } as never })).message,
+    ).toMatch(/is not an asset, a list of assets, allOf\(\) or anyOf\(\)/);
+    expect(refused(() => dag({ ...manualDag, id: 'data_lake__x', schedule: 42 as never })).message).toMatch(
+      /field "schedule": is not an asset/,
+    );
     const badOutlet = refused(() =>
       dag({ ...manualDag, id: 'data_lake__x' }).task('t', { outlets: ['s3://lake-raw/a/' as never] }, async () => null),
     );

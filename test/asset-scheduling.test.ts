@@ -172,4 +172,27 @@ describe('asset-scheduled DAGs', () => {
     expect(events).toHaveLength(1);
     expect(await runsOf('data_lake__transform')).toHaveLength(1);
   });
+
+  it('records the events of a try whose worker died after its success, when its job runs again', async () => {
+    runway = testRunway([producer('data_lake__land_events'), consumer('data_lake__transform', [rawEvents])]);
+    const loaded = runway.engine.loaded('data_lake__land_events');
+    const now = new Date();
+    const runId = 'manual__crashed';
+    await runway.engine.createRun(loaded, { runId, runType: 'manual', start: now, end: now });
+    await runway.engine.store.startRun('data_lake__land_events', runId, 16);
+    // What a worker killed right after recording the success leaves: the instance done, no event.
+    const outcome = await runway.engine.store.transition('data_lake__land_events', runId, [
+      { task: 'land', from: ['none'], set: { state: 'success', try: 1, startedAt: Date.now(), endedAt: Date.now() } },
+    ]);
+    expect(outcome.results).toEqual(['ok']);
+    const run = (await runway.engine.store.getRun('data_lake__land_events', runId))!;
+    await runway.engine.enqueue(loaded, run, 'land', { state: 'success', try: 1, generation: 0 });
+    runway.worker();
+    const [consumed] = await finishedRuns('data_lake__transform', 1);
+    expect((await transformOutput('data_lake__transform', consumed!.runId)).all).toEqual([
+      { uri: rawEvents.uri, source: 'data_lake__land_events', extra: null },
+    ]);
+    const events = await new AssetTrigger(runway.engine).events.recentEvents(rawEvents.uri);
+    expect(events.map((e) => e.sourceRunId)).toEqual([runId]);
+  });
 });
