@@ -97,3 +97,21 @@ describe('runway assets', () => {
     expect(badLimit.stderr).toContain('--limit must be a whole number from 1 to 1000');
   });
 });
+
+describe('runway dags test on a producer', () => {
+  it('records its events in the test’s own Redis prefix and runs no DAG that consumes them', async () => {
+    const run = await runCli([
+      'dags',
+      'test',
+      'data_lake__pair_producer',
+      '--dags',
+      'test/fixtures/asset-pair',
+      '--redis-url',
+      redisUrl(),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('producer landed');
+    expect(run.stdout).not.toContain('CONSUMER RAN');
+    expect(run.stdout).not.toContain('data_lake__pair_consumer');
+  });
+});
