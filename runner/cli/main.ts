@@ -90,7 +90,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       dag.dagId,
       file,
       dag.owner,
-      dag.schedule ?? 'manual',
+      dag.assetSchedule ? 'assets' : (dag.schedule ?? 'manual'),
       dag.tags.join(','),
     ]);
     io.out(table(['dag_id', 'file', 'owner', 'schedule', 'tags'], rows));
