@@ -17,5 +17,6 @@ export {
   type StreamQuiescenceOptions,
   type QuiescenceOutput,
   type QuiescenceSource,
+  type QuiescenceEventExtra,
 } from './stream/stream-quiescence.ts';
 export { pollStrategies, type Observation } from './stream/quiescence.ts';

@@ -37,3 +37,17 @@ export {
   type Templated,
 } from './core/operator.ts';
 export { TaskError, failNow, skip, isTaskError, type TaskErrorCode } from './core/task-error.ts';
+export {
+  asset,
+  s3PrefixAsset,
+  redshiftTableAsset,
+  allOf,
+  anyOf,
+  isAsset,
+  AssetUriError,
+  type Asset,
+  type AssetEvent,
+  type AssetCondition,
+  type AssetSchedule,
+  type TaskAssets,
+} from './core/asset.ts';

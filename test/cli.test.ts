@@ -4,7 +4,7 @@ import { runCli } from './helpers/run-cli.ts';
 describe('runway validate', () => {
   it('exits 0 and says so when every DAG is fine', async () => {
     const run = await runCli(['validate']);
-    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 5 DAG file(s) OK\n' });
+    expect(run).toMatchObject({ code: 0, stdout: 'runway validate: 8 DAG file(s) OK\n' });
   });
 
   it('exits 1 and prints GitHub annotations on the failing lines', async () => {
@@ -109,9 +109,12 @@ describe('runway dags', () => {
     expect(lines[0]).toMatch(/^dag_id\s+file\s+owner\s+schedule\s+tags$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual([
       'data_lake__events_nightly',
+      'demo__events_landing',
+      'demo__events_report',
       'demo__firehose_local',
       'demo__local_pipeline',
       'demo__mapped_regions',
+      'demo__scratch_schema',
       'redshift_demo__orders_daily',
     ]);
   });
@@ -140,7 +143,7 @@ describe('runway dags', () => {
   it('reports import time per file, slowest first', async () => {
     const run = await runCli(['dags', 'report']);
     const rows = run.stdout.trim().split('\n').slice(1);
-    expect(rows).toHaveLength(4);
+    expect(rows).toHaveLength(6);
     const times = rows.map((row) => Number(/([\d.]+) ms/.exec(row)?.[1]));
     expect(times[0]).toBeGreaterThanOrEqual(times[1]!);
   });

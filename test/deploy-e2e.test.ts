@@ -62,12 +62,18 @@ describe('deploying DAGs to a running scheduler', () => {
     // Only the local demo may run here: the others need AWS.
     const redis = connectRedis(redisUrl());
     const engine = new Engine({ redis, registry: new DagRegistry(), prefix, env: {} });
-    for (const dagId of ['data_lake__events_nightly', 'redshift_demo__orders_daily', 'demo__firehose_local'])
+    for (const dagId of [
+      'data_lake__events_nightly',
+      'redshift_demo__orders_daily',
+      'demo__firehose_local',
+      'demo__events_landing',
+      'demo__events_report',
+    ])
       await engine.store.setPaused(dagId, true);
 
     const scheduler = service('scheduler');
     const worker = service('worker');
-    await scheduler.waitFor(/scheduler started: 5 DAG\(s\)/);
+    await scheduler.waitFor(/scheduler started: 8 DAG\(s\)/);
     await worker.waitFor(/worker started/);
 
     const runOnce = async (): Promise<number> => {
@@ -113,7 +119,7 @@ describe('deploying DAGs to a running scheduler', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/changed: +demo__local_pipeline\n/);
     expect(second.stdout).toMatch(/removed: +demo__firehose_local\n/);
-    expect(second.stdout).toMatch(/unchanged: 3\n/);
+    expect(second.stdout).toMatch(/unchanged: 6\n/);
 
     const reloaded =
       /updated demo__local_pipeline \(from their next task\); removed demo__firehose_local \(running runs finish, no new ones\)/;

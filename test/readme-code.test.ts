@@ -135,6 +135,7 @@ describe('the README', () => {
       signal: true,
       aws: true,
       env: true,
+      assets: true,
     };
     const taskOptions: Record<keyof TaskSpec, true> = {
       retries: true,
@@ -154,6 +155,7 @@ describe('the README', () => {
       onSuccess: true,
       onFailure: true,
       onRetry: true,
+      outlets: true,
     };
     const authoring = section('## Authoring a DAG');
     const table = authoring.slice(authoring.indexOf('| field'), authoring.indexOf('A task says how'));

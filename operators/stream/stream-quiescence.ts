@@ -63,6 +63,15 @@ export interface QuiescenceOutput {
   polls: number;
 }
 
+/** The extra of the asset events a quiescence sensor with outlets records when the stream goes quiet. */
+export interface QuiescenceEventExtra {
+  /** The S3 prefix watched (resolved for the run), or null for an `observe` source. */
+  source: string | null;
+  count: number;
+  bytes: number;
+  newestKey: string | null;
+}
+
 export interface QuiescenceSensorState {
   quiescence: QuiescenceState;
   cursor?: S3Cursor;
@@ -193,6 +202,15 @@ export function streamQuiescence(options: StreamQuiescenceOptions): Sensor<Quies
       }
       if (verdict.kind === 'quiet') {
         ctx.log.info(`quiet: ${observation.count} objects, unchanged for ${now - verdict.state.lastChangeAt} ms`);
+        // With outlets, the event it records on success says what went quiet: a consumer of a
+        // Firehose root prefix learns which partition is complete.
+        const extra: QuiescenceEventExtra = {
+          source: 's3' in source ? resolveTemplated(source.s3, ctx) : null,
+          count: observation.count,
+          bytes: observation.bytes,
+          newestKey: observation.newestKey ?? null,
+        };
+        for (const outlet of ctx.assets.outlets) ctx.assets.setExtra(outlet, extra);
         return {
           done: true,
           value: {

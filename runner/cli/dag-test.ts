@@ -209,7 +209,8 @@ async function runInProcess(
   const log: Logger = { info: echo(''), warn: echo('WARN '), error: echo('ERROR ') };
   // A prefix of its own: two tests at once (or a test and CI) must not take each other's tasks.
   const prefix = `{runway-dags-test-${randomUUID().slice(0, 8)}}`;
-  const engine = new Engine({ redis, registry, prefix });
+  // Only the DAG under test: the asset events its tasks record must not run the DAGs that consume them.
+  const engine = new Engine({ redis, registry: new DagRegistry([registry.get(dagId)!]), prefix });
   const worker = startWorker(engine, connection, { concurrency: 4, echo: log });
   const position = new Map(topologicalOrder(registry.get(dagId)!.graph).map((t, i) => [t.id, i]));
   // Lines after the poll began wait for the next one: a state change from before them may not

@@ -24,9 +24,20 @@ export function formatGithub(problem: Problem): string {
   return `::error ${properties.join(',')}::${escapeData(`${where(problem).trim()} ${problem.message}`.trim())}`;
 }
 
-export function formatProblems(problems: readonly Problem[], format: ProblemFormat, fileCount: number): string {
-  if (format === 'json') return JSON.stringify({ ok: problems.length === 0, files: fileCount, problems }, null, 2);
-  const lines = problems.map(format === 'github' ? formatGithub : formatHuman);
+export function formatProblems(
+  problems: readonly Problem[],
+  format: ProblemFormat,
+  fileCount: number,
+  warnings: readonly Problem[] = [],
+): string {
+  if (format === 'json') {
+    const extra = warnings.length > 0 ? { warnings } : {};
+    return JSON.stringify({ ok: problems.length === 0, files: fileCount, problems, ...extra }, null, 2);
+  }
+  const lines = warnings.map((w) =>
+    format === 'github' ? formatGithub(w).replace(/^::error /, '::warning ') : `warning: ${formatHuman(w)}`,
+  );
+  lines.push(...problems.map(format === 'github' ? formatGithub : formatHuman));
   const files = new Set(problems.map((p) => p.file)).size;
   lines.push(
     problems.length === 0

@@ -12,6 +12,7 @@ import { describeRedisError } from '../redis/redis-errors.ts';
 import { addS3Commands } from './s3-commands.ts';
 import { addDeployCommand } from './deploy-command.ts';
 import { addInitCommand } from './init-command.ts';
+import { addAssetCommands } from './assets-commands.ts';
 import { DEFAULT_POLICY_FILE } from '../loader/policy-file.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
@@ -73,7 +74,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const report = await validate(paths, { policy, ...loadOptions(flags) });
     // On stderr, so that --format json stays one JSON document.
     for (const link of report.skippedLinks) io.err(`runway: skipped the link ${link.file}: it ${link.reason}`);
-    io.out(formatProblems(report.problems, flags.format, report.files.length));
+    io.out(formatProblems(report.problems, flags.format, report.files.length, report.warnings));
     setExit(report.problems.length === 0 ? EXIT.ok : EXIT.failure);
   });
 
@@ -91,7 +92,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       dag.dagId,
       file,
       dag.owner,
-      dag.schedule ?? 'manual',
+      dag.assetSchedule ? 'assets' : (dag.schedule ?? 'manual'),
       dag.tags.join(','),
     ]);
     io.out(table(['dag_id', 'file', 'owner', 'schedule', 'tags'], rows));
@@ -137,6 +138,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addS3Commands(program, io, setExit);
   addDeployCommand(program, io, setExit);
   addInitCommand(program, io, setExit);
+  addAssetCommands(program, io);
   return program;
 }
 

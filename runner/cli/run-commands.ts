@@ -61,7 +61,7 @@ const jsonObject = (value: string) => {
   }
 };
 
-function withRuntimeFlags(command: Command): Command {
+export function withRuntimeFlags(command: Command): Command {
   return command
     .option('--dags <folder|s3-uri>', 'DAG folder, or a deployment: s3://bucket/prefix', 'dags')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint of an s3:// --dags (a local S3)')
@@ -94,7 +94,11 @@ function notLoadedHere(registry: Runtime['registry'], dagId: string, problems: r
 }
 
 /** Opens a runtime for one command and always closes it. */
-async function withRuntime<T>(io: CliIo, flags: RuntimeFlags, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(
+  io: CliIo,
+  flags: RuntimeFlags,
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
   const { openRuntime } = await runtimeModule();
   const runtime = await openRuntime(flags, { announce: io.err });
   try {

@@ -190,7 +190,7 @@ async function statusTable(
   const rows = await Promise.all(
     running.map(async (dag) => {
       const dagId = dag.summary.dagId;
-      const schedule = dag.summary.schedule ?? 'manual';
+      const schedule = dag.summary.assetSchedule ? 'assets' : (dag.summary.schedule ?? 'manual');
       const paused = await engine.store.isPaused(dagId, dag.summary.pausedOnCreation);
       const kept = await engine.store.lastScheduledInterval(dagId);
       const next = nextRunDueAt(dag.schedule, lastInterval(dag.schedule, kept.start, kept.end), new Date());

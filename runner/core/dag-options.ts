@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { isDuration, type Duration } from './duration.ts';
 import { TRIGGER_RULES, type TriggerRule } from './trigger-rule.ts';
+import { assetScheduleProblem, assetSchema, MAX_ASSETS, type Asset, type AssetSchedule } from './asset.ts';
 
 export type NotifyEvent = 'failure' | 'retry' | 'success';
 
@@ -78,6 +79,8 @@ export interface TaskSpec<UpstreamId extends string = string, Rule extends Trigg
   shortCircuit?: boolean;
   /** Queue (worker group) the task runs on. @defaultValue 'default' */
   queue?: string;
+  /** Assets this task updates: when it succeeds, an event is recorded for each. @defaultValue [] */
+  outlets?: readonly Asset<unknown>[];
 }
 
 export interface DagOptions<Params = Record<string, never>> {
@@ -86,8 +89,11 @@ export interface DagOptions<Params = Record<string, never>> {
   description: string;
   owner: string;
   tags: readonly string[];
-  /** A cron expression, a preset (`@daily`, `@hourly`, …, `@once`), or `null` for manual runs only. */
-  schedule: string | null;
+  /**
+   * A cron expression, a preset (`@daily`, `@hourly`, …, `@once`), `null` for manual runs only, or
+   * assets: a list (runs when each has new events) or `anyOf()` / `allOf()`.
+   */
+  schedule: string | null | AssetSchedule;
   /** IANA time zone the schedule and `ds` are read in, e.g. `'Europe/Paris'`. */
   timezone: string;
   /** ISO date or date-time; a date alone means midnight in `timezone`. */
@@ -155,6 +161,19 @@ export const taskSpecSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"')
     .optional(),
+  outlets: z.array(assetSchema).max(MAX_ASSETS).optional(),
+});
+
+/** A cron string or preset (read by `dag-checks.ts`), null, or an asset schedule (checked here). */
+const scheduleSchema = z.unknown().superRefine((value, ctx) => {
+  if (value === null) return;
+  if (typeof value === 'string') {
+    if (value.length === 0)
+      ctx.addIssue({ code: 'custom', message: 'must not be empty; use null for manual runs only' });
+    return;
+  }
+  const problem = assetScheduleProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (a schedule is a cron string, null, or assets)` });
 });
 
 export const dagOptionsSchema = z.strictObject({
@@ -162,7 +181,7 @@ export const dagOptionsSchema = z.strictObject({
   description: z.string(),
   owner: z.string(),
   tags: z.array(z.string()),
-  schedule: z.string().min(1).nullable(),
+  schedule: scheduleSchema,
   timezone: z.string().min(1),
   startDate: z.string().min(1),
   endDate: z.string().min(1).optional(),

@@ -6,6 +6,7 @@ import type { Dag } from './dag.ts';
 import type { Notification, TaskArgs } from './dag-options.ts';
 import type { TaskRole } from './setup-teardown.ts';
 import type { TriggerRule } from './trigger-rule.ts';
+import { conditionJson, isAssetSchedule, type AssetConditionJson } from './asset.ts';
 
 export interface TaskSummary {
   id: string;
@@ -22,6 +23,8 @@ export interface TaskSummary {
   /** A teardown's setups. */
   setups?: string[];
   onFailureFailRun?: boolean;
+  /** URIs of the assets the task updates; absent when none. */
+  outlets?: string[];
 }
 
 export interface GroupSummary {
@@ -34,7 +37,10 @@ export interface DagSummary {
   description: string;
   owner: string;
   tags: string[];
+  /** The cron schedule; null for manual and asset-scheduled DAGs. */
   schedule: string | null;
+  /** The asset condition the DAG runs on, when it is scheduled on assets. */
+  assetSchedule?: AssetConditionJson;
   timezone: string;
   startDate: string;
   endDate?: string;
@@ -53,14 +59,17 @@ export interface DagSummary {
 export const DEFAULT_MAX_ACTIVE_RUNS = 16;
 export const DEFAULT_MAX_ACTIVE_TASKS = 16;
 
-export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>): DagSummary {
+// A DAG's summary reads no output types: any DAG, whatever its outputs and groups, is summarised.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function summarizeDag(definition: Dag<any, any>): DagSummary {
   const { options } = definition;
   return {
     dagId: options.id,
     description: options.description,
     owner: options.owner,
     tags: [...options.tags],
-    schedule: options.schedule,
+    schedule: isAssetSchedule(options.schedule) ? null : options.schedule,
+    ...(isAssetSchedule(options.schedule) ? { assetSchedule: conditionJson(options.schedule) } : {}),
     timezone: options.timezone,
     startDate: options.startDate,
     ...(options.endDate === undefined ? {} : { endDate: options.endDate }),
@@ -83,6 +92,7 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         onSuccess: _os,
         onFailure: _of,
         onRetry: _or,
+        outlets,
         ...args
       } = task.spec;
       return {
@@ -98,6 +108,7 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         ...(task.role === undefined ? {} : { role: task.role }),
         ...(task.setups === undefined ? {} : { setups: [...task.setups] }),
         ...(task.onFailureFailRun ? { onFailureFailRun: true } : {}),
+        ...(outlets && outlets.length > 0 ? { outlets: outlets.map((o) => o.uri) } : {}),
       };
     }),
     // A DAG built by another copy of Runway (a bundle made before groups) has no `groups`.

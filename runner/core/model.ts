@@ -2,7 +2,7 @@
 import type { TaskInstanceState } from './trigger-rule.ts';
 
 export type DagRunState = 'queued' | 'running' | 'success' | 'failed';
-export type RunType = 'scheduled' | 'manual' | 'backfill';
+export type RunType = 'scheduled' | 'manual' | 'backfill' | 'asset_triggered';
 
 export interface DagRunRecord {
   dagId: string;

@@ -7,6 +7,7 @@
 import type { GlueClient } from '@aws-sdk/client-glue';
 import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { TaskAssets } from './asset.ts';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -71,6 +72,8 @@ export interface TaskContext<
   readonly aws: AwsClients;
   /** Run-time configuration (like Airflow Variables), read when the task runs, never at import. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The asset events that triggered the run, and the extras of the events this task records. */
+  readonly assets: TaskAssets;
 }
 
 /** An option that is either a value or a function of the run, resolved when the task runs. */

@@ -6,7 +6,7 @@
 /** Ids a client may choose for a run: the id alphabet, plus ISO dates' `:` and `+`. */
 const CLIENT_RUN_ID = /^[A-Za-z0-9_.:+-]{1,200}$/;
 /** The scheduler's and backfill's own ids: a manual run must not take an interval's id. */
-const RESERVED_RUN_ID = /^(scheduled|backfill)__/;
+const RESERVED_RUN_ID = /^(scheduled|backfill|asset_triggered)__/;
 
 /** Why a client may not choose this run id, or undefined when it may. */
 export function clientRunIdProblem(runId: string): string | undefined {

@@ -9,6 +9,7 @@ import type { SkippedLink } from './find-dag-files.ts';
 import { loadDags, type DagFileResult, type LoadDagsOptions } from './load-dags.ts';
 import { checkPolicy, type Policy } from '../core/policy.ts';
 import type { DagProblem, Problem } from '../core/problem.ts';
+import { assetCycles, unproducedAssets } from '../core/asset-lineage.ts';
 
 export interface ValidateOptions extends LoadDagsOptions {
   policy: Policy;
@@ -19,6 +20,8 @@ export interface ValidateReport {
   problems: Problem[];
   /** Symbolic links in the folders that were not followed (out of the folder, a loop, a second name). */
   skippedLinks: SkippedLink[];
+  /** What is worth a look but does not stop a DAG (a consumer of an asset nothing updates). */
+  warnings: Problem[];
 }
 
 export async function validate(paths: readonly string[], options: ValidateOptions): Promise<ValidateReport> {
@@ -43,7 +46,13 @@ export async function validate(paths: readonly string[], options: ValidateOption
     for (const problem of found) problems.push({ file: result.file, line: locateProblem(source, problem), ...problem });
   }
   problems.push(...duplicateDagIds(files));
-  return { files, problems, skippedLinks };
+  // Across files: a cycle of DAGs through assets is an error, a consumer without producer a warning.
+  const loaded = files.filter((f) => f.dag);
+  const fileOf = (dagId: string | undefined) => loaded.find((f) => f.dag!.dagId === dagId)?.file ?? '(unknown file)';
+  const summaries = loaded.map((f) => f.dag!);
+  problems.push(...assetCycles(summaries).map((p) => ({ file: fileOf(p.dagId), ...p })));
+  const warnings = unproducedAssets(summaries).map((p) => ({ file: fileOf(p.dagId), ...p }));
+  return { files, problems, skippedLinks, warnings };
 }
 
 function importProblem(result: DagFileResult): Problem {

@@ -32,6 +32,7 @@ const RECONCILE_BATCH = 256;
 import { DEFAULT_KEEP_RUNS, DEFAULT_RETENTION_DAYS } from '../core/retention.ts';
 import { parseInstanceKey } from '../core/task-mapping.ts';
 import { settleMappedTask } from '../state/mapped-instances.ts';
+import { AssetTrigger } from './asset-trigger.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -94,6 +95,8 @@ export class Scheduler {
   private readonly seen = new Map<string, LoadedDag>();
   private readonly dueRuns: DueRuns;
   readonly membership: SchedulerMembership;
+  /** Asset-scheduled DAGs are looked at every pass (their runs come from events, not the clock). */
+  private readonly assets: AssetTrigger;
 
   constructor(
     private readonly engine: Engine,
@@ -103,6 +106,7 @@ export class Scheduler {
     this.quietMs = options.quietMs ?? Math.min(1_000, (options.tickMs ?? 2_000) / 2);
     this.index = new ScheduleIndex(engine.redis, engine.store);
     this.dueRuns = new DueRuns(engine);
+    this.assets = new AssetTrigger(engine);
     // A lasting refusal (a full Redis) would otherwise log the same line every heartbeat.
     let lastBeatError = '';
     this.membership = new SchedulerMembership(engine.redis, engine.store.key('schedulers'), {
@@ -162,7 +166,7 @@ export class Scheduler {
     for (const dagId of pending.busy) if (!inBatch.has(dagId) && this.owns(dagId, members)) single.add(dagId);
     for (const dagId of [...inBatch, ...single]) schedulerDagsHandled.inc({ dag_id: dagId });
 
-    let created = 0;
+    let created = await this.assets.checkAll();
     const reconcileAfter: LoadedDag[] = [];
     const rootJobs: RootJob[] = [];
     const batches = Array.from({ length: Math.ceil(batched.length / DUE_BATCH) }, (_, i) =>

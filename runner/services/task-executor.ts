@@ -31,6 +31,8 @@ import { instanceKey, mayDecideEarly } from '../core/task-mapping.ts';
 import { mappedOutputs, mappedTaskIds, settleIfLastIndex } from '../state/mapped-instances.ts';
 import { failNow } from '../core/task-error.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { taskAssets } from '../core/asset.ts';
+import { AssetTrigger } from './asset-trigger.ts';
 
 export interface ExecutorOptions {
   aws: AwsClients;
@@ -71,11 +73,15 @@ export class TaskExecutor {
   releasing = false;
   /** DAGs whose tasks this worker got before it loaded them: said once each. */
   private readonly waitingFor = new Set<string>();
+  /** Records the events of tasks with outlets, and triggers their consumers. */
+  readonly assets: AssetTrigger;
 
   constructor(
     private readonly engine: Engine,
     private readonly options: ExecutorOptions,
-  ) {}
+  ) {
+    this.assets = new AssetTrigger(engine);
+  }
 
   /** The BullMQ processor. */
   process = (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> =>
@@ -166,8 +172,9 @@ export class TaskExecutor {
     };
     if (begin.results[0] === 'conflict') {
       // Already finished (a duplicate job, or a worker that died after recording its result):
-      // make sure the run moved on, and stop.
+      // make sure the run moved on, and its asset events are recorded (once per try), and stop.
       await this.engine.advance(loaded, run);
+      await this.recordLostEvents(task, data);
       return null;
     }
 
@@ -230,6 +237,9 @@ export class TaskExecutor {
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
         if (isIndex && isTerminal(state)) await settleIfLastIndex(this.engine, loaded, run, data.taskId);
       }
+      if (outcome.results[0] === 'ok' && state === 'success') {
+        await this.assets.produced({ ...where, generation: data.generation }, outletsOf(task), extras);
+      }
       return outcome;
     };
     const finish: typeof record = (...args) => record(...args).catch(notRecorded);
@@ -240,7 +250,8 @@ export class TaskExecutor {
     signal?.addEventListener('abort', () => abort('the worker is shutting down'), { once: true });
     const timer =
       timeoutMs === undefined ? undefined : setTimeout(() => abort(`timed out after ${timeoutMs} ms`), timeoutMs);
-    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger);
+    const extras = new Map<string, string>();
+    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras);
 
     try {
       const operator = task.mapping ? buildIndex(task, data) : task.operator;
@@ -358,8 +369,11 @@ export class TaskExecutor {
     tryNumber: number,
     signal: AbortSignal,
     log: Logger,
+    extras: Map<string, string>,
   ): Promise<TaskContext> {
-    const upstream = loaded.tasks.get(data.taskId)!.spec.upstream ?? [];
+    const task = loaded.tasks.get(data.taskId)!;
+    const upstream = task.spec.upstream ?? [];
+    const triggering = loaded.summary.assetSchedule ? await this.assets.events.runEvents(data.dagId, data.runId) : [];
     const logicalDate = new Date(data.run.logicalDate);
     const { ds, dsNodash } = dsOf(logicalDate, loaded.summary.timezone);
     return {
@@ -378,8 +392,26 @@ export class TaskExecutor {
       signal,
       aws: this.options.aws,
       env: this.engine.env,
+      assets: taskAssets(triggering, task.spec.outlets ?? [], extras),
     };
   }
+
+  /**
+   * A try that succeeded but whose worker died before recording its asset events: recorded now,
+   * without the extras the lost try set (its events say `extra: null`).
+   */
+  private async recordLostEvents(task: TaskDefinition, data: TaskJobData): Promise<void> {
+    const outlets = outletsOf(task);
+    if (outlets.length === 0) return;
+    const ti = (await this.engine.store.states(data.dagId, data.runId, [data.taskId]))[data.taskId];
+    if (ti?.state !== 'success' || ti.generation !== data.generation) return;
+    const attempt = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, generation: data.generation };
+    await this.assets.produced({ ...attempt, tryNumber: ti.try }, outlets);
+  }
+}
+
+function outletsOf(task: TaskDefinition): string[] {
+  return (task.spec.outlets ?? []).map((outlet) => outlet.uri);
 }
 
 /** The operator of one index of a mapped task, built from its element; a build that throws fails the index for good. */

@@ -18,14 +18,15 @@ import type { RedisClient } from '../redis/connect.ts';
 import type { Engine } from './engine.ts';
 import { ScheduleIndex } from './schedule-index.ts';
 
-// KEYS: change counter, busy DAGs, due set, last scheduled start, last scheduled end; then for each
+// KEYS: change counter, busy DAGs, due set, last scheduled start, last scheduled end, run counts
+// by state (the metrics' counters, kept as the run-store scripts keep them); then for each
 // DAG its settings, runs, queued index and active set, and for each of its runs the run and its
 // task instances. ARGV: the DAGs (json: id, paused when unset, max, next due time or '', task ids,
 // root task ids, runs), startedAt (ISO), now (ms), a fresh task instance (json).
 const CREATE_AND_START = `
 local dags = cjson.decode(ARGV[1])
 local scheduled = cjson.encode({state = 'scheduled', try = 0, generation = 0, queuedAt = tonumber(ARGV[3])})
-local k = 6
+local k = 7
 local out = {}
 for _, d in ipairs(dags) do
   local dagKey, runsKey, queuedKey, activeKey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
@@ -47,6 +48,7 @@ for _, d in ipairs(dags) do
         redis.call('ZADD', queuedKey, r.at, r.id)
         for _, task in ipairs(d.tasks) do redis.call('HSET', runKeys[i][2], task, ARGV[4]) end
         mine[r.id] = i
+        redis.call('HINCRBY', KEYS[6], d.id .. '|queued', 1)
         result.created[#result.created + 1] = r.id
       end
       redis.call('ZADD', KEYS[4], 'GT', r.start, d.id)
@@ -64,6 +66,8 @@ for _, d in ipairs(dags) do
       redis.call('SADD', activeKey, oldest)
       redis.call('ZREM', queuedKey, oldest)
       for _, task in ipairs(d.roots) do redis.call('HSET', runKeys[i][2], task, scheduled) end
+      redis.call('HINCRBY', KEYS[6], d.id .. '|queued', -1)
+      redis.call('HINCRBY', KEYS[6], d.id .. '|running', 1)
       result.started[#result.started + 1] = oldest
     end
     if d.next == '' then redis.call('ZREM', KEYS[3], d.id) else redis.call('ZADD', KEYS[3], d.next, d.id) end
@@ -142,6 +146,7 @@ export class DueRuns {
       store.dueKey,
       store.key('last-scheduled'),
       store.key('last-scheduled-end'),
+      store.runCountsKey,
     ];
     const plans = dags.map((loaded, i) => {
       const state = states[i]!;
@@ -152,8 +157,10 @@ export class DueRuns {
       last = intervals.at(-1) ?? last;
       const nextDueAt = nextRunDueAt(loaded.schedule, last, now)?.getTime();
       const first = decideTransitions(loaded.graph, {});
-      // Roots a trigger rule skips or fails cascade further: the engine's advance does that.
-      const roots = [...first.values()].every((t) => t === 'scheduled') ? [...first.keys()] : [];
+      // Roots a trigger rule skips or fails cascade further, and a mapped root expands into its
+      // indexes: the engine's advance does both.
+      const plain = [...first.keys()].every((id) => !loaded.tasks.get(id)?.mapping);
+      const roots = plain && [...first.values()].every((t) => t === 'scheduled') ? [...first.keys()] : [];
       const runs = intervals.map((interval) => {
         const record: DagRunRecord = {
           dagId,

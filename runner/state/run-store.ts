@@ -9,7 +9,8 @@ import type { DagRunRecord, DagRunState, TaskInstanceRecord } from '../core/mode
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 import { capOutputJson, MAX_OUTPUT_BYTES } from '../core/output-cap.ts';
 
-const CREATE_RUN = `
+/** Exported for scripts that create a run as one step of a larger change (`asset-events.ts`). */
+export const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'record', ARGV[1], 'state', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
@@ -295,24 +296,34 @@ export class RunStore {
 
   /** Creates the run and its task instances unless a run with that id exists; true if created. */
   async createRun(run: DagRunRecord, taskIds: readonly string[]): Promise<boolean> {
-    const initial: TaskInstanceRecord = { state: 'none', try: 0, generation: 0 };
-    const created = await this.redis.runwayCreateRun(
-      this.runKey(run.dagId, run.runId),
-      this.runsKey(run.dagId),
-      this.tiKey(run.dagId, run.runId),
-      this.queuedKey(run.dagId),
-      this.changesKey,
-      this.busyKey,
-      this.runCountsKey,
-      JSON.stringify(run),
-      run.state,
-      Date.parse(run.logicalDate),
-      run.runId,
-      JSON.stringify(taskIds),
-      JSON.stringify(initial),
-      run.dagId,
-    );
+    const { keys, args } = this.createRunCall(run, taskIds);
+    const created = await this.redis.runwayCreateRun(...keys, ...args);
     return created === 1;
+  }
+
+  /** The keys and arguments of `CREATE_RUN` for this run, for scripts that embed it. */
+  createRunCall(run: DagRunRecord, taskIds: readonly string[]): { keys: string[]; args: (string | number)[] } {
+    const initial: TaskInstanceRecord = { state: 'none', try: 0, generation: 0 };
+    return {
+      keys: [
+        this.runKey(run.dagId, run.runId),
+        this.runsKey(run.dagId),
+        this.tiKey(run.dagId, run.runId),
+        this.queuedKey(run.dagId),
+        this.changesKey,
+        this.busyKey,
+        this.runCountsKey,
+      ],
+      args: [
+        JSON.stringify(run),
+        run.state,
+        Date.parse(run.logicalDate),
+        run.runId,
+        JSON.stringify(taskIds),
+        JSON.stringify(initial),
+        run.dagId,
+      ],
+    };
   }
 
   async getRun(dagId: string, runId: string): Promise<DagRunRecord | undefined> {

@@ -28,6 +28,7 @@ import {
 } from './request-guards.ts';
 import type { HeldDag } from '../loader/dag-registry.ts';
 import { workerGap } from '../state/worker-presence.ts';
+import { assetDetail, listAssets } from '../state/asset-catalog.ts';
 
 export interface WebServerOptions {
   /** @defaultValue '127.0.0.1' */
@@ -120,6 +121,14 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     if (asset && (method === 'GET' || method === 'HEAD')) return sendAsset(res, asset, method);
     if (path === '/api/events') return events(req, res);
     if (path === '/api/csrf' && method === 'GET') return send(res, 200, { csrfToken: csrfToken ?? null });
+    if (path === '/api/assets' && (method === 'GET' || method === 'HEAD')) {
+      const uri = query.get('uri');
+      if (uri === null) return send(res, 200, { assets: await listAssets(engine) });
+      const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_GRID_LIMIT }) ?? 25;
+      const detail = await assetDetail(engine, uri, limit);
+      if (!detail) throw new HttpError(404, `no asset "${uri.slice(0, 200)}": no DAG names it and it has had no event`);
+      return send(res, 200, detail);
+    }
     const parts = path.split('/').filter(Boolean).map(decodeSegment);
     if (parts[0] !== 'api' || parts[1] !== 'dags') throw new HttpError(404, `no ${path} here`);
     const [, , dagId, section, runId, sub, taskId, action] = parts;

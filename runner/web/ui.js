@@ -74,7 +74,7 @@ async function dagListView(after) {
     nextAfter ? `<a data-testid="next-page" href="#/after/${seg(nextAfter)}">next page</a>` : '',
   ].filter(Boolean);
   const pager = pages.length > 0 ? `<p>${pages.join(' · ')}</p>` : '';
-  return `<h1>DAGs</h1><table><tr><th>DAG</th><th>owner</th><th>schedule</th><th></th><th>next run due</th><th>recent runs</th></tr>${rows.join('')}</table>${pager}${errors}`;
+  return `<h1>DAGs</h1><p><a href="#/assets">Assets</a></p><table><tr><th>DAG</th><th>owner</th><th>schedule</th><th></th><th>next run due</th><th>recent runs</th></tr>${rows.join('')}</table>${pager}${errors}`;
 }
 
 function paramsForm(schema) {
@@ -231,6 +231,34 @@ function restoreFormValues(form, entered) {
   }
 }
 
+// Assets: which DAGs update each one and which run on it, and its newest events.
+const dagLink = (dagId) => `<a href="#/dags/${seg(dagId)}">${esc(dagId)}</a>`;
+const assetLink = (uri) => `<a href="#/assets/${seg(uri)}">${esc(uri)}</a>`;
+
+async function assetListView() {
+  const { assets } = await api('/api/assets');
+  const rows = assets.map(
+    (a) => `<tr data-asset="${esc(a.uri)}"><td>${assetLink(a.uri)}</td>
+    <td>${a.producers.map((p) => `${dagLink(p.dagId)}.${esc(p.taskId)}`).join('<br>') || '-'}</td>
+    <td>${a.consumers.map(dagLink).join('<br>') || '-'}</td>
+    <td>${a.lastEvent ? `${esc(a.lastEvent.at)} <span class="muted">${esc(a.lastEvent.sourceDagId)}</span>` : '-'}</td></tr>`,
+  );
+  return `<p><a href="#/">DAGs</a></p><h1>Assets</h1><table><tr><th>asset</th><th>updated by</th><th>runs</th><th>last event</th></tr>${rows.join('')}</table>`;
+}
+
+async function assetView(uri) {
+  const a = await api(`/api/assets?uri=${encodeURIComponent(uri)}`);
+  const events = a.events.map(
+    (e) => `<tr data-event="${e.id}"><td>${e.id}</td><td>${esc(e.at)}</td><td>${dagLink(e.sourceDagId)}</td>
+    <td><a href="#/dags/${seg(e.sourceDagId)}/runs/${seg(e.sourceRunId)}">${esc(e.sourceRunId)}</a></td><td>${esc(e.sourceTaskId)}</td>
+    <td><code>${e.extra === null ? '-' : esc(JSON.stringify(e.extra))}</code></td></tr>`,
+  );
+  return `<p><a href="#/assets">Assets</a></p><h1>${esc(a.uri)}</h1>
+  <p>Updated by: ${a.producers.map((p) => `${dagLink(p.dagId)}.${esc(p.taskId)}`).join(', ') || '-'}</p>
+  <p>Runs: ${a.consumers.map(dagLink).join(', ') || '-'}</p>
+  <h2>Recent events</h2><table><tr><th>id</th><th>at</th><th>DAG</th><th>run</th><th>task</th><th>extra</th></tr>${events.join('')}</table>`;
+}
+
 let rendering = false;
 async function render() {
   if (rendering) return;
@@ -244,6 +272,8 @@ async function render() {
       html = await taskView(parts[1], parts[3], parts[5], parts[7]);
     else if (parts[0] === 'dags' && parts[2] === 'runs' && parts[3]) html = await runView(parts[1], parts[3]);
     else if (parts[0] === 'dags' && parts[1]) html = await gridView(parts[1]);
+    else if (parts[0] === 'assets' && parts[1]) html = await assetView(parts.slice(1).join('/'));
+    else if (parts[0] === 'assets') html = await assetListView();
     else html = await dagListView(parts[0] === 'after' ? parts[1] : undefined);
     // The page may have changed while the data was fetched: what the user has entered in the
     // trigger form survives the re-render.

@@ -10,6 +10,7 @@ import { coverageGap, type WorkerAdvert } from '../core/worker-coverage.ts';
 import { liveWorkers } from '../state/worker-presence.ts';
 import { readDagPage } from '../state/dag-page.ts';
 import { instanceKey, mappedProgress } from '../core/task-mapping.ts';
+import { describeCondition } from '../core/asset.ts';
 
 /**
  * `active` and `paused` (by a user, or `pausedOnCreation`) DAGs run here; `held` ones load but are
@@ -119,7 +120,9 @@ export async function dagList(
         dagId,
         description: loaded.summary.description,
         owner: loaded.summary.owner,
-        schedule: loaded.summary.schedule,
+        schedule: loaded.summary.assetSchedule
+          ? `assets: ${describeCondition(loaded.summary.assetSchedule)}`
+          : loaded.summary.schedule,
         file: loaded.file ?? null,
         state: heldReason !== undefined ? 'held' : paused ? 'paused' : 'active',
         stateReason: heldReason ?? (paused ? 'paused by a user (or pausedOnCreation)' : null),
@@ -168,6 +171,11 @@ export async function dagGrid(engine: Engine, dagId: string, limit = 25, held?: 
       upstream: t.upstream,
       ...(t.group ? { group: t.group } : {}),
     })),
+    // For the graph: what the DAG runs on, and the assets each task updates.
+    assets: {
+      schedule: loaded.summary.assetSchedule ?? null,
+      outlets: Object.fromEntries(loaded.summary.tasks.flatMap((t) => (t.outlets ? [[t.id, t.outlets]] : []))),
+    },
     params: loaded.dag.options.params ? z.toJSONSchema(loaded.dag.options.params, { io: 'input' }) : null,
     runs: await Promise.all(
       runs.map(async (run) => {
