@@ -1,5 +1,6 @@
 // The web UI: a module served as a file (the server's Content-Security-Policy forbids inline script).
 /* global document, location, window, fetch, URLSearchParams, CSS, alert, EventSource -- a browser module */
+import { graphSvg } from './ui-graph.js';
 const token = new URLSearchParams(location.search).get('token');
 const headers = token ? { authorization: `Bearer ${token}` } : {};
 const view = document.getElementById('view');
@@ -86,8 +87,20 @@ function paramsForm(schema) {
     .join('');
 }
 
+// The graph, coloured by the run's task states; a node opens its task instance in that run.
+async function graphSection(dagId, runId) {
+  const graph = await api(`/api/dags/${seg(dagId)}/graph${runId ? `?run=${encodeURIComponent(runId)}` : ''}`);
+  const href = (taskId) =>
+    graph.runId ? `#/dags/${seg(dagId)}/runs/${seg(graph.runId)}/tasks/${seg(taskId)}` : undefined;
+  const caption = runId
+    ? ''
+    : `<p class="muted">${graph.runId ? `Latest run: ${esc(graph.runId)}` : 'No runs yet.'}</p>`;
+  return `<h2>Graph</h2>${caption}${graphSvg(graph, esc, href)}`;
+}
+
 async function gridView(dagId) {
   const grid = await api(`/api/dags/${seg(dagId)}/grid`);
+  const graph = await graphSection(dagId);
   const runs = grid.runs;
   const head = runs
     .map(
@@ -111,6 +124,7 @@ async function gridView(dagId) {
       : '';
   return `<h1>${esc(dagId)}</h1>${notice}
     <form id="trigger" data-dag="${esc(dagId)}">${paramsForm(grid.params)}<button type="submit">Trigger</button><span id="trigger-result" class="muted"></span></form>
+    ${graph}
     <h2>Grid</h2><p class="muted">Runs, newest first, by task.</p>
     <table id="grid"><tr><th>task</th>${head}</tr>${rows.join('')}</table>`;
 }
@@ -140,6 +154,7 @@ async function taskView(dagId, runId, taskId, tryNumber) {
 
 async function runView(dagId, runId) {
   const { run, taskInstances } = await api(`/api/dags/${seg(dagId)}/runs/${seg(runId)}`);
+  const graph = await graphSection(dagId, runId);
   const rows = Object.entries(taskInstances).map(
     ([taskId, ti]) => `<tr data-task="${esc(taskId)}">
     <td><a href="#/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}">${esc(taskId)}</a></td>
@@ -151,6 +166,7 @@ async function runView(dagId, runId) {
     <p class="muted">${esc(run.runType)} · logical date ${esc(run.logicalDate)} · data interval ${esc(run.dataIntervalStart)} to ${esc(run.dataIntervalEnd)}</p>
     <p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
     <p><button type="button" data-action="clear-failed" data-run="${esc(runId)}">Clear failed tasks</button></p>
+    ${graph}
     <table><tr><th>task</th><th>state</th><th>try</th><th>ms</th><th>host</th><th>error</th></tr>${rows.join('')}</table>`;
 }
 
