@@ -15,6 +15,7 @@ import { isTerminal } from '../core/trigger-rule.ts';
 import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
+import { fireDueDeadlines } from './deadline-alerts.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -103,6 +104,11 @@ export class Scheduler {
         withLogContext(this.engine.log, { dagId }).error(`scheduler: DAG ${dagId}: ${describeRedisError(error)}`);
       }
     });
+    try {
+      await fireDueDeadlines(this.engine, this.now());
+    } catch (error) {
+      this.engine.log.error(`scheduler: deadline alerts: ${describeRedisError(error)}`);
+    }
     return created;
   }
 

@@ -13,6 +13,8 @@ import { withLogContext, type Logger } from '../core/operator.ts';
 import { retryPolicyOf, type RetryPolicy } from '../core/retry-policy.ts';
 import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../core/run-advance.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
+import { DeadlineStore } from './deadlines.ts';
+import { deadlineDueAt } from '../core/deadline.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 
 export interface EngineOptions {
@@ -62,6 +64,7 @@ export const silentLogger: Logger = { info: () => undefined, warn: () => undefin
 
 export class Engine {
   readonly store: RunStore;
+  readonly deadlines: DeadlineStore;
   readonly registry: DagRegistry;
   readonly prefix: string;
   readonly log: Logger;
@@ -75,6 +78,7 @@ export class Engine {
     this.registry = options.registry;
     this.prefix = options.prefix ?? '{runway}';
     this.store = new RunStore(options.redis, { prefix: this.prefix });
+    this.deadlines = new DeadlineStore(options.redis, this.store);
     this.log = options.log ?? silentLogger;
     this.env = options.env ?? process.env;
     this.fetch = options.fetch ?? fetch;
@@ -271,10 +275,13 @@ export class Engine {
       conf: run.conf ?? {},
       createdAt: new Date().toISOString(),
     };
-    return this.store.createRun(
+    const created = await this.store.createRun(
       record,
       loaded.graph.map((t) => t.id),
     );
+    const deadline = loaded.dag.options.deadline;
+    if (created && deadline) await this.deadlines.watch(record.dagId, record.runId, deadlineDueAt(deadline, record));
+    return created;
   }
 
   /** Starts queued runs, oldest first, while the DAG has fewer than maxActiveRuns running. */

@@ -153,7 +153,10 @@ async function taskView(dagId, runId, taskId, tryNumber) {
 }
 
 async function runView(dagId, runId) {
-  const { run, taskInstances } = await api(`/api/dags/${seg(dagId)}/runs/${seg(runId)}`);
+  const { run, taskInstances, deadlineMiss } = await api(`/api/dags/${seg(dagId)}/runs/${seg(runId)}`);
+  const miss = deadlineMiss
+    ? `<p class="error" id="deadline-miss">Missed its deadline: not finished by ${esc(deadlineMiss.deadline)} (${esc(deadlineMiss.state)} then)${deadlineMiss.notifiedAt ? `; alert sent ${esc(deadlineMiss.notifiedAt)}` : ''}</p>`
+    : '';
   const graph = await graphSection(dagId, runId);
   const rows = Object.entries(taskInstances).map(
     ([taskId, ti]) => `<tr data-task="${esc(taskId)}">
@@ -164,7 +167,7 @@ async function runView(dagId, runId) {
   return `<p><a href="#/dags/${seg(dagId)}">${esc(dagId)}</a></p>
     <h1>${esc(runId)} <span class="cell" data-state="${run.state}"></span> <span id="run-state">${esc(run.state)}</span></h1>
     <p class="muted">${esc(run.runType)} · logical date ${esc(run.logicalDate)} · data interval ${esc(run.dataIntervalStart)} to ${esc(run.dataIntervalEnd)}</p>
-    <p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
+    ${miss}<p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
     <p><button type="button" data-action="clear-failed" data-run="${esc(runId)}">Clear failed tasks</button></p>
     ${graph}
     <table><tr><th>task</th><th>state</th><th>try</th><th>ms</th><th>host</th><th>error</th></tr>${rows.join('')}</table>`;
