@@ -89,15 +89,17 @@ describe('the graph view in Chromium', () => {
     await page.goto(`${web.url}#/dags/data_lake__graph/runs/${encodeURIComponent(run.runId)}`);
     // Live: enrich is drawn running while it waits, without a reload.
     await page.locator('#graph [data-testid="graph-node-enrich"][data-state="running"]').waitFor();
-    expect(await nodeFill(page, 'enrich')).toBe('rgb(98, 180, 240)');
+    // Polled: a refresh may replace the SVG between finding a node and reading its colour.
+    await expect.poll(() => nodeFill(page, 'enrich')).toBe('rgb(98, 180, 240)');
     release();
-    await page.locator('#graph [data-testid="graph-node-load"][data-state="upstream_failed"]').waitFor();
+    // `load` fails upstream as soon as `clean` fails: the run's end is what says all are drawn final.
+    await expect.poll(() => page.locator('#run-state').textContent()).toBe('failed');
 
     const expected = { extract: 'success', clean: 'failed', enrich: 'success', load: 'upstream_failed' };
     const fills = { success: 'rgb(46, 158, 79)', failed: 'rgb(214, 69, 69)', upstream_failed: 'rgb(214, 69, 69)' };
     for (const [taskId, state] of Object.entries(expected)) {
       expect(await nodeState(page, taskId), taskId).toBe(state);
-      expect(await nodeFill(page, taskId), taskId).toBe(fills[state as keyof typeof fills]);
+      await expect.poll(() => nodeFill(page, taskId), { message: taskId }).toBe(fills[state as keyof typeof fills]);
       expect(await page.locator(`#graph [data-testid="graph-node-${taskId}"] text`).textContent()).toBe(taskId);
     }
     const edges = await page
@@ -124,6 +126,33 @@ describe('the graph view in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('bad rows');
     expect(refused).toEqual([]);
   }, 90_000);
+
+  it("shows on a run's page, live, that the run missed its deadline", async () => {
+    const late = dag({
+      ...manualDag,
+      id: 'data_lake__graph_late',
+      deadline: { after: '1h', from: 'dataIntervalEnd', notify: [() => undefined] },
+    }).task('never', { queue: 'nobody' }, async () => ({}));
+    runway = testRunway([late]);
+    let now = new Date('2026-03-01T00:00:00.000Z');
+    const scheduler = runway.scheduler({ now: () => now, quietMs: 0 });
+    const run = await runway.trigger('data_lake__graph_late', {}, now);
+    web = await startWebServer(runway.engine, { port: 0 });
+    browser = await launch();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${web.url}#/dags/data_lake__graph_late/runs/${encodeURIComponent(run.runId)}`);
+    await page.locator('#run-state').waitFor();
+    await scheduler.tick();
+    expect(await page.locator('#deadline-miss').count()).toBe(0);
+
+    now = new Date('2026-03-01T01:00:00.001Z');
+    await scheduler.tick();
+    await page.locator('#deadline-miss').waitFor();
+    expect(await page.locator('#deadline-miss').textContent()).toMatch(
+      /^Missed its deadline: not finished by 2026-03-01T01:00:00\.000Z \(running then\); alert sent /,
+    );
+  }, 60_000);
 
   it('answers the graph of a run the DAG does not have with 400 and a reason', async () => {
     runway = testRunway([diamond]);
