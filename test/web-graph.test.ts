@@ -18,6 +18,13 @@ declare const getComputedStyle: (element: unknown) => { fill: string };
 interface SvgPath {
   getTotalLength(): number;
 }
+interface PageElement {
+  innerHTML: string;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): PageElement[];
+}
+declare const document: { createElement(tag: string): PageElement; body: { append(element: PageElement): void } };
 
 let runway: TestRunway | undefined;
 let web: WebServer | undefined;
@@ -152,6 +159,64 @@ describe('the graph view in Chromium', () => {
     expect(await page.locator('#deadline-miss').textContent()).toMatch(
       /^Missed its deadline: not finished by 2026-03-01T01:00:00\.000Z \(running then\); alert sent /,
     );
+  }, 60_000);
+
+  it('draws labels as text: an asset URI or group name holding markup runs nothing', async () => {
+    runway = testRunway([diamond]);
+    web = await startWebServer(runway.engine, { port: 0 });
+    browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(web.url);
+    const hostile = `s3://lake/"><img src=x data-pwned=1><script>document.title='pwned'</script>`;
+    // The page's own module, as the UI loads it (a string: the test's bundler must not rewrite the import).
+    await page.evaluate("import('/ui-graph.js').then((m) => { globalThis.graphSvg = m.graphSvg; })");
+    // Node kinds the graph will carry (assets, groups) with labels no id check has vetted.
+    const drawn = await page.evaluate(async (label) => {
+      const { graphSvg } = globalThis as unknown as {
+        graphSvg: (graph: unknown, href: (id: string) => string | undefined) => string;
+      };
+      const node = (id: string, kind: string, x: number) => ({
+        id,
+        kind,
+        label,
+        x,
+        y: 0,
+        // Wide enough that the label is not cut before its markup.
+        width: 320,
+        height: 36,
+        state: null,
+      });
+      const graph = {
+        dagId: label,
+        runId: label,
+        width: 720,
+        height: 40,
+        nodes: [node(`asset:${label}`, 'asset', 0), { ...node('task:t', 'task', 400), taskId: label }],
+        edges: [
+          {
+            from: `asset:${label}`,
+            to: 'task:t',
+            points: [
+              { x: 320, y: 18 },
+              { x: 400, y: 18 },
+            ],
+          },
+        ],
+      };
+      const host = document.createElement('div');
+      host.innerHTML = graphSvg(graph, (id) => `#/tasks/${encodeURIComponent(id)}`);
+      document.body.append(host);
+      return {
+        injected: host.querySelectorAll('img, script, [data-pwned]').length,
+        labels: [...host.querySelectorAll('text')].map((t) => t.textContent),
+        nodeIds: [...host.querySelectorAll('.node')].map((n) => n.getAttribute('data-node')),
+      };
+    }, hostile);
+    expect(drawn.injected).toBe(0);
+    expect(drawn.nodeIds).toEqual([`asset:${hostile}`, 'task:t']);
+    // Cut to the box's width, but the same characters, drawn as text.
+    expect(drawn.labels.every((text) => text !== null && hostile.startsWith(text.replace(/…$/, '')))).toBe(true);
+    expect(await page.title()).not.toBe('pwned');
   }, 60_000);
 
   it('answers the graph of a run the DAG does not have with 400 and a reason', async () => {

@@ -2,6 +2,9 @@
 // documented in runner/web/graph-view.ts). The server has laid it out; this only draws. Labels are
 // escaped text: a task id is the author's, and may hold markup.
 
+// Its own escaping, not the caller's: whatever page draws a graph, its labels stay text.
+export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 const CHAR_WIDTH = 7.5;
 const PADDING = 24;
 
@@ -14,10 +17,9 @@ function cut(label, width) {
 
 /**
  * @param graph the API's answer
- * @param esc escapes text for HTML
  * @param taskHref the link a node with a `taskId` opens, or undefined for none
  */
-export function graphSvg(graph, esc, taskHref) {
+export function graphSvg(graph, taskHref) {
   // Groups first, so their boxes sit behind the nodes in them.
   const ordered = [...graph.nodes].sort((a, b) => (a.kind === 'group' ? 0 : 1) - (b.kind === 'group' ? 0 : 1));
   const nodes = ordered.map((n) => {

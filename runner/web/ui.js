@@ -95,7 +95,7 @@ async function graphSection(dagId, runId) {
   const caption = runId
     ? ''
     : `<p class="muted">${graph.runId ? `Latest run: ${esc(graph.runId)}` : 'No runs yet.'}</p>`;
-  return `<h2>Graph</h2>${caption}${graphSvg(graph, esc, href)}`;
+  return `<h2>Graph</h2>${caption}${graphSvg(graph, href)}`;
 }
 
 async function gridView(dagId) {
