@@ -13,6 +13,8 @@ import { redisUrl } from './helpers/runway.ts';
 import { engineOver, killAllServices, startService, until, type Service } from './helpers/services.ts';
 
 const DAGS = 'test/fixtures/deadline-dags';
+/** A bound on each wait for a state, not a pace: five processes share a busy machine. */
+const WAIT_MS = 90_000;
 
 /** What the DAGs' notifiers posted: Slack's `{ text }` to `/`, the callback's context to `/callback`. */
 interface Alert {
@@ -60,24 +62,33 @@ describe('deadline alerts with several scheduler processes', () => {
     try {
       const schedulers = [service('scheduler', prefix), service('scheduler', prefix), service('scheduler', prefix)];
       const worker = service('worker', prefix);
-      await Promise.all([...schedulers, worker].map((s) => s.waitFor(/started/)));
+      await Promise.all([...schedulers, worker].map((s) => s.waitFor(/started/, WAIT_MS)));
 
       const late = await triggerDag(engine, 'data_lake__late');
       const prompt = await triggerDag(engine, 'data_lake__prompt');
-      // The prompt run ends long before its 3 s deadline; the late one's task is never taken.
-      await until('the prompt run to succeed', async () =>
-        (await engine.store.getRun('data_lake__prompt', prompt.runId))?.state === 'success' ? true : undefined,
+      // The prompt run ends long before its 15 s deadline; the late one's task is never taken.
+      await until(
+        'the prompt run to succeed',
+        async () =>
+          (await engine.store.getRun('data_lake__prompt', prompt.runId))?.state === 'success' ? true : undefined,
+        WAIT_MS,
       );
-      const missed = await until('the late run to be recorded as told about', async () => {
-        const miss = await engine.deadlines.missOf('data_lake__late', late.runId);
-        return miss?.notifiedAt ? miss : undefined;
-      });
+      const missed = await until(
+        'the late run to be recorded as told about',
+        async () => {
+          const miss = await engine.deadlines.missOf('data_lake__late', late.runId);
+          return miss?.notifiedAt ? miss : undefined;
+        },
+        WAIT_MS,
+      );
       expect(missed.state).toBe('running');
       const run = (await engine.store.getRun('data_lake__late', late.runId))!;
       expect(Date.parse(missed.deadline)).toBe(Date.parse(run.createdAt) + 1_000);
       // The prompt run's deadline passes, and a scheduler takes it off the watch list untold.
-      await until('the prompt run to leave the watch list', async () =>
-        (await engine.redis.zcard(engine.deadlines.key)) === 0 ? true : undefined,
+      await until(
+        'the prompt run to leave the watch list',
+        async () => ((await engine.redis.zcard(engine.deadlines.key)) === 0 ? true : undefined),
+        WAIT_MS,
       );
       // Once they have stopped, nothing can still be in flight.
       await stop([...schedulers, worker]);
@@ -104,10 +115,12 @@ describe('deadline alerts with several scheduler processes', () => {
 
       // A restarted scheduler: the first miss is not told again; a new late run is told once.
       const restarted = service('scheduler', prefix);
-      await restarted.waitFor(/started/);
+      await restarted.waitFor(/started/, WAIT_MS);
       const second = await triggerDag(engine, 'data_lake__late', { logicalDate: new Date(Date.now() + 1) });
-      await until('the second late run to be told about', async () =>
-        (await engine.deadlines.missOf('data_lake__late', second.runId))?.notifiedAt ? true : undefined,
+      await until(
+        'the second late run to be told about',
+        async () => ((await engine.deadlines.missOf('data_lake__late', second.runId))?.notifiedAt ? true : undefined),
+        WAIT_MS,
       );
       await stop([restarted]);
       expect(
@@ -125,5 +138,5 @@ describe('deadline alerts with several scheduler processes', () => {
     } finally {
       await close();
     }
-  }, 120_000);
+  }, 300_000);
 });
