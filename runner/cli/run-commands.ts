@@ -400,11 +400,23 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     .argument('<dag_id>')
     .option('--limit <n>', 'how many', positiveInt('--limit'), 25)
     .action(async (dagId: string, flags: RuntimeFlags & { limit: number }) => {
-      const list = await withRuntime(io, flags, ({ engine }) => engine.store.listRuns(dagId, flags.limit));
+      const list = await withRuntime(io, flags, async ({ engine }) => {
+        const runs = await engine.store.listRuns(dagId, flags.limit);
+        const misses = await Promise.all(runs.map((r) => engine.deadlines.missOf(dagId, r.runId)));
+        return runs.map((r, i) => ({ ...r, missedDeadline: misses[i]?.deadline }));
+      });
       io.out(
         table(
-          ['run_id', 'state', 'type', 'logical_date', 'started', 'ended'],
-          list.map((r) => [r.runId, r.state, r.runType, r.logicalDate, r.startedAt ?? '-', r.endedAt ?? '-']),
+          ['run_id', 'state', 'type', 'logical_date', 'started', 'ended', 'deadline'],
+          list.map((r) => [
+            r.runId,
+            r.state,
+            r.runType,
+            r.logicalDate,
+            r.startedAt ?? '-',
+            r.endedAt ?? '-',
+            r.missedDeadline ? `missed ${r.missedDeadline}` : '-',
+          ]),
         ),
       );
     });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isDuration, type Duration } from './duration.ts';
 import { TRIGGER_RULES, type TriggerRule } from './trigger-rule.ts';
 import { assetScheduleProblem, assetSchema, MAX_ASSETS, type Asset, type AssetSchedule } from './asset.ts';
+import { deadlineSchema, type DeadlineOptions } from './deadline.ts';
 
 export type NotifyEvent = 'failure' | 'retry' | 'success';
 
@@ -121,6 +122,8 @@ export interface DagOptions<Params = Record<string, never>> {
   onSuccess?: Callback;
   /** Called once when a run ends failed. */
   onFailure?: Callback;
+  /** Tell people once when a run has not finished this long after a point of it. @defaultValue none */
+  deadline?: DeadlineOptions;
 }
 
 const durationSchema = z.string().refine(isDuration, {
@@ -196,6 +199,7 @@ export const dagOptionsSchema = z.strictObject({
   keepRuns: z.int().min(1).optional(),
   onSuccess: callbackSchema,
   onFailure: callbackSchema,
+  deadline: deadlineSchema.optional(),
 });
 
 /** `field "a.b": message` for each zod issue, one per line. */

@@ -23,24 +23,29 @@ export async function sendNotifications(
       deps.log.warn(`notification type "${notification.type}" is not sent by Runway; use slack`);
       continue;
     }
-    const url = deps.env[notification.webhookUrlEnv];
-    if (!url) {
-      deps.log.warn(`Slack notification skipped: environment variable ${notification.webhookUrlEnv} is not set`);
-      continue;
+    await sendSlack(notification.webhookUrlEnv, text, deps);
+  }
+}
+
+/** Posts `text` to the Slack webhook whose URL is in the environment variable `webhookUrlEnv`. */
+export async function sendSlack(webhookUrlEnv: string, text: string, deps: NotifyDeps): Promise<void> {
+  const url = deps.env[webhookUrlEnv];
+  if (!url) {
+    deps.log.warn(`Slack notification skipped: environment variable ${webhookUrlEnv} is not set`);
+    return;
+  }
+  try {
+    const response = await deps.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      deps.log.warn(`Slack notification (${webhookUrlEnv}) answered HTTP ${response.status}`);
     }
-    try {
-      const response = await deps.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!response.ok) {
-        deps.log.warn(`Slack notification (${notification.webhookUrlEnv}) answered HTTP ${response.status}`);
-      }
-    } catch (error) {
-      // The error of a failed fetch can quote the URL; say only which variable it came from.
-      deps.log.warn(`Slack notification (${notification.webhookUrlEnv}) failed: ${(error as Error).name}`);
-    }
+  } catch (error) {
+    // The error of a failed fetch can quote the URL; say only which variable it came from.
+    deps.log.warn(`Slack notification (${webhookUrlEnv}) failed: ${(error as Error).name}`);
   }
 }

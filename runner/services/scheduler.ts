@@ -33,6 +33,7 @@ import { DEFAULT_KEEP_RUNS, DEFAULT_RETENTION_DAYS } from '../core/retention.ts'
 import { parseInstanceKey } from '../core/task-mapping.ts';
 import { settleMappedTask } from '../state/mapped-instances.ts';
 import { AssetTrigger } from './asset-trigger.ts';
+import { fireDueDeadlines } from './deadline-alerts.ts';
 
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
@@ -212,6 +213,11 @@ export class Scheduler {
           `scheduler: reading the running runs of ${batch.length} DAG(s) (${batch[0]!.summary.dagId}, …): ${describeRedisError(error)}`,
         );
       }
+    }
+    try {
+      await fireDueDeadlines(this.engine, this.now());
+    } catch (error) {
+      this.engine.log.error(`scheduler: deadline alerts: ${describeRedisError(error)}`);
     }
     return created;
   }

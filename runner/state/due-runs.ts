@@ -11,6 +11,7 @@
  * the engine's one-run path, which the caller runs for the DAGs it names.
  */
 import { decideTransitions } from '../core/run-advance.ts';
+import { deadlineDueAt } from '../core/deadline.ts';
 import { dueIntervals, lastInterval, nextRunDueAt, scheduledRunId, type DataInterval } from '../core/data-interval.ts';
 import type { DagRunRecord } from '../core/model.ts';
 import type { LoadedDag } from '../loader/dag-registry.ts';
@@ -231,6 +232,14 @@ export class DueRuns {
         nextDueAt: plan.nextDueAt,
       };
     });
+    // A run created here is watched for its deadline as one the engine creates is.
+    for (const [i, plan] of plans.entries()) {
+      const deadline = plan.loaded.dag.options.deadline;
+      if (!deadline) continue;
+      const created = new Set(asList(results[i]!.created));
+      for (const { record } of plan.runs.filter((r) => created.has(r.record.runId)))
+        await this.engine.deadlines.watch(record.dagId, record.runId, deadlineDueAt(deadline, record));
+    }
     await Promise.all(slowPath);
     return { outcomes, jobs };
   }

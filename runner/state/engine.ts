@@ -15,6 +15,8 @@ import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../co
 import { RunStore, type TaskTransition } from './run-store.ts';
 import { graphWithIndexes, parseInstanceKey } from '../core/task-mapping.ts';
 import { expandMappedTask, itemsOf, mapLengths, mappedTaskIds } from './mapped-instances.ts';
+import { DeadlineStore } from './deadlines.ts';
+import { deadlineDueAt } from '../core/deadline.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 
 export interface EngineOptions {
@@ -70,6 +72,7 @@ export const silentLogger: Logger = { info: () => undefined, warn: () => undefin
 
 export class Engine {
   readonly store: RunStore;
+  readonly deadlines: DeadlineStore;
   readonly registry: DagRegistry;
   readonly prefix: string;
   readonly log: Logger;
@@ -83,6 +86,7 @@ export class Engine {
     this.registry = options.registry;
     this.prefix = options.prefix ?? '{runway}';
     this.store = new RunStore(options.redis, { prefix: this.prefix });
+    this.deadlines = new DeadlineStore(options.redis, this.store);
     this.log = options.log ?? silentLogger;
     this.env = options.env ?? process.env;
     this.fetch = options.fetch ?? fetch;
@@ -351,10 +355,13 @@ export class Engine {
       conf: run.conf ?? {},
       createdAt: new Date().toISOString(),
     };
-    return this.store.createRun(
+    const created = await this.store.createRun(
       record,
       loaded.graph.map((t) => t.id),
     );
+    const deadline = loaded.dag.options.deadline;
+    if (created && deadline) await this.deadlines.watch(record.dagId, record.runId, deadlineDueAt(deadline, record));
+    return created;
   }
 
   /** Starts queued runs, oldest first, while the DAG has fewer than maxActiveRuns running. */

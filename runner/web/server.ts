@@ -18,6 +18,7 @@ import type { Problem } from '../core/problem.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
 import { DAG_PAGE_SIZE, dagGrid, dagList, MAX_DAG_PAGE_SIZE, notRunHere, runDetail, taskDetail } from './views.ts';
 import { decodeIdSegment } from './route-ids.ts';
+import { graphView } from './graph-view.ts';
 import {
   allowedHostNames,
   checkHost,
@@ -65,6 +66,7 @@ const ASSETS = {
   '/': { file: 'ui.html', type: 'text/html; charset=utf-8' },
   '/ui.js': { file: 'ui.js', type: 'text/javascript; charset=utf-8' },
   '/ui.css': { file: 'ui.css', type: 'text/css; charset=utf-8' },
+  '/ui-graph.js': { file: 'ui-graph.js', type: 'text/javascript; charset=utf-8' },
 } as const;
 const READY_PROBE_TTL_MS = 60_000;
 const READY_PROBE_TIMEOUT_MS = 2_000;
@@ -147,6 +149,9 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
         const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_GRID_LIMIT }) ?? 25;
         return send(res, 200, await dagGrid(engine, dagId, limit, heldDag));
       }
+      if (heldDag && method === 'GET' && section === 'graph' && runId === undefined) {
+        return send(res, 200, await graphView(engine, dagId, query.get('run') ?? undefined, heldDag.loaded));
+      }
       const why = notRunHere(dagId, problems, held);
       throw new HttpError(why ? 409 : 404, why ?? `no DAG "${dagId}" is loaded`);
     }
@@ -184,6 +189,9 @@ export async function startWebServer(engine: Engine, options: WebServerOptions =
     if (section === 'grid' && runId === undefined) {
       const limit = wholeNumberParam(query, 'limit', { min: 1, max: MAX_GRID_LIMIT }) ?? 25;
       return send(res, 200, await dagGrid(engine, dagId, limit));
+    }
+    if (section === 'graph' && runId === undefined) {
+      return send(res, 200, await graphView(engine, dagId, query.get('run') ?? undefined));
     }
     if (section === 'runs' && runId && sub === undefined) return send(res, 200, await runDetail(engine, dagId, runId));
     if (section === 'runs' && runId && sub === 'tasks' && taskId && action === undefined) {

@@ -1,5 +1,6 @@
 // The web UI: a module served as a file (the server's Content-Security-Policy forbids inline script).
 /* global document, location, window, fetch, URLSearchParams, CSS, alert, EventSource -- a browser module */
+import { graphSvg } from './ui-graph.js';
 const token = new URLSearchParams(location.search).get('token');
 const headers = token ? { authorization: `Bearer ${token}` } : {};
 const view = document.getElementById('view');
@@ -128,10 +129,20 @@ function groupRows(dagId, tasks, runs, taskRow) {
     rows.push(taskRow(t, open ? '' : ' hidden'));
   }
   return rows;
+// The graph, coloured by the run's task states; a node opens its task instance in that run.
+async function graphSection(dagId, runId) {
+  const graph = await api(`/api/dags/${seg(dagId)}/graph${runId ? `?run=${encodeURIComponent(runId)}` : ''}`);
+  const href = (taskId) =>
+    graph.runId ? `#/dags/${seg(dagId)}/runs/${seg(graph.runId)}/tasks/${seg(taskId)}` : undefined;
+  const caption = runId
+    ? ''
+    : `<p class="muted">${graph.runId ? `Latest run: ${esc(graph.runId)}` : 'No runs yet.'}</p>`;
+  return `<h2>Graph</h2>${caption}${graphSvg(graph, href)}`;
 }
 
 async function gridView(dagId) {
   const grid = await api(`/api/dags/${seg(dagId)}/grid`);
+  const graph = await graphSection(dagId);
   const runs = grid.runs;
   const head = runs
     .map(
@@ -158,6 +169,7 @@ async function gridView(dagId) {
       : '';
   return `<h1>${esc(dagId)}</h1>${notice}
     <form id="trigger" data-dag="${esc(dagId)}">${paramsForm(grid.params)}<button type="submit">Trigger</button><span id="trigger-result" class="muted"></span></form>
+    ${graph}
     <h2>Grid</h2><p class="muted">Runs, newest first, by task.</p>
     <table id="grid"><tr><th>task</th>${head}</tr>${rows.join('')}</table>`;
 }
@@ -200,7 +212,11 @@ async function taskView(dagId, runId, taskId, tryNumber) {
 }
 
 async function runView(dagId, runId) {
-  const { run, taskInstances } = await api(`/api/dags/${seg(dagId)}/runs/${seg(runId)}`);
+  const { run, taskInstances, deadlineMiss } = await api(`/api/dags/${seg(dagId)}/runs/${seg(runId)}`);
+  const miss = deadlineMiss
+    ? `<p class="error" id="deadline-miss">Missed its deadline: not finished by ${esc(deadlineMiss.deadline)} (${esc(deadlineMiss.state)} then)${deadlineMiss.notifiedAt ? `; alert sent ${esc(deadlineMiss.notifiedAt)}` : ''}</p>`
+    : '';
+  const graph = await graphSection(dagId, runId);
   const rows = Object.entries(taskInstances).map(
     ([taskId, ti]) => `<tr data-task="${esc(taskId)}">
     <td><a href="#/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}">${esc(taskId)}</a></td>
@@ -210,8 +226,9 @@ async function runView(dagId, runId) {
   return `<p><a href="#/dags/${seg(dagId)}">${esc(dagId)}</a></p>
     <h1>${esc(runId)} <span class="cell" data-state="${run.state}"></span> <span id="run-state">${esc(run.state)}</span></h1>
     <p class="muted">${esc(run.runType)} · logical date ${esc(run.logicalDate)} · data interval ${esc(run.dataIntervalStart)} to ${esc(run.dataIntervalEnd)}</p>
-    <p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
+    ${miss}<p>conf <code>${esc(JSON.stringify(run.conf))}</code></p>
     <p><button type="button" data-action="clear-failed" data-run="${esc(runId)}">Clear failed tasks</button></p>
+    ${graph}
     <table><tr><th>task</th><th>state</th><th>try</th><th>ms</th><th>host</th><th>error</th></tr>${rows.join('')}</table>`;
 }
 

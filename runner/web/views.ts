@@ -194,7 +194,7 @@ export async function runDetail(engine: Engine, dagId: string, runId: string) {
   const run = await engine.store.getRun(dagId, runId);
   if (!run) throw new OperationError(`DAG "${dagId}" has no run "${runId}"`);
   const snapshot: Record<string, TaskInstanceRecord> = await engine.store.snapshot(dagId, runId);
-  return { run, taskInstances: snapshot };
+  return { run, taskInstances: snapshot, deadlineMiss: (await engine.deadlines.missOf(dagId, runId)) ?? null };
 }
 
 export async function taskDetail(engine: Engine, dagId: string, runId: string, taskId: string, tryNumber?: number) {
