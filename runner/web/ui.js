@@ -129,6 +129,8 @@ function groupRows(dagId, tasks, runs, taskRow) {
     rows.push(taskRow(t, open ? '' : ' hidden'));
   }
   return rows;
+}
+
 // The graph, coloured by the run's task states; a node opens its task instance in that run.
 async function graphSection(dagId, runId) {
   const graph = await api(`/api/dags/${seg(dagId)}/graph${runId ? `?run=${encodeURIComponent(runId)}` : ''}`);
