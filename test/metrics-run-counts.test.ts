@@ -84,4 +84,20 @@ describe('run counts for /metrics', () => {
     expect((await scraped()).data_lake__counts_bad).toEqual({ queued: 1, running: 0, success: 1, failed: 1 });
     expect(await scraped()).toEqual(await inRedis(['data_lake__counts_good', 'data_lake__counts_bad']));
   });
+
+  it('come right at the next retention pass when they were kept wrong (before an upgrade, say)', async () => {
+    const plain = dag({ ...manualDag, id: 'data_lake__recounted' }).task('work', {}, async () => 1);
+    runway = testRunway([plain]);
+    registerStateGauges(runway.engine);
+    runway.worker();
+    for (const n of [1, 2]) {
+      const run = await runway.trigger('data_lake__recounted', {}, day(n));
+      await runway.waitForRun('data_lake__recounted', run.runId);
+    }
+    await runway.redis.hset(runway.engine.store.runCountsKey, 'data_lake__recounted|success', 40);
+    await runway.redis.hdel(runway.engine.store.runCountsKey, 'data_lake__recounted|failed');
+    expect((await scraped()).data_lake__recounted!.success).toBe(40);
+    await new Scheduler(runway.engine).applyRetention('data_lake__recounted');
+    expect(await scraped()).toEqual({ data_lake__recounted: { queued: 0, running: 0, success: 2, failed: 0 } });
+  });
 });

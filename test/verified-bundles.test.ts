@@ -92,4 +92,15 @@ describe('verified bundles', () => {
     expect(restarted.description).toBeUndefined();
     expect(restarted.problems.join('\n')).toMatch(/the helper broke/);
   });
+
+  it('loads the folder all the same when the verified bundles cannot be written', async () => {
+    const { root, dags, start, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    // A file where the folder should be: every write into it fails.
+    await mkdir(join(root, 'bundles'), { recursive: true });
+    await writeFile(verified, 'not a folder');
+    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+  });
 });

@@ -51,9 +51,13 @@ export class VerifiedBundles {
 
   /** Keeps a good verdict and its bundle (found in `bundleDir`). The JSON is written last: it is what `take` looks for. */
   async put(key: string, entry: VerifiedEntry, bundleDir: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await copyFile(join(bundleDir, bundleName(entry)), join(this.dir, `${key}.mjs`));
-    await writeFile(join(this.dir, `${key}.json`), JSON.stringify(entry));
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await copyFile(join(bundleDir, bundleName(entry)), join(this.dir, `${key}.mjs`));
+      await writeFile(join(this.dir, `${key}.json`), JSON.stringify(entry));
+    } catch {
+      // A full disk or a read-only folder costs the next restart its speed, never this load.
+    }
   }
 
   /** Removes entries no process used for a week: the folder does not grow with every edit. */

@@ -344,6 +344,7 @@ export class Scheduler {
       this.engine.registry.get(dagId)?.dag.options.keepRuns ?? this.options.retentionRuns ?? DEFAULT_KEEP_RUNS;
     const counted = await this.engine.store.deleteRunsBeyond(dagId, keep);
     if (counted > 0) this.engine.log.info(`retention: deleted ${counted} run(s) of ${dagId} beyond its latest ${keep}`);
+    await this.engine.store.recountRuns(dagId);
     return aged + counted;
   }
 

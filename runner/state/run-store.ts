@@ -73,6 +73,17 @@ redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
 return state and 1 or 0`;
 
+// KEYS: run index, run counts. ARGV: prefix, dagId. Counts the DAG's runs by state from the runs
+// themselves: counts kept before an upgrade, or by an older process during one, come right.
+const RECOUNT_RUNS = `
+local counts = { queued = 0, running = 0, success = 0, failed = 0 }
+for _, runId in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local state = redis.call('HGET', ARGV[1] .. ':run:' .. ARGV[2] .. ':' .. runId, 'state')
+  if state then counts[state] = (counts[state] or 0) + 1 end
+end
+for state, n in pairs(counts) do redis.call('HSET', KEYS[2], ARGV[2] .. '|' .. state, n) end
+return 1`;
+
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
 // task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
@@ -224,7 +235,8 @@ type Scripted = RedisClient &
     | 'runwayFinishRun'
     | 'runwayTransition'
     | 'runwayAppendLog'
-    | 'runwayDeleteRun',
+    | 'runwayDeleteRun'
+    | 'runwayRecountRuns',
     (...args: (string | number)[]) => Promise<unknown>
   >;
 
@@ -247,6 +259,7 @@ export class RunStore {
       redis.defineCommand('runwayFinishRun', { numberOfKeys: 6, lua: FINISH_RUN });
       // The number of keys comes first in each call: a run has one log key per try.
       redis.defineCommand('runwayDeleteRun', { lua: DELETE_RUN });
+      redis.defineCommand('runwayRecountRuns', { numberOfKeys: 2, lua: RECOUNT_RUNS });
       redis.defineCommand('runwayTransition', { numberOfKeys: 4, lua: TRANSITION });
     }
     this.redis = scripted;
@@ -350,6 +363,11 @@ export class RunStore {
       counts.set(dagId, { ...counts.get(dagId), [field.slice(cut + 1)]: Number(value) });
     }
     return counts;
+  }
+
+  /** Sets the DAG's run counts from its runs, in one script (the retention loop calls it hourly). */
+  async recountRuns(dagId: string): Promise<void> {
+    await this.redis.runwayRecountRuns(this.runsKey(dagId), this.runCountsKey, this.prefix, dagId);
   }
 
   /** Runs in a state, oldest logical date first (queued runs start in that order). */
