@@ -5,6 +5,7 @@
 import type { Dag } from './dag.ts';
 import type { Notification, TaskArgs } from './dag-options.ts';
 import type { TriggerRule } from './trigger-rule.ts';
+import { DEFAULT_MAX_MAP_LENGTH } from './task-mapping.ts';
 
 export interface TaskSummary {
   id: string;
@@ -15,6 +16,8 @@ export interface TaskSummary {
   args: TaskArgs;
   notifications: Notification[];
   doc?: string;
+  /** A mapped task's longest list (its `maxMapLength`, or the default). */
+  maxMapLength?: number;
 }
 
 export interface DagSummary {
@@ -78,6 +81,7 @@ export function summarizeDag(definition: Dag<Record<string, unknown>, unknown>):
         operator: task.operator.kind,
         sensor: 'poke' in task.operator,
         args,
+        ...(task.mapping ? { maxMapLength: task.mapping.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH } : {}),
         notifications: [...(notifications ?? [])],
         ...(doc === undefined ? {} : { doc }),
       };
