@@ -1,6 +1,6 @@
 /** Mapped tasks run on real Redis and BullMQ workers: one instance per element, per-index state. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dag } from 'runway';
+import { dag, type Sensor } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { clearTasks, markTask, OperationError } from '../runner/state/operations.ts';
 import { dagGrid, taskDetail } from '../runner/web/views.ts';
@@ -259,6 +259,35 @@ describe('dynamic task mapping', () => {
       state: 'success',
       try: 2,
       error: null,
+    });
+  });
+
+  it('parks each index of a mapped sensor as a delayed job of its own between pokes', async () => {
+    const pokes: string[] = [];
+    const waitFor = (stream: string): Sensor<{ stream: string; pokes: number }, number> => ({
+      kind: 'test-quiescence',
+      config: { stream },
+      sensor: { timeoutMs: 60_000, softFail: false },
+      poke: async (ctx) => {
+        pokes.push(`${stream}${ctx.pokeNumber}`);
+        return ctx.pokeNumber < 2
+          ? { done: false, pokeAgainInMs: 20, state: ctx.pokeNumber }
+          : { done: true, value: { stream, pokes: ctx.pokeNumber } };
+      },
+    });
+    const d = dag({ ...base, id: 'data_lake__mapped_sensor' })
+      .expand('wait_for_stream', { over: ['clicks', 'views'] }, (stream) => waitFor(stream))
+      .task('load', { upstream: ['wait_for_stream'] }, async (ctx) => ctx.upstream.wait_for_stream);
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__mapped_sensor');
+    expect((await runway.waitForRun('data_lake__mapped_sensor', run.runId)).state).toBe('success');
+    expect(pokes.sort()).toEqual(['clicks1', 'clicks2', 'views1', 'views2']);
+    expect(await runway.engine.store.outputs('data_lake__mapped_sensor', run.runId, ['load'])).toEqual({
+      load: [
+        { stream: 'clicks', pokes: 2 },
+        { stream: 'views', pokes: 2 },
+      ],
     });
   });
 });
