@@ -290,4 +290,24 @@ describe('dynamic task mapping', () => {
       ],
     });
   });
+
+  it("settles a mapped task on the scheduler's repair pass when its last index's worker died before settling", async () => {
+    const d = dag({ ...base, id: 'data_lake__mapped_repair' })
+      .expand('load', { over: ['a', 'b'] }, (name) => async () => name)
+      .task('report', { upstream: ['load'] }, async (ctx) => ctx.upstream.load.join('+'));
+    runway = testRunway([d]);
+    const run = await runway.trigger('data_lake__mapped_repair');
+    // What a worker killed between recording the last index and settling leaves: every index done,
+    // the mapped task still running, nothing downstream scheduled.
+    const { store } = runway.engine;
+    await store.transition('data_lake__mapped_repair', run.runId, [
+      { task: 'load[0]', from: ['scheduled'], set: { state: 'success' }, output: 'a' },
+      { task: 'load[1]', from: ['scheduled'], set: { state: 'success' }, output: 'b' },
+    ]);
+    expect(await states('data_lake__mapped_repair', run.runId)).toMatchObject({ load: 'running', report: 'none' });
+    runway.worker();
+    await runway.scheduler({ reconcileAfterMs: 0 }).reconcile(runway.engine.loaded('data_lake__mapped_repair'));
+    expect((await runway.waitForRun('data_lake__mapped_repair', run.runId)).state).toBe('success');
+    expect(await store.outputs('data_lake__mapped_repair', run.runId, ['report'])).toEqual({ report: 'a+b' });
+  });
 });
