@@ -143,7 +143,7 @@ describe('runway dags', () => {
   it('reports import time per file, slowest first', async () => {
     const run = await runCli(['dags', 'report']);
     const rows = run.stdout.trim().split('\n').slice(1);
-    expect(rows).toHaveLength(6);
+    expect(rows).toHaveLength(8);
     const times = rows.map((row) => Number(/([\d.]+) ms/.exec(row)?.[1]));
     expect(times[0]).toBeGreaterThanOrEqual(times[1]!);
   });

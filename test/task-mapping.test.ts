@@ -1,6 +1,6 @@
 /** Mapped tasks run on real Redis and BullMQ workers: one instance per element, per-index state. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dag } from 'runway';
+import { dag, type Sensor } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 import { clearTasks, markTask, OperationError } from '../runner/state/operations.ts';
 import { dagGrid, taskDetail } from '../runner/web/views.ts';
@@ -260,5 +260,54 @@ describe('dynamic task mapping', () => {
       try: 2,
       error: null,
     });
+  });
+
+  it('parks each index of a mapped sensor as a delayed job of its own between pokes', async () => {
+    const pokes: string[] = [];
+    const waitFor = (stream: string): Sensor<{ stream: string; pokes: number }, number> => ({
+      kind: 'test-quiescence',
+      config: { stream },
+      sensor: { timeoutMs: 60_000, softFail: false },
+      poke: async (ctx) => {
+        pokes.push(`${stream}${ctx.pokeNumber}`);
+        return ctx.pokeNumber < 2
+          ? { done: false, pokeAgainInMs: 20, state: ctx.pokeNumber }
+          : { done: true, value: { stream, pokes: ctx.pokeNumber } };
+      },
+    });
+    const d = dag({ ...base, id: 'data_lake__mapped_sensor' })
+      .expand('wait_for_stream', { over: ['clicks', 'views'] }, (stream) => waitFor(stream))
+      .task('load', { upstream: ['wait_for_stream'] }, async (ctx) => ctx.upstream.wait_for_stream);
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__mapped_sensor');
+    expect((await runway.waitForRun('data_lake__mapped_sensor', run.runId)).state).toBe('success');
+    expect(pokes.sort()).toEqual(['clicks1', 'clicks2', 'views1', 'views2']);
+    expect(await runway.engine.store.outputs('data_lake__mapped_sensor', run.runId, ['load'])).toEqual({
+      load: [
+        { stream: 'clicks', pokes: 2 },
+        { stream: 'views', pokes: 2 },
+      ],
+    });
+  });
+
+  it("settles a mapped task on the scheduler's repair pass when its last index's worker died before settling", async () => {
+    const d = dag({ ...base, id: 'data_lake__mapped_repair' })
+      .expand('load', { over: ['a', 'b'] }, (name) => async () => name)
+      .task('report', { upstream: ['load'] }, async (ctx) => ctx.upstream.load.join('+'));
+    runway = testRunway([d]);
+    const run = await runway.trigger('data_lake__mapped_repair');
+    // What a worker killed between recording the last index and settling leaves: every index done,
+    // the mapped task still running, nothing downstream scheduled.
+    const { store } = runway.engine;
+    await store.transition('data_lake__mapped_repair', run.runId, [
+      { task: 'load[0]', from: ['scheduled'], set: { state: 'success' }, output: 'a' },
+      { task: 'load[1]', from: ['scheduled'], set: { state: 'success' }, output: 'b' },
+    ]);
+    expect(await states('data_lake__mapped_repair', run.runId)).toMatchObject({ load: 'running', report: 'none' });
+    runway.worker();
+    await runway.scheduler({ reconcileAfterMs: 0 }).reconcile(runway.engine.loaded('data_lake__mapped_repair'));
+    expect((await runway.waitForRun('data_lake__mapped_repair', run.runId)).state).toBe('success');
+    expect(await store.outputs('data_lake__mapped_repair', run.runId, ['report'])).toEqual({ report: 'a+b' });
   });
 });

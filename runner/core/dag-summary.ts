@@ -7,6 +7,7 @@ import type { Notification, TaskArgs } from './dag-options.ts';
 import type { TaskRole } from './setup-teardown.ts';
 import type { TriggerRule } from './trigger-rule.ts';
 import { conditionJson, isAssetSchedule, type AssetConditionJson } from './asset.ts';
+import { DEFAULT_MAX_MAP_LENGTH } from './task-mapping.ts';
 
 export interface TaskSummary {
   id: string;
@@ -25,6 +26,8 @@ export interface TaskSummary {
   onFailureFailRun?: boolean;
   /** URIs of the assets the task updates; absent when none. */
   outlets?: string[];
+  /** A mapped task's longest list (its `maxMapLength`, or the default). */
+  maxMapLength?: number;
 }
 
 export interface GroupSummary {
@@ -102,6 +105,7 @@ export function summarizeDag(definition: Dag<any, any>): DagSummary {
         operator: task.operator.kind,
         sensor: 'poke' in task.operator,
         args,
+        ...(task.mapping ? { maxMapLength: task.mapping.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH } : {}),
         notifications: [...(notifications ?? [])],
         ...(doc === undefined ? {} : { doc }),
         ...(task.group === undefined ? {} : { group: task.group }),

@@ -28,6 +28,8 @@ export const policySchema = z.strictObject({
       noEmailNotifications: rule({}).prefault({}),
       /** Retries at most `max`, on the DAG's default arguments and on every task override. */
       retries: rule({ max: z.int().min(0).default(3) }).prefault({}),
+      /** A mapped task's `maxMapLength` (1,024 when not set) is at most `max`. */
+      maxMapLength: rule({ max: z.int().min(1).default(1_024) }).prefault({}),
       /** The DAG id contains `separator` and starts with one of `allowedPrefixes` (any, if empty). */
       dagId: rule({
         separator: z.string().default('__'),
@@ -88,6 +90,17 @@ export function checkPolicy(dag: DagSummary, policy: Policy): DagProblem[] {
     for (const task of dag.tasks) {
       if (task.args.retries !== undefined && task.args.retries > max) {
         add('retries', `retries is ${task.args.retries}; the policy allows at most ${max}`, task.id);
+      }
+    }
+  }
+  if (rules.maxMapLength.enabled) {
+    for (const task of dag.tasks) {
+      if (task.maxMapLength !== undefined && task.maxMapLength > rules.maxMapLength.max) {
+        add(
+          'max-map-length',
+          `maxMapLength is ${task.maxMapLength}; the policy allows at most ${rules.maxMapLength.max}`,
+          task.id,
+        );
       }
     }
   }
