@@ -86,5 +86,5 @@ describe('asset-triggered runs with three schedulers', () => {
     } finally {
       await close();
     }
-  });
+  }, 120_000); // three service processes and ~150 events on a busy 2-core machine
 });
