@@ -61,5 +61,5 @@ describe('the Assets pages in Chromium', () => {
     // The event's run link opens the producing run, with its task.
     await page.waitForURL(/#\/dags\/data_lake__ui_land\/runs\/manual__2026-03-01/, { timeout: 10_000 });
     await page.getByRole('link', { name: 'land', exact: true }).waitFor({ timeout: 10_000 });
-  }, 60_000);
+  }, 180_000);
 });

@@ -75,7 +75,7 @@ describe('DAG file errors', () => {
     expect(trigger.code).toBe(2);
     expect(trigger.stderr).toContain('runway: no DAG "data_lake__env" is loaded here; files that failed to import');
     expect(trigger.stderr).toContain(`  ${FIXTURES}/data_lake__env.ts:3: TypeError`);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('a manual trigger', () => {
@@ -98,7 +98,7 @@ describe('a manual trigger', () => {
     );
     const runs = await runCli(['runs', 'list', 'data_lake__ops', ...common, ...prefix]);
     expect(runs.stdout).not.toContain('manual__');
-  }, 90_000);
+  }, 180_000);
 
   it('takes unknown keys when the schema allows them, and sees through wrappers', () => {
     const conf = { table: 't', extra: 1 };

@@ -99,7 +99,7 @@ describe('a worker killed mid-task', () => {
     expect((await runEnded(engine, run.runId)).state).toBe('success');
     const output = (await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow as { pid: number };
     expect(output.pid).toBe(survivor.pid);
-  }, 60_000);
+  }, 180_000);
 
   it('fails the task with a clear reason once its workers died more often than allowed', async () => {
     const prefix = `{crash-${randomUUID().slice(0, 8)}}`;
@@ -121,7 +121,7 @@ describe('a worker killed mid-task', () => {
     );
     expect(ti.error).toMatch(/^its worker died or stalled more than the allowed number of times/);
     expect((await engine.store.getRun('data_lake__crash', run.runId))?.state).toBe('failed');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('a worker stopped with SIGTERM', () => {
@@ -155,5 +155,5 @@ describe('a worker stopped with SIGTERM', () => {
     const ti = (await engine.store.snapshot('data_lake__crash', run.runId)).slow!;
     expect([ti.state, ti.try]).toEqual(['success', 1]);
     expect((await engine.store.outputs('data_lake__crash', run.runId, ['slow'])).slow).toEqual({ pid: next.pid });
-  }, 60_000);
+  }, 180_000);
 });

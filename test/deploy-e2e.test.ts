@@ -130,5 +130,5 @@ describe('deploying DAGs to a running scheduler', () => {
 
     await engine.close();
     redis.disconnect();
-  }, 90_000);
+  }, 180_000);
 });

@@ -56,7 +56,7 @@ beforeAll(async () => {
   expect(prepared.status).toBe(0);
   ok(['init', '-q', '--bare', join(root, 'origin.git')]);
   ok(['remote', 'add', 'origin', join(root, 'origin.git')]);
-}, 60_000);
+}, 180_000);
 afterAll(async () => rm(root, { recursive: true, force: true }));
 
 describe('pre-commit', () => {
@@ -65,7 +65,7 @@ describe('pre-commit', () => {
     ok(['add', 'runner/spacing.ts']);
     ok(['commit', '-q', '-m', 'add spacing']);
     expect(ok(['show', 'HEAD:runner/spacing.ts'])).toBe('export const answer = 42;\n');
-  }, 60_000);
+  }, 180_000);
 
   it('stops the commit on a lint error it cannot fix, naming the rule', async () => {
     const head = ok(['rev-parse', 'HEAD']);
@@ -76,7 +76,7 @@ describe('pre-commit', () => {
     expect(commit.output).toContain('@typescript-eslint/no-explicit-any');
     expect(ok(['rev-parse', 'HEAD'])).toBe(head);
     ok(['rm', '-q', '-f', 'runner/loose.ts']);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('pre-push', () => {

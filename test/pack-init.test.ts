@@ -46,7 +46,7 @@ describe('Runway packed and installed into a DAG repository', () => {
     work = await mkdtemp(join(tmpdir(), 'runway-pack-'));
     repo = join(work, 'team-dags');
     s3 = await startLocalS3();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await s3?.close();
     if (work) await rm(work, { recursive: true, force: true });

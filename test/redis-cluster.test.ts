@@ -59,7 +59,7 @@ beforeAll(async () => {
   // A node that does not own the prefix's slot: a plain client there is sent elsewhere.
   elsewhere = ports.find((p) => cli(p, 'set', `${PREFIX}probe`, '1').startsWith('MOVED'))!;
   expect(elsewhere).toBeDefined();
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   killAllServices();
@@ -108,5 +108,5 @@ describe('Redis Cluster', () => {
     } finally {
       redis.disconnect();
     }
-  }, 60_000);
+  }, 180_000);
 });

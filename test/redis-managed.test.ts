@@ -149,5 +149,5 @@ describe('managed Redis: TLS, an ACL user confined to the prefix, no default use
     expect(elsewhere.stderr).toMatch(
       /^runway: Redis answered: NOPERM .*\(the Redis user's ACL does not cover the keys under this --prefix\)\n$/,
     );
-  }, 60_000);
+  }, 180_000);
 });

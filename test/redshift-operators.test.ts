@@ -264,7 +264,7 @@ describe('names Runway derives, checked when the DAG is imported', () => {
       `DAG "data_lake__long_upsert", task "${longId}": redshiftCopy: field "mode": an upsert stages rows in a temporary table named after the task id`,
     );
     expect(run.stdout).toContain('[import-error]');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('`runway tasks render` on a task that cannot render', () => {
@@ -280,7 +280,7 @@ describe('`runway tasks render` on a task that cannot render', () => {
       stderr:
         'runway: DAG "data_lake__render_error", task "load": cannot render for logical date 2026-03-01T00:00:00.000Z: from: "s3://lake-raw/it\'s/dt=2026-03-01/" is not an s3://bucket/key URI of safe characters\n',
     });
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('redshiftUnload', () => {

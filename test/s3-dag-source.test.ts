@@ -229,7 +229,7 @@ describe('a scheduler and a worker on a deployment', () => {
     expect(await engine.store.outputs('data_lake__deploy_keep', run.runId, ['stamp'])).toEqual({
       stamp: { version: 2 },
     });
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('runway dags list-import-errors on a deployment', () => {

@@ -181,7 +181,7 @@ describe('local folder -> S3', () => {
     };
     const again = await syncFolderToS3(realS3Listing, dir, target);
     expect([again.copied.count, again.unchanged.count]).toEqual([0, 1]);
-  }, 60_000);
+  }, 180_000);
 
   it('lists and compares past 2,500 objects, over several pages', async () => {
     const tree: Record<string, string> = {};

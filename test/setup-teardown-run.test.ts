@@ -38,7 +38,7 @@ function startWorker(): Promise<ChildProcess> {
 beforeAll(async () => {
   ({ engine, close: closeEngine } = await engineOver(DAGS, prefix));
   worker = await startWorker();
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   worker?.kill('SIGKILL');

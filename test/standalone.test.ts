@@ -58,7 +58,7 @@ describe('runway standalone', () => {
     expect(out).toMatch(/DAG run demo__slow_minute scheduled__\S+ ended: success/);
     const port = /redis-server on redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
     expect(spawnSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
-  }, 60_000);
+  }, 180_000);
 
   it('runs the local Firehose demo: deliveries in bursts, quiet, aggregated, published', async () => {
     const { out, code } = await standalone(
@@ -88,7 +88,7 @@ describe('runway standalone', () => {
     expect(out).toMatch(/synced \.runway\/demo-output\/\S+ -> s3:\/\/runway-demo\/aggregates\/\S+: 1 uploaded/);
     // The aggregate ran only once the deliveries had stopped.
     expect(out.indexOf('delivered burst 3 of 3')).toBeLessThan(out.indexOf('"msg":"quiet: 30 objects'));
-  }, 60_000);
+  }, 180_000);
 
   it('says how to install redis-server when it is missing and cannot be installed', async () => {
     // A PATH with node and nothing else: no redis-server, no sh, no apt-get.
@@ -99,7 +99,7 @@ describe('runway standalone', () => {
     expect(out).toContain(
       'runway: redis-server is not installed. On Debian or Ubuntu: sudo apt-get install -y redis-server (or set REDIS_URL to a Redis you run)',
     );
-  }, 60_000);
+  }, 180_000);
 
   it('says the Redis port is in use', async () => {
     const busy = createServer();
@@ -115,5 +115,5 @@ describe('runway standalone', () => {
     } finally {
       busy.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -156,7 +156,7 @@ describe('runway dags trigger', () => {
     } finally {
       redis.disconnect();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('that fills Redis as it creates the run prints the run and exits 0, not an OOM error', async () => {
     const prefix = `{cli-fills-${randomUUID().slice(0, 8)}}`;
@@ -169,7 +169,7 @@ describe('runway dags trigger', () => {
       /^runway: wide-cli is queued, not started here: Redis is out of memory and refuses writes .*; the scheduler will start it\nrunway: warning: run wide-cli: no worker is running .*\n$/,
     );
     expect(await admin.zrange(`${prefix}:runs:data_lake__wide_trigger`, '0', '-1')).toEqual(['wide-cli']);
-  }, 60_000);
+  }, 180_000);
 
   it('refused by a full Redis exits 1, says no run was created, and creates none', async () => {
     const prefix = `{cli-full-${randomUUID().slice(0, 8)}}`;
@@ -189,5 +189,5 @@ describe('runway dags trigger', () => {
       /^runway: DAG "data_lake__ops": no run was created: Redis is out of memory and refuses writes \(maxmemory reached, noeviction\): free memory or raise maxmemory \[OOM command not allowed[^\n]*\]\n$/,
     );
     expect(await admin.keys(`${prefix}*`)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });

@@ -49,7 +49,7 @@ describe('progress on a terminal', () => {
     expect(piped.code).toBe(0);
     expect(piped.stdout).not.toContain('transfers');
     expect(piped.stdout).toMatch(/uploaded 3 \(15 B\)/);
-  }, 60_000);
+  }, 180_000);
 
   it('counts the bundles runway deploy uploads', async () => {
     const tty = await onTerminal([
@@ -64,5 +64,5 @@ describe('progress on a terminal', () => {
     expect(tty.code).toBe(0);
     expect(tty.output).toContain('\r2/2 bundles');
     expect(tty.output).toMatch(/deployed 2 DAG\(s\) to s3:\/\/progress\/deploy/);
-  }, 60_000);
+  }, 180_000);
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
   // The folders this file checks; the hostile corpora have their own tests (test/reliability/).
   const folders = ['import-errors', 'checks', 'duplicate-ids', 'policy'].map((f) => `test/fixtures/${f}`);
   report = await validate(folders, { policy, importTimeoutMs: 4_000, memoryLimitMb: 96 });
-}, 60_000);
+}, 180_000);
 
 describe('import failures, one file each', () => {
   it.each([

@@ -132,7 +132,7 @@ describe('the graph view in Chromium', () => {
     expect(await page.locator('h1').textContent()).toContain('clean');
     expect(await page.locator('main').textContent()).toContain('bad rows');
     expect(refused).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 
   it("shows on a run's page, live, that the run missed its deadline", async () => {
     const late = dag({
@@ -159,7 +159,7 @@ describe('the graph view in Chromium', () => {
     expect(await page.locator('#deadline-miss').textContent()).toMatch(
       /^Missed its deadline: not finished by 2026-03-01T01:00:00\.000Z \(running then\); alert sent /,
     );
-  }, 60_000);
+  }, 180_000);
 
   it('draws labels as text: an asset URI or group name holding markup runs nothing', async () => {
     runway = testRunway([diamond]);
@@ -217,7 +217,7 @@ describe('the graph view in Chromium', () => {
     // Cut to the box's width, but the same characters, drawn as text.
     expect(drawn.labels.every((text) => text !== null && hostile.startsWith(text.replace(/…$/, '')))).toBe(true);
     expect(await page.title()).not.toBe('pwned');
-  }, 60_000);
+  }, 180_000);
 
   it('answers the graph of a run the DAG does not have with 400 and a reason', async () => {
     runway = testRunway([diamond]);

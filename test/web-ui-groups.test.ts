@@ -62,5 +62,5 @@ describe('the grid and task groups', () => {
     expect(await page.locator('[data-testid="cell-load.stage"]').getAttribute('data-state')).toBe('success');
     await page.locator('button[data-fold="load"]').click();
     await page.locator('[data-testid="cell-load.stage"]').waitFor({ state: 'hidden' });
-  }, 60_000);
+  }, 180_000);
 });

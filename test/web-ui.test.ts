@@ -109,7 +109,7 @@ describe('the web UI in Chromium', () => {
     await runway.trigger('data_lake__ui_orders');
     await page.locator('th a.cell').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('select[name="region"]').inputValue()).toBe('us');
-  }, 60_000);
+  }, 180_000);
 
   it('lets a page on another origin neither pause a DAG nor trigger a run', async () => {
     runway = testRunway([orders]);
@@ -133,7 +133,7 @@ describe('the web UI in Chromium', () => {
     await page.locator('button[data-pause="data_lake__ui_orders"]').click();
     await page.locator('button[data-pause="data_lake__ui_orders"][data-paused="true"]').waitFor({ timeout: 10_000 });
     expect(await runway.engine.store.isPaused('data_lake__ui_orders', false)).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it('opens the tasks "." and ".." from the grid', async () => {
     runway = testRunway([dots]);
@@ -153,7 +153,7 @@ describe('the web UI in Chromium', () => {
       expect(await page.locator('h1').textContent()).toContain(taskId);
       expect(await page.locator('#task-state').textContent()).toBe('success');
     }
-  }, 60_000);
+  }, 180_000);
 
   it('triggers a DAG, shows it turn green in the grid, and opens a task log', async () => {
     runway = testRunway([orders]);
@@ -199,5 +199,5 @@ describe('the web UI in Chromium', () => {
     await page.screenshot({ path: file, fullPage: true });
     console.log(`web UI screenshot: ${file}`);
     expect(refused).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });

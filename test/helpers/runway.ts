@@ -63,7 +63,7 @@ export function testRunway(dags: readonly AnyDag[]): TestRunway {
       await engine.startQueuedRuns(loaded);
       return (await engine.store.getRun(dagId, runId))!;
     },
-    async waitForRun(dagId, runId, timeoutMs = 15_000) {
+    async waitForRun(dagId, runId, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const run = await engine.store.getRun(dagId, runId);

@@ -36,7 +36,7 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
     child,
     exited,
     output: () => out,
-    waitFor: (pattern, timeoutMs = 30_000) =>
+    waitFor: (pattern, timeoutMs = 90_000) =>
       until(`${args[0]} to print ${pattern}`, async () => (pattern.test(out) ? true : undefined), timeoutMs).then(
         () => undefined,
       ),
@@ -48,7 +48,7 @@ export function killAllServices(): void {
   for (const child of running) child.kill('SIGKILL');
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
