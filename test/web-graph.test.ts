@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dag } from 'runway';
+import { asset, dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
@@ -132,6 +132,66 @@ describe('the graph view in Chromium', () => {
     expect(await page.locator('h1').textContent()).toContain('clean');
     expect(await page.locator('main').textContent()).toContain('bad rows');
     expect(refused).toEqual([]);
+  }, 180_000);
+
+  it('draws a task group as a box around its tasks, a mapped task with its indexes done, and assets', async () => {
+    const raw = asset('s3://lake-raw/orders/');
+    const curated = asset('s3://lake-curated/orders/');
+    const kinds = dag({ ...manualDag, id: 'data_lake__graph_kinds', schedule: [raw] })
+      .task('list_days', {}, async () => ['d1', 'd2', 'd3'])
+      .expand('count', { over: 'list_days' }, (day) => async () => day.length)
+      .group('load', { upstream: ['count'] }, (g) =>
+        g.task('stage', {}, async () => 'staged').task('merge', { upstream: ['load.stage'] }, async () => 1),
+      )
+      .task('publish', { upstream: ['load'], outlets: [curated] }, async () => null);
+    runway = testRunway([kinds]);
+    runway.worker();
+    web = await startWebServer(runway.engine, { port: 0 });
+    browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    const run = await runway.trigger('data_lake__graph_kinds');
+    expect((await runway.waitForRun('data_lake__graph_kinds', run.runId)).state).toBe('success');
+
+    await page.goto(`${web.url}#/dags/data_lake__graph_kinds/runs/${encodeURIComponent(run.runId)}`);
+    await page.locator('#graph [data-testid="graph-node-publish"][data-state="success"]').waitFor();
+    const box = (selector: string) =>
+      page
+        .locator(`#graph ${selector} rect`)
+        .evaluate((rect) => ['x', 'y', 'width', 'height'].map((a) => Number(rect.getAttribute(a))));
+    const [gx, gy, gw, gh] = await box('[data-kind="group"][data-node="group:load"]');
+    for (const member of ['load.stage', 'load.merge']) {
+      const [x, y, w, h] = await box(`[data-testid="graph-node-${member}"]`);
+      expect(x! >= gx! && y! >= gy! && x! + w! <= gx! + gw! && y! + h! <= gy! + gh!, member).toBe(true);
+    }
+    const mapped = page.locator('#graph [data-kind="mapped"][data-testid="graph-node-count"]');
+    expect(await mapped.locator('text').textContent()).toBe('count [3/3]');
+    expect(await mapped.getAttribute('data-state')).toBe('success');
+    for (const uri of [raw.uri, curated.uri])
+      expect(await page.locator(`#graph [data-kind="asset"][data-node="asset:${uri}"] text`).textContent()).toBe(uri);
+    const edges = await page
+      .locator('#graph .edge')
+      .evaluateAll((paths) => paths.map((p) => `${p.getAttribute('data-from')}>${p.getAttribute('data-to')}`));
+    expect(edges).toEqual(
+      expect.arrayContaining([`asset:${raw.uri}>task:list_days`, `task:publish>asset:${curated.uri}`]),
+    );
+    // The edge between two members is drawn above their group's box, not hidden behind it.
+    const layers = await page
+      .locator('#graph')
+      .evaluate((svg) =>
+        [
+          ...(svg as unknown as PageElement).querySelectorAll(
+            '[data-node="group:load"], [data-from="task:load.stage"]',
+          ),
+        ].map((e) => e.getAttribute('data-node') ?? 'edge'),
+      );
+    expect(layers).toEqual(['group:load', 'edge']);
+
+    const folder = join(REPO_ROOT, '.runway', 'screenshots');
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, 'graph-kinds.png');
+    await page.locator('#graph').screenshot({ path: file });
+    console.log(`graph view screenshot (groups, mapped, assets): ${file}`);
   }, 180_000);
 
   it("shows on a run's page, live, that the run missed its deadline", async () => {

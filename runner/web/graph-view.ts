@@ -54,6 +54,7 @@ const ASSET_PREFIX = 'asset:';
 export function dagGraph(loaded: LoadedDag): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const { summary } = loaded;
   const groupOf = new Map(summary.tasks.map((t) => [t.id, t.group]));
+  const maxMapLengthOf = new Map(summary.tasks.map((t) => [t.id, t.maxMapLength]));
   const inGroup = (group: string | undefined) => (group === undefined ? {} : { parent: GROUP_PREFIX + group });
   const nodes: GraphNode[] = (summary.groups ?? []).map((g) => {
     const outer = g.id.includes('.') ? g.id.slice(0, g.id.lastIndexOf('.')) : undefined;
@@ -64,7 +65,8 @@ export function dagGraph(loaded: LoadedDag): { nodes: GraphNode[]; edges: GraphE
     nodes.push({
       id: TASK_PREFIX + t.id,
       kind: mapped ? 'mapped' : 'task',
-      label: mapped ? `${t.id} [ ]` : t.id,
+      // Laid out with room for the most indexes it may have: the drawn label says how many are done.
+      label: mapped ? `${t.id} [${maxMapLengthOf.get(t.id)}/${maxMapLengthOf.get(t.id)}]` : t.id,
       ...inGroup(groupOf.get(t.id)),
     });
   }

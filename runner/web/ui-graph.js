@@ -20,9 +20,9 @@ function cut(label, width) {
  * @param taskHref the link a node with a `taskId` opens, or undefined for none
  */
 export function graphSvg(graph, taskHref) {
-  // Groups first, so their boxes sit behind the nodes in them.
-  const ordered = [...graph.nodes].sort((a, b) => (a.kind === 'group' ? 0 : 1) - (b.kind === 'group' ? 0 : 1));
-  const nodes = ordered.map((n) => {
+  // Group boxes first, then the edges, then the other nodes: a group's box must not hide the edges
+  // between its members, nor an edge a box.
+  const draw = (n) => {
     const state = n.state ?? 'none';
     const title = `${n.label}${n.state ? `: ${n.state}` : ''}`;
     const box = `<rect x="${n.x}" y="${n.y}" width="${n.width}" height="${n.height}" rx="${n.kind === 'asset' ? 14 : 4}"/>`;
@@ -33,12 +33,14 @@ export function graphSvg(graph, taskHref) {
     const href = n.taskId === undefined ? undefined : taskHref(n.taskId);
     const inner = `<title>${esc(title)}</title>${box}${text}`;
     return href ? `<a ${attrs} href="${esc(href)}">${inner}</a>` : `<g ${attrs}>${inner}</g>`;
-  });
+  };
+  const groups = graph.nodes.filter((n) => n.kind === 'group').map(draw);
+  const nodes = graph.nodes.filter((n) => n.kind !== 'group').map(draw);
   const edges = graph.edges.map(
     (e) =>
       `<path class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}" d="${points(e.points)}" marker-end="url(#graph-arrow)"/>`,
   );
   return `<svg class="graph" id="graph" data-run="${esc(graph.runId ?? '')}" width="${graph.width}" height="${graph.height}" viewBox="0 0 ${graph.width} ${graph.height}" role="img" aria-label="graph of ${esc(graph.dagId)}">
     <defs><marker id="graph-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>
-    ${edges.join('')}${nodes.join('')}</svg>`;
+    ${groups.join('')}${edges.join('')}${nodes.join('')}</svg>`;
 }
