@@ -38,9 +38,10 @@ export const DIFFERENCES = {
       "A schedule is a cron expression, a preset, `@once` or `null`. Airflow's timedelta and relativedelta schedules (`DeltaDataIntervalTimetable`), `CronTriggerTimetable` and custom timetables have no Runway form, so their cases are kept but not run.",
   },
   noMappedTasks: {
-    title: 'No mapped tasks',
+    title: 'Mapped tasks: `build` instead of `partial`/`expand` keyword arguments',
+    // The mapped-task cases Airflow's suite has turn on its `removed` state and mapped task groups.
     reason:
-      "Runway has no dynamic task mapping, so the `removed` state and the mapped-task cases of Airflow's trigger rule tests do not arise.",
+      "The element reaches an index through a typed closure, not a keyword argument; one list per task (no `expand` over several lists as a cross product, no `expand_kwargs`, no `map()`/`zip()` on outputs, no mapped task groups). A task whose list shrinks after a clear loses its extra indexes (with their logs) instead of keeping them in a `removed` state. A downstream task under a rule other than `all_success` gets the outputs of the indexes that left one, in index order, as Airflow's lazy sequence does. An output that is not a list fails the mapped task, where Airflow fails the upstream task that pushed it. `branch` and `shortCircuit` have no effect on a mapped task's indexes. `maxMapLength` is set per task (Airflow's is one setting for the installation).",
   },
   noSetupTeardown: {
     title: 'No setup constraint on ordinary tasks',
