@@ -11,11 +11,10 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestEntry } from './manifest.ts';
+import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
 /** Entries not used for this long are removed when a folder is first read. */
 const UNUSED_FOR_MS = 7 * 86_400_000;
-
-const RUNWAY_PACKAGE = new URL('../../package.json', import.meta.url);
 
 export type VerifiedEntry = Omit<ManifestEntry, 'source'>;
 
@@ -26,7 +25,7 @@ export class VerifiedBundles {
 
   /** The key of a DAG file with this content hash, in a folder whose other files hash to `helpers`. */
   async key(fileHash: string, helpers: string): Promise<string> {
-    this.salt ??= readFile(RUNWAY_PACKAGE).then((pkg) =>
+    this.salt ??= readFile(RUNWAY_PACKAGE_JSON).then((pkg) =>
       createHash('sha256').update(pkg).update(`\0${process.version}`).digest('hex'),
     );
     return createHash('sha256')
