@@ -76,12 +76,20 @@ export function findProcesses(match: { pgid?: number; token?: string }): FoundPr
   return found;
 }
 
-/** SIGKILLs a process group and then every process `findProcesses` still finds; returns those. */
+/**
+ * SIGKILLs a process group and then every process `findProcesses` still finds; returns every process
+ * found, before the group was ended or after. Looking before too makes the answer not depend on
+ * timing: a process the file started that had not yet left the group (a `setsid` still on its way,
+ * on a loaded machine) dies with the group, and is still reported.
+ */
 export function endProcesses(match: { pgid?: number; token: string }, exclude: readonly number[] = []): FoundProcess[] {
+  const mine = (p: FoundProcess) => !exclude.includes(p.pid);
+  const before = findProcesses(match).filter(mine);
   if (match.pgid !== undefined) kill(-match.pgid);
-  const left = findProcesses(match).filter((p) => !exclude.includes(p.pid));
+  const left = findProcesses(match).filter(mine);
   for (const p of left) kill(p.pid);
-  return left;
+  const seen = new Set(left.map((p) => p.pid));
+  return [...left, ...before.filter((p) => !seen.has(p.pid))];
 }
 
 /**
