@@ -176,8 +176,8 @@ export class DueRuns {
         };
         return { interval, record };
       });
-      keys.push(store.dagKey(dagId), store.key('runs', dagId), store.queuedKey(dagId), store.activeKey(dagId));
-      for (const { record } of runs) keys.push(store.runKey(dagId, record.runId), store.key('ti', dagId, record.runId));
+      keys.push(store.dagKey(dagId), store.runsKey(dagId), store.queuedKey(dagId), store.activeKey(dagId));
+      for (const { record } of runs) keys.push(store.runKey(dagId, record.runId), store.tiKey(dagId, record.runId));
       return {
         loaded,
         runs,

@@ -272,7 +272,7 @@ export class RunStore {
   readonly runKey = (dagId: string, runId: string) => this.key('run', dagId, runId);
   readonly tiKey = (dagId: string, runId: string) => this.key('ti', dagId, runId);
   readonly outKey = (dagId: string, runId: string) => this.key('out', dagId, runId);
-  private runsKey = (dagId: string) => this.key('runs', dagId);
+  readonly runsKey = (dagId: string) => this.key('runs', dagId);
   /** The DAG's running runs (a set of run ids). */
   readonly activeKey = (dagId: string) => this.key('active', dagId);
   /** The DAG's queued runs (run ids scored by logical date). */

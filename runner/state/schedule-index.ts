@@ -153,7 +153,7 @@ export class ScheduleIndex {
     if (wanted.length === 0) return [];
     const runsPipeline = this.redis.pipeline();
     for (const { dagId, runId } of wanted) {
-      runsPipeline.hget(this.store.runKey(dagId, runId), 'record').hgetall(this.store.key('ti', dagId, runId));
+      runsPipeline.hget(this.store.runKey(dagId, runId), 'record').hgetall(this.store.tiKey(dagId, runId));
     }
     const rows = (await runsPipeline.exec()) as [Error | null, unknown][];
     return wanted.flatMap(({ dagId }, i) => {
