@@ -3,7 +3,6 @@
  * quiescence sensor, once they stop, records an event of the `landed-events/` asset saying which
  * partition is complete. `demo__events_report` runs on that event, not on a clock.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { dag, type RunInfo } from 'runway';
 import { streamQuiescence } from 'runway/operators';
 import { landedEvents } from './_lib/demo-assets.ts';
@@ -23,6 +22,7 @@ export default dag({
   catchup: false,
 })
   .task('deliver', { doc: 'Stands in for Kinesis Firehose: 2 bursts of 5 objects, 1 s apart' }, async (ctx) => {
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3'); // at run time: imports of this file stay light
     for (let burst = 0; burst < 2; burst++) {
       for (let i = 0; i < 5; i++) {
         const body = ['page_view', 'add_to_cart', 'purchase'].map((type) => JSON.stringify({ type })).join('\n');

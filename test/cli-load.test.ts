@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,38 @@ describe('a CLI verb loads only what it uses', () => {
       expect(await heavyPackagesLoadedBy(args)).toEqual([]);
     },
   );
+
+  it('importing the example DAGs, built from every operator, loads no AWS SDK (validate and dags list import each DAG file)', async () => {
+    const traceFile = join(dir, 'operator-dags.txt');
+    const files = (await readdir(join(REPO_ROOT, 'dags'))).filter((f) => f.endsWith('.ts')).map((f) => `dags/${f}`);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const imports = files.map((f) => `await import(${JSON.stringify(join(REPO_ROOT, f))});`).join(' ');
+      const child = spawn(
+        process.execPath,
+        ['--import', TRACER, '--import', 'tsx', '--input-type=module', '-e', imports],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, RUNWAY_TRACE_FILE: traceFile },
+          stdio: 'ignore',
+        },
+      );
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(code).toBe(0);
+    const urls = (await readFile(traceFile, 'utf8')).split('\n');
+    for (const name of [
+      'glue/crawler',
+      'redshift/unload',
+      'redshift/statement',
+      'stream/stream-quiescence',
+      's3/s3-sync',
+    ])
+      expect(urls.some((url) => url.endsWith(`/operators/${name}.ts`) || url.endsWith(`/operators/${name}.js`))).toBe(
+        true,
+      );
+    expect([...new Set(urls.map((url) => HEAVY.exec(url)?.[1]).filter((name) => name !== undefined))]).toEqual([]);
+  });
 
   it('runway dags trigger --help lists the verb without loading it', async () => {
     expect(await heavyPackagesLoadedBy(['dags', 'trigger', '--help'])).toEqual([]);

@@ -3,16 +3,8 @@
  * crawl is already running it waits for it and then starts a fresh one (or only waits), and it
  * reads the result of its own crawl, not an earlier one, by comparing LastCrawl start times.
  */
-import {
-  CreateCrawlerCommand,
-  GetCrawlerCommand,
-  GetCrawlerMetricsCommand,
-  StartCrawlerCommand,
-  StopCrawlerCommand,
-  UpdateCrawlerCommand,
-  type Crawler,
-  type GlueClient,
-} from '@aws-sdk/client-glue';
+import type { Crawler, GlueClient } from '@aws-sdk/client-glue';
+import { glueSdk } from '../aws-sdk.ts';
 import { z } from 'zod';
 import {
   durationMs,
@@ -203,7 +195,7 @@ export function glueCrawler(
       const stopIfOurs = async () => {
         if (!startedHere) return;
         try {
-          await glue.send(new StopCrawlerCommand({ Name: options.name }));
+          await glue.send(new (await glueSdk()).StopCrawlerCommand({ Name: options.name }));
           log.warn(`stopped Glue crawler ${options.name}`);
         } catch (error) {
           log.warn(`could not stop Glue crawler ${options.name}: ${(error as Error).message}`);
@@ -213,7 +205,7 @@ export function glueCrawler(
 
       for (let attempt = 0; !startedHere; attempt++) {
         try {
-          await glue.send(new StartCrawlerCommand({ Name: options.name }));
+          await glue.send(new (await glueSdk()).StartCrawlerCommand({ Name: options.name }));
           startedHere = true;
           log.info(`started Glue crawler ${options.name}`);
         } catch (error) {
@@ -239,7 +231,7 @@ function crawlerSensor(
   const again = (state: CrawlerSensorState) => ({ done: false as const, pokeAgainInMs: pollMs, state });
   const start = async (glue: GlueApi, before: number, log: Logger) => {
     try {
-      await glue.send(new StartCrawlerCommand({ Name: options.name }));
+      await glue.send(new (await glueSdk()).StartCrawlerCommand({ Name: options.name }));
       log.info(`started Glue crawler ${options.name}; waiting in reschedule mode`);
       return again({ ours: true, before });
     } catch (error) {
@@ -271,7 +263,7 @@ function crawlerSensor(
     async onTimeout(ctx) {
       if (!ctx.state?.ours) return;
       try {
-        await ctx.aws.glue.send(new StopCrawlerCommand({ Name: options.name }));
+        await ctx.aws.glue.send(new (await glueSdk()).StopCrawlerCommand({ Name: options.name }));
         ctx.log.warn(`stopped Glue crawler ${options.name}`);
       } catch (error) {
         ctx.log.warn(`could not stop Glue crawler ${options.name}: ${(error as Error).message}`);
@@ -282,7 +274,7 @@ function crawlerSensor(
 
 async function getCrawler(glue: GlueApi, name: string): Promise<Crawler | undefined> {
   try {
-    return (await glue.send(new GetCrawlerCommand({ Name: name }))).Crawler;
+    return (await glue.send(new (await glueSdk()).GetCrawlerCommand({ Name: name }))).Crawler;
   } catch (error) {
     if ((error as Error).name === 'EntityNotFoundException') return undefined;
     throw error;
@@ -298,12 +290,12 @@ async function ensureCrawler(
 ): Promise<Crawler> {
   const wanted = crawlerInput(name, config);
   if (!current) {
-    await glue.send(new CreateCrawlerCommand(wanted));
+    await glue.send(new (await glueSdk()).CreateCrawlerCommand(wanted));
     log.info(`created Glue crawler ${name}`);
     return (await getCrawler(glue, name)) ?? { Name: name };
   }
   if (differs(current, wanted)) {
-    await glue.send(new UpdateCrawlerCommand(wanted));
+    await glue.send(new (await glueSdk()).UpdateCrawlerCommand(wanted));
     log.info(`updated Glue crawler ${name}: its configuration differed`);
   }
   return current;
@@ -345,7 +337,8 @@ async function result(glue: GlueApi, name: string, crawler: Crawler, startedAfte
   if (last.Status === 'FAILED')
     throw new TaskError('failed', `Glue crawler ${name} failed: ${last.ErrorMessage ?? 'no message'}`);
   if (last.Status === 'CANCELLED') throw new TaskError('failed', `Glue crawler ${name} was cancelled`);
-  const metrics = (await glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [name] }))).CrawlerMetricsList?.[0];
+  const metrics = (await glue.send(new (await glueSdk()).GetCrawlerMetricsCommand({ CrawlerNameList: [name] })))
+    .CrawlerMetricsList?.[0];
   return {
     crawler: name,
     status: last.Status ?? 'UNKNOWN',

@@ -3,14 +3,8 @@
  * when the task's signal aborts, and report Redshift's own error. The client is injected.
  */
 import { createHash } from 'node:crypto';
-import {
-  BatchExecuteStatementCommand,
-  CancelStatementCommand,
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  type DescribeStatementResponse,
-  type RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import type { DescribeStatementResponse, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { redshiftDataSdk } from '../aws-sdk.ts';
 import { TaskError, type Logger, type RunInfo } from '../../runner/index.ts';
 
 export type RedshiftDataApi = Pick<RedshiftDataClient, 'send'>;
@@ -71,8 +65,8 @@ export async function submitStatements(
 ): Promise<string> {
   const response =
     request.api === 'ExecuteStatement'
-      ? await client.send(new ExecuteStatementCommand(request.params))
-      : await client.send(new BatchExecuteStatementCommand(request.params));
+      ? await client.send(new (await redshiftDataSdk()).ExecuteStatementCommand(request.params))
+      : await client.send(new (await redshiftDataSdk()).BatchExecuteStatementCommand(request.params));
   if (!response.Id) throw new TaskError('failed', `Redshift ${request.api} returned no statement id`);
   return response.Id;
 }
@@ -87,7 +81,7 @@ export async function checkStatement(
 ): Promise<StatementState> {
   let described: DescribeStatementResponse;
   try {
-    described = await client.send(new DescribeStatementCommand({ Id: statementId }));
+    described = await client.send(new (await redshiftDataSdk()).DescribeStatementCommand({ Id: statementId }));
   } catch (error) {
     // The SDK already retried throttling; one more look later costs nothing.
     if ((error as Error).name === 'ThrottlingException') return { done: false, status: 'THROTTLED' };
@@ -144,7 +138,7 @@ export async function waitForStatement(
 
 export async function cancelStatement(client: RedshiftDataApi, statementId: string, log: Logger): Promise<void> {
   try {
-    await client.send(new CancelStatementCommand({ Id: statementId }));
+    await client.send(new (await redshiftDataSdk()).CancelStatementCommand({ Id: statementId }));
     log.warn(`cancelled Redshift statement ${statementId}`);
   } catch (error) {
     log.warn(`could not cancel Redshift statement ${statementId}: ${(error as Error).message}`);

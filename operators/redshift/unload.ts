@@ -1,5 +1,6 @@
 /** `redshiftUnload()`: writes a query's result to S3 with UNLOAD. */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws-sdk.ts';
 import { z } from 'zod';
 import { resolveTemplated, type RunInfo, type Templated } from '../../runner/index.ts';
 import { parseOptions, statementTaskShape, templated } from './options.ts';
@@ -28,7 +29,7 @@ export interface RedshiftUnloadOutput {
 /** The file URLs an UNLOAD manifest lists. */
 async function manifestFiles(s3: Pick<S3Client, 'send'>, manifestUri: string): Promise<string[]> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(manifestUri)!;
-  const response = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  const response = await s3.send(new (await s3Sdk()).GetObjectCommand({ Bucket: match[1], Key: match[2] }));
   const manifest = JSON.parse(await response.Body!.transformToString()) as { entries?: { url: string }[] };
   return (manifest.entries ?? []).map((entry) => entry.url);
 }

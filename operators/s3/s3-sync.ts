@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { resolveTemplated, type Operator, type RunInfo, type Templated } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
-import { syncFolderToS3, syncS3ToFolder, type S3SyncOptions, type S3SyncResult } from '../../runner/s3/sync.ts';
+import type { S3SyncOptions, S3SyncResult } from '../../runner/s3/sync.ts';
+import { s3SyncModule } from '../aws-sdk.ts';
 import { SyncRefusedError } from '../../runner/s3/sync-plan.ts';
 
 export interface S3SyncTaskOptions extends Omit<S3SyncOptions, 'log' | 'signal' | 'onProgress'> {
@@ -44,6 +45,7 @@ export function s3Sync(options: S3SyncTaskOptions): Operator<S3SyncResult> & { r
       const { from, to } = ends(ctx);
       const { from: _from, to: _to, ...rest } = options;
       const sync = { ...rest, log: ctx.log, signal: ctx.signal };
+      const { syncFolderToS3, syncS3ToFolder } = await s3SyncModule();
       if (to.startsWith('s3://') && !from.startsWith('s3://')) return syncFolderToS3(ctx.aws.s3, from, to, sync);
       if (from.startsWith('s3://') && !to.startsWith('s3://')) return syncS3ToFolder(ctx.aws.s3, from, to, sync);
       throw new SyncRefusedError(`s3Sync needs one local folder and one s3:// prefix, not ${from} -> ${to}`);

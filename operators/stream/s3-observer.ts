@@ -6,8 +6,9 @@
  * overwrites in place and deletions are seen. The cursor it keeps is a few numbers: it fits in a
  * sensor's state.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parseS3Uri } from '../../runner/s3/sync.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws-sdk.ts';
+import { parseS3Uri } from '../../runner/s3/s3-uri.ts';
 import { hash32, type Observation } from './quiescence.ts';
 
 export interface S3Cursor {
@@ -56,7 +57,7 @@ export async function observeS3Prefix(
   let listCalls = 0;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({
+      new (await s3Sdk()).ListObjectsV2Command({
         Bucket: bucket,
         Prefix: prefix,
         ContinuationToken: token,

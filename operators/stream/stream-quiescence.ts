@@ -4,7 +4,8 @@
  * never run on half a day. It pokes in reschedule mode: between looks it is a delayed job, and its
  * state (last observation, last change, listing cursor) survives worker restarts.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk, s3SyncModule } from '../aws-sdk.ts';
 import { z } from 'zod';
 import {
   durationMs,
@@ -16,7 +17,7 @@ import {
   type Templated,
 } from '../../runner/index.ts';
 import { parseOptions, templated } from '../redshift/options.ts';
-import { listS3, parseS3Uri } from '../../runner/s3/sync.ts';
+import { parseS3Uri } from '../../runner/s3/s3-uri.ts';
 import { observeS3Prefix, type S3Cursor, type S3ObserveOptions } from './s3-observer.ts';
 import {
   observe as decide,
@@ -103,7 +104,9 @@ async function missingFromManifest(s3: Pick<S3Client, 'send'>, uri: string): Pro
   const { bucket, prefix } = parseS3Uri(uri);
   let entries: { url: string }[];
   try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix.replace(/\/$/, '') }));
+    const response = await s3.send(
+      new (await s3Sdk()).GetObjectCommand({ Bucket: bucket, Key: prefix.replace(/\/$/, '') }),
+    );
     entries = (JSON.parse(await response.Body!.transformToString()) as { entries?: { url: string }[] }).entries ?? [];
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') return [uri];
@@ -114,7 +117,9 @@ async function missingFromManifest(s3: Pick<S3Client, 'send'>, uri: string): Pro
     let keys = folders.get(folder);
     if (!keys) {
       const location = parseS3Uri(folder);
-      keys = listS3(s3, location).then((objects) => new Set(objects.map((o) => `s3://${location.bucket}/${o.key}`)));
+      keys = s3SyncModule()
+        .then(({ listS3 }) => listS3(s3, location))
+        .then((objects) => new Set(objects.map((o) => `s3://${location.bucket}/${o.key}`)));
       folders.set(folder, keys);
     }
     return keys;

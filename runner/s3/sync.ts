@@ -33,13 +33,11 @@ import {
   type SyncPlanOptions,
 } from './sync-plan.ts';
 
-export type S3Api = Pick<S3Client, 'send'>;
+import { parseS3Uri, type S3Location } from './s3-uri.ts';
 
-export interface S3Location {
-  bucket: string;
-  /** '' for the whole bucket, otherwise ending with '/'. */
-  prefix: string;
-}
+export { parseS3Uri, type S3Location };
+
+export type S3Api = Pick<S3Client, 'send'>;
 
 export interface S3SyncOptions extends SyncPlanOptions {
   /** Print the plan; change nothing. @defaultValue false */
@@ -68,13 +66,6 @@ export interface S3SyncResult {
 }
 
 const MD5_METADATA = 'runway-md5';
-
-export function parseS3Uri(uri: string): S3Location {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-  if (!match) throw new SyncRefusedError(`${JSON.stringify(uri)} is not an s3://bucket/prefix URI`);
-  const raw = match[2] ?? '';
-  return { bucket: match[1]!, prefix: raw === '' || raw.endsWith('/') ? raw : `${raw}/` };
-}
 
 /** Files up to this size are hashed from one read: a stream per small file costs more than the read. */
 const WHOLE_READ_BYTES = 8 * 1024 * 1024;
