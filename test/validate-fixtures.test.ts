@@ -45,6 +45,13 @@ describe('import failures, one file each', () => {
     expect(good?.importMs).toBeGreaterThan(0);
     expect(problemsOf('import-errors/good.ts')).toEqual([]);
   });
+
+  it('loads a DAG file that imports the AWS SDK at its top (the SDK adds a global of its own)', () => {
+    expect(problemsOf('import-errors/imports-aws-sdk.ts')).toEqual([]);
+    expect(report.files.find((f) => f.file === 'test/fixtures/import-errors/imports-aws-sdk.ts')?.dag?.dagId).toBe(
+      'data_lake__imports_aws_sdk',
+    );
+  });
 });
 
 describe('structural checks', () => {

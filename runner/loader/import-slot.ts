@@ -153,6 +153,9 @@ export class ImportSlot {
       RUNWAY_SETTLE_MS: String(settings.settleMs),
       RUNWAY_PRECOMPILED_DIR: settings.precompiledDir,
       RUNWAY_PRELOAD: PRELOAD.join(','),
+      // The AWS SDK (through @aws/lambda-invoke-store) adds a global `awslambda` when it loads, unless
+      // told not to; without this, a DAG file importing the SDK would be reported for changing globals.
+      AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: '1',
     };
     for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
     const launcher = spawn(
