@@ -25,23 +25,22 @@ export class OperationError extends Error {
 
 /**
  * "DAG x has no task y", with the ids it does have, so a typo is fixed without another command;
- * where a group would do too (`groupIds` given), "no task or task group", with its groups.
+ * where a group would do too and the DAG has groups (`groupIds`), "no task or task group", with them.
  */
 export function noSuchTask(
   dagId: string,
   taskIds: Iterable<string>,
   taskId: string,
-  groupIds?: readonly string[],
+  groupIds: readonly string[] = [],
 ): OperationError {
   const list = (all: Iterable<string>) => {
     const ids = [...all];
     return ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, … (${ids.length} in all)` : ids.join(', ');
   };
-  if (groupIds === undefined)
+  if (groupIds.length === 0)
     return new OperationError(`DAG "${dagId}" has no task "${taskId}"; its tasks: ${list(taskIds)}`);
-  const groups = groupIds.length > 0 ? `; its task groups: ${list(groupIds)}` : '';
   return new OperationError(
-    `DAG "${dagId}" has no task or task group "${taskId}"; its tasks: ${list(taskIds)}${groups}`,
+    `DAG "${dagId}" has no task or task group "${taskId}"; its tasks: ${list(taskIds)}; its task groups: ${list(groupIds)}`,
   );
 }
 
