@@ -217,29 +217,30 @@ describe('clearing a task group', () => {
 
 describe('a run past its dagRunTimeout', () => {
   const TIMED = 'data_lake__scratch_timeout';
-
-  async function timedOutWhileWaiting(conf: Record<string, unknown>, grace?: number) {
-    const run = await triggerDag(engine, TIMED, { conf });
-    // The scheduler starts once the body runs: the run times out with its setup done and its body running.
-    await until(
-      'load.wait to run',
-      async () => ((await states(run.runId, TIMED))['load.wait'] === 'running' ? true : undefined),
+  const reached = (runId: string, taskId: string, state: string) =>
+    until(
+      `${taskId} to be ${state}`,
+      async () => ((await states(runId, TIMED))[taskId] === state ? true : undefined),
       45_000,
     );
-    const scheduler = new Scheduler(engine, {
-      tickMs: 100,
-      ...(grace === undefined ? {} : { teardownGraceMs: grace }),
-    });
+
+  /** Runs a scheduler while `work` runs; the scheduler stops with it. */
+  async function withScheduler<T>(options: { teardownGraceMs?: number }, work: () => Promise<T>): Promise<T> {
+    const scheduler = new Scheduler(engine, { tickMs: 100, ...options });
     scheduler.start();
     try {
-      return { run: await ended(run.runId, 0, TIMED), snapshot: await engine.store.snapshot(TIMED, run.runId) };
+      return await work();
     } finally {
       await scheduler.stop();
     }
   }
 
   it('skips its unfinished tasks, runs the teardown of its setup, then ends failed', async () => {
-    const { run, snapshot } = await timedOutWhileWaiting({});
+    const triggered = await triggerDag(engine, TIMED);
+    // The scheduler starts once the body runs: the run times out with its setup done and its body running.
+    await reached(triggered.runId, 'load.wait', 'running');
+    const run = await withScheduler({}, () => ended(triggered.runId, 0, TIMED));
+    const snapshot = await engine.store.snapshot(TIMED, run.runId);
     expect(run.state).toBe('failed');
     expect(run.timedOutAt).toEqual(expect.any(String));
     expect(Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state]))).toEqual({
@@ -254,13 +255,15 @@ describe('a run past its dagRunTimeout', () => {
     });
     // It ended after its teardown, and the teardown's success did not make it a success.
     expect(Date.parse(run.endedAt!)).toBeGreaterThanOrEqual(snapshot.stop_cluster!.endedAt!);
-    expect((await engine.store.getRun(TIMED, run.runId))?.state).toBe('failed');
   });
 
-  it('ends failed without its teardown once the teardown outlives the grace', async () => {
-    const { run, snapshot } = await timedOutWhileWaiting({ hangTeardown: true }, 1_000);
+  it('waits for a teardown still running, and ends failed without it once it outlives the grace', async () => {
+    const triggered = await triggerDag(engine, TIMED, { conf: { hangTeardown: true } });
+    await reached(triggered.runId, 'load.wait', 'running');
+    await withScheduler({}, () => reached(triggered.runId, 'stop_cluster', 'running'));
+    expect((await engine.store.getRun(TIMED, triggered.runId))?.state).toBe('running');
+    const run = await withScheduler({ teardownGraceMs: 1 }, () => ended(triggered.runId, 0, TIMED));
     expect(run.state).toBe('failed');
-    expect(snapshot.stop_cluster!.state).toBe('running');
-    expect(snapshot['load.wait']!.state).toBe('skipped');
+    expect((await states(run.runId, TIMED)).stop_cluster).toBe('running');
   });
 });
