@@ -208,12 +208,13 @@ export async function clearTasks(
   let ids = loaded.graph.map((t) => t.id);
   if (options.task !== undefined) {
     // A group clears as its tasks, as Airflow's clear of a TaskGroup does.
-    const named = loaded.tasks.has(options.task) ? [options.task] : groupMemberIds(loaded.dag.tasks, options.task);
+    const isGroup = !loaded.tasks.has(options.task);
+    const named = isGroup ? groupMemberIds(loaded.dag.tasks, options.task) : [options.task];
     if (named.length === 0) {
       const groups = loaded.dag.groups.map((g) => g.id);
       throw noSuchTask(dagId, loaded.tasks.keys(), options.task, groups);
     }
-    if (named[0] !== options.task && options.mapIndex !== undefined) {
+    if (isGroup && options.mapIndex !== undefined) {
       throw new OperationError(
         `DAG "${dagId}": "${options.task}" is a task group; --map-index needs a mapped task (one of its tasks)`,
       );

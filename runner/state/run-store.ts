@@ -41,8 +41,8 @@ return 1`;
 // KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
 // ARGV: runId, new state, endedAt, allowed current states (json), dagId, now (ISO).
 // Returns the state written ('' if the run was not in an allowed state) and the run's timeout mark
-// ('' if none): a run marked timed out ends failed, whatever its tasks say. Reopening a finished run starts its clock again and drops
-// the mark, as Airflow's clear resets a run's start date.
+// ('' if none): a run marked timed out ends failed, whatever its tasks say. Reopening a finished
+// run starts its clock again and drops the mark, as Airflow's clear resets a run's start date.
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
 local allowed = false
