@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { z } from 'zod';
 import { backfillDag, clearTasks, markTask, OperationError, triggerDag } from '../runner/state/operations.ts';
-import { testRunway, type TestRunway } from './helpers/runway.ts';
+import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
 const daily = dag({
   id: 'data_lake__daily_ops',
@@ -113,6 +113,61 @@ describe('clear and mark', () => {
     ).toEqual(['extract', 'load']);
     expect((await runway.waitForRun('data_lake__daily_ops', run.runId)).state).toBe('success');
     expect((await runway.engine.store.snapshot('data_lake__daily_ops', run.runId)).load?.try).toBe(2);
+  });
+
+  it('clears a group as every task in it, its inner groups included, and nothing around it', async () => {
+    const nested = dag({ ...manualDag, id: 'data_lake__nested_clear' })
+      .task('extract', {}, async () => 1)
+      .group('load', { upstream: ['extract'] }, (g) =>
+        g
+          .group('tables', {}, (h) => h.task('orders', {}, async () => 'o').task('items', {}, async () => 'i'))
+          .task('check', { upstream: ['load.tables'] }, async () => true),
+      )
+      .task('report', { upstream: ['load'] }, async () => 'done');
+    runway = testRunway([nested]);
+    runway.worker();
+    const run = await triggerDag(runway.engine, 'data_lake__nested_clear');
+    await runway.waitForRun('data_lake__nested_clear', run.runId);
+    expect(await clearTasks(runway.engine, 'data_lake__nested_clear', run.runId, { task: 'load' })).toEqual([
+      'load.tables.orders',
+      'load.tables.items',
+      'load.check',
+    ]);
+    expect((await runway.waitForRun('data_lake__nested_clear', run.runId)).state).toBe('success');
+    const snapshot = await runway.engine.store.snapshot('data_lake__nested_clear', run.runId);
+    expect(Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.try]))).toEqual({
+      extract: 1,
+      'load.tables.orders': 2,
+      'load.tables.items': 2,
+      'load.check': 2,
+      report: 1,
+    });
+    expect(await clearTasks(runway.engine, 'data_lake__nested_clear', run.runId, { task: 'load.tables' })).toEqual([
+      'load.tables.orders',
+      'load.tables.items',
+    ]);
+  });
+
+  it('starts the dagRunTimeout clock again when a finished run is cleared, so a timed-out run can be rerun', async () => {
+    const slowOnce = dag({ ...manualDag, id: 'data_lake__rerun_timeout', dagRunTimeout: '5s' }).task(
+      'load',
+      {},
+      async (ctx) => {
+        if (ctx.tryNumber === 1) await new Promise((resolve) => setTimeout(resolve, 30_000));
+        return ctx.tryNumber;
+      },
+    );
+    runway = testRunway([slowOnce]);
+    runway.worker();
+    runway.scheduler({ tickMs: 100 }).start();
+    const run = await triggerDag(runway.engine, 'data_lake__rerun_timeout');
+    const timedOut = await runway.waitForRun('data_lake__rerun_timeout', run.runId);
+    expect(timedOut).toMatchObject({ state: 'failed', timedOutAt: expect.any(String) });
+    expect(await clearTasks(runway.engine, 'data_lake__rerun_timeout', run.runId, { task: 'load' })).toEqual(['load']);
+    const reopened = await runway.engine.store.getRun('data_lake__rerun_timeout', run.runId);
+    expect(Date.parse(reopened!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(timedOut.endedAt!));
+    expect(reopened?.timedOutAt).toBeUndefined();
+    expect((await runway.waitForRun('data_lake__rerun_timeout', run.runId)).state).toBe('success');
   });
 
   it('marks a failed task success by hand, and the run follows', async () => {

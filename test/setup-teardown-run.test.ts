@@ -2,15 +2,18 @@
  * Task groups and setup/teardown on real `runway worker` processes and Redis: a group's default
  * arguments reach its tasks and a task after the group waits for all of it; a teardown runs
  * whatever happened to the tasks between it and its setup, its own failure leaves the run a
- * success, and clearing a task between them runs the setup and the teardown again.
+ * success, and clearing a task between them runs the setup and the teardown again. Clearing a
+ * group (`runway tasks clear --task <group>`) reruns its tasks with their setup and teardown; a run
+ * past its `dagRunTimeout` still runs its teardown, then fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../runner/state/engine.ts';
 import { clearTasks, triggerDag } from '../runner/state/operations.ts';
+import { Scheduler } from '../runner/services/scheduler.ts';
 import { redisUrl } from './helpers/runway.ts';
-import { REPO_ROOT } from './helpers/run-cli.ts';
+import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
 import { engineOver, until } from './helpers/services.ts';
 
 const DAGS = 'test/fixtures/setup-teardown-dags';
@@ -45,11 +48,11 @@ afterAll(async () => {
   await closeEngine?.();
 });
 
-async function ended(runId: string, after = 0) {
+async function ended(runId: string, after = 0, dagId = DAG) {
   return until(
     `run ${runId} to end`,
     async () => {
-      const run = await engine.store.getRun(DAG, runId);
+      const run = await engine.store.getRun(dagId, runId);
       const done = run?.state === 'success' || run?.state === 'failed';
       return done && Date.parse(run.endedAt ?? '') >= after ? run : undefined;
     },
@@ -57,8 +60,8 @@ async function ended(runId: string, after = 0) {
   );
 }
 
-async function states(runId: string): Promise<Record<string, string>> {
-  const snapshot = await engine.store.snapshot(DAG, runId);
+async function states(runId: string, dagId = DAG): Promise<Record<string, string>> {
+  const snapshot = await engine.store.snapshot(dagId, runId);
   return Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state]));
 }
 
@@ -140,5 +143,127 @@ describe('setup and teardown on real workers', () => {
     });
     const outputs = await engine.store.outputs(DAG, run.runId, ['create_schema', 'load.merge', 'drop_schema']);
     expect(outputs).toMatchObject({ create_schema: { try: 2 }, 'load.merge': { try: 2 }, drop_schema: { try: 2 } });
+  });
+});
+
+describe('clearing a task group', () => {
+  const GROUPS = 'data_lake__scratch_groups';
+  const clearCli = (runId: string, ...flags: string[]) =>
+    runCli(['tasks', 'clear', GROUPS, runId, ...flags, '--dags', DAGS, '--redis-url', redisUrl(), '--prefix', prefix]);
+  const tries = async (runId: string) =>
+    Object.fromEntries(
+      Object.entries(await engine.store.snapshot(GROUPS, runId)).map(([id, ti]) => [id, [ti.state, ti.try]]),
+    );
+
+  it("reruns exactly the group's tasks, with their setup and teardown, and leaves the tasks around it", async () => {
+    const run = await triggerDag(engine, GROUPS);
+    expect((await ended(run.runId, 0, GROUPS)).state).toBe('success');
+    const clearedAt = Date.now();
+    const cleared = await clearCli(run.runId, '--task', 'load');
+    expect(cleared.stderr).toBe('');
+    expect(cleared.code).toBe(0);
+    expect(cleared.stdout.trim()).toBe('cleared load.stage, load.merge, create_schema, drop_schema');
+    expect((await ended(run.runId, clearedAt, GROUPS)).state).toBe('success');
+    expect(await tries(run.runId)).toEqual({
+      extract: ['success', 1],
+      create_schema: ['success', 2],
+      'load.stage': ['success', 2],
+      'load.merge': ['success', 2],
+      drop_schema: ['success', 2],
+      publish: ['success', 1],
+    });
+  });
+
+  it('with --downstream also reruns what comes after the group, and the failed run succeeds', async () => {
+    const run = await triggerDag(engine, GROUPS, { conf: { failMergeOnce: true } });
+    expect((await ended(run.runId, 0, GROUPS)).state).toBe('failed');
+    expect((await states(run.runId, GROUPS)).publish).toBe('upstream_failed');
+    const clearedAt = Date.now();
+    const cleared = await clearCli(run.runId, '--task', 'load', '--downstream');
+    expect(cleared.code).toBe(0);
+    expect(
+      cleared.stdout
+        .trim()
+        .replace(/^cleared /, '')
+        .split(', ')
+        .sort(),
+    ).toEqual(['create_schema', 'drop_schema', 'load.merge', 'load.stage', 'publish'].sort());
+    expect((await ended(run.runId, clearedAt, GROUPS)).state).toBe('success');
+    expect(await tries(run.runId)).toMatchObject({ extract: ['success', 1], 'load.merge': ['success', 2] });
+  });
+
+  it('refuses an id that is neither a task nor a group, naming the DAG, the id and what it has', async () => {
+    const run = await triggerDag(engine, GROUPS);
+    await ended(run.runId, 0, GROUPS);
+    const refused = await clearCli(run.runId, '--task', 'lod');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'DAG "data_lake__scratch_groups" has no task or task group "lod"; its tasks: extract, create_schema, load.stage, load.merge, drop_schema, publish; its task groups: load',
+    );
+    expect(Object.values(await tries(run.runId)).every(([state, n]) => state === 'success' && n === 1)).toBe(true);
+  });
+
+  it('refuses --map-index with a group, and clears nothing', async () => {
+    const run = await triggerDag(engine, GROUPS);
+    await ended(run.runId, 0, GROUPS);
+    const refused = await clearCli(run.runId, '--task', 'load', '--map-index', '0');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'DAG "data_lake__scratch_groups": "load" is a task group; --map-index needs a mapped task (one of its tasks)',
+    );
+    expect(Object.values(await tries(run.runId)).every(([state, n]) => state === 'success' && n === 1)).toBe(true);
+  });
+});
+
+describe('a run past its dagRunTimeout', () => {
+  const TIMED = 'data_lake__scratch_timeout';
+  const reached = (runId: string, taskId: string, state: string) =>
+    until(
+      `${taskId} to be ${state}`,
+      async () => ((await states(runId, TIMED))[taskId] === state ? true : undefined),
+      45_000,
+    );
+
+  /** Runs a scheduler while `work` runs; the scheduler stops with it. */
+  async function withScheduler<T>(options: { teardownGraceMs?: number }, work: () => Promise<T>): Promise<T> {
+    const scheduler = new Scheduler(engine, { tickMs: 100, ...options });
+    scheduler.start();
+    try {
+      return await work();
+    } finally {
+      await scheduler.stop();
+    }
+  }
+
+  it('skips its unfinished tasks, runs the teardown of its setup, then ends failed', async () => {
+    const triggered = await triggerDag(engine, TIMED);
+    // The scheduler starts once the body runs: the run times out with its setup done and its body running.
+    await reached(triggered.runId, 'load.wait', 'running');
+    const run = await withScheduler({}, () => ended(triggered.runId, 0, TIMED));
+    const snapshot = await engine.store.snapshot(TIMED, run.runId);
+    expect(run.state).toBe('failed');
+    expect(run.timedOutAt).toEqual(expect.any(String));
+    expect(Object.fromEntries(Object.entries(snapshot).map(([id, ti]) => [id, ti.state]))).toEqual({
+      create_cluster: 'success',
+      'load.wait': 'skipped',
+      'load.publish': 'skipped',
+      stop_cluster: 'success',
+    });
+    expect(snapshot['load.wait']!.error).toBe('the run was stopped: dagRunTimeout of 1000 ms exceeded');
+    expect(await engine.store.outputs(TIMED, run.runId, ['stop_cluster'])).toEqual({
+      stop_cluster: { stopped: 'scratch-cluster' },
+    });
+    // It ended after its teardown, and the teardown's success did not make it a success.
+    expect(Date.parse(run.endedAt!)).toBeGreaterThanOrEqual(snapshot.stop_cluster!.endedAt!);
+  });
+
+  it('waits for a teardown still running, and ends failed without it once it outlives the grace', async () => {
+    const triggered = await triggerDag(engine, TIMED, { conf: { hangTeardown: true } });
+    await reached(triggered.runId, 'load.wait', 'running');
+    await withScheduler({}, () => reached(triggered.runId, 'stop_cluster', 'running'));
+    expect((await engine.store.getRun(TIMED, triggered.runId))?.state).toBe('running');
+    const run = await withScheduler({ teardownGraceMs: 1 }, () => ended(triggered.runId, 0, TIMED));
+    expect(run.state).toBe('failed');
+    expect((await states(run.runId, TIMED)).stop_cluster).toBe('running');
   });
 });

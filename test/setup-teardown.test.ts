@@ -1,7 +1,7 @@
 /** How a run moves around setups and teardowns, decided by the pure core (no Redis). */
 import { describe, expect, it } from 'vitest';
 import { decideTransitions, runOutcome, type GraphTask } from '../runner/core/run-advance.ts';
-import { withSetupsAndTeardowns } from '../runner/core/setup-teardown.ts';
+import { stoppedByTimeout, withSetupsAndTeardowns } from '../runner/core/setup-teardown.ts';
 import type { TaskInstanceState } from '../runner/core/trigger-rule.ts';
 
 const setup = (id: string, upstream: string[] = []): GraphTask => ({
@@ -85,5 +85,33 @@ describe('what a clear takes along', () => {
     // create_a's teardown drop_a is not downstream of other: clearing other reruns neither.
     const two = [setup('create_a'), work('other', []), teardown('drop_a', ['create_a'])];
     expect(withSetupsAndTeardowns(two, ['other'])).toEqual(['other']);
+  });
+});
+
+describe('what a dagRunTimeout stops', () => {
+  it('skips the unfinished work and setups not yet running, and keeps teardowns and running setups', () => {
+    const states: Record<string, TaskInstanceState> = {
+      create_a: 'running',
+      create_b: 'scheduled',
+      load: 'none',
+      drop: 'none',
+    };
+    expect(stoppedByTimeout(graph, states).sort()).toEqual(['create_b', 'load']);
+    // The setup kept running ends; the teardown then runs on the setup that succeeded.
+    expect(
+      decideTransitions(graph, { ...states, create_a: 'success', create_b: 'skipped', load: 'skipped' }).get('drop'),
+    ).toBe('scheduled');
+  });
+
+  it("stops a mapped task's unfinished indexes with it, and leaves finished ones", () => {
+    const mapped = [setup('create_a'), work('load', ['create_a']), teardown('drop', ['load', 'create_a'])];
+    const states: Record<string, TaskInstanceState> = {
+      create_a: 'success',
+      load: 'running',
+      'load[0]': 'success',
+      'load[1]': 'up_for_retry',
+      drop: 'none',
+    };
+    expect(stoppedByTimeout(mapped, states).sort()).toEqual(['load', 'load[1]']);
   });
 });

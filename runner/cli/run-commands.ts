@@ -507,7 +507,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
 
   withRuntimeFlags(tasks.command('clear').description('run finished task instances again'))
     .arguments('<dag_id> <run_id>')
-    .option('--task <task_id>', 'only this task')
+    .option('--task <task_id>', 'only this task, or every task of this task group')
     .option('--downstream', 'with --task: and everything downstream of it')
     .option('--only-failed', 'only failed and upstream_failed instances')
     .option('--map-index <n>', 'with --task of a mapped task: only this index', mapIndex)

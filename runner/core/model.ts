@@ -17,6 +17,11 @@ export interface DagRunRecord {
   createdAt: string;
   startedAt?: string;
   endedAt?: string;
+  /**
+   * When the scheduler found the run past its `dagRunTimeout`: its teardowns may still run, but
+   * the run ends `failed` whatever they do. Dropped when a clear or mark reopens the run.
+   */
+  timedOutAt?: string;
 }
 
 export interface TaskInstanceRecord {

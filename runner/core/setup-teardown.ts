@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { describeIssues, type TaskSpec } from './dag-options.ts';
 import { DagDefinitionError, fieldOf, type TaskDefinition } from './dag.ts';
-import type { UpstreamCounts, TaskInstanceState } from './trigger-rule.ts';
+import { isTerminal, type UpstreamCounts, type TaskInstanceState } from './trigger-rule.ts';
+import { parseInstanceKey } from './task-mapping.ts';
 
 export type TaskRole = 'setup' | 'teardown';
 
@@ -156,6 +157,27 @@ export function withSetupsAndTeardowns(tasks: readonly RoleTask[], ids: readonly
     }
   }
   return [...out];
+}
+
+/**
+ * The instances a run past its `dagRunTimeout` stops by skipping them, as Airflow skips every
+ * unfinished instance, but for two kinds kept so that no resource is left behind: teardowns,
+ * which then run as usual once their upstream tasks are done, and setups already running, whose
+ * resource may exist when they end (their teardowns then remove it). `states` is keyed by
+ * instance (`load[3]` for an index of a mapped task).
+ */
+export function stoppedByTimeout(
+  tasks: readonly RoleTask[],
+  states: Readonly<Record<string, TaskInstanceState>>,
+): string[] {
+  const { byId } = indexOf(tasks);
+  return Object.entries(states)
+    .filter(([key, state]) => {
+      if (isTerminal(state)) return false;
+      const role = byId.get(parseInstanceKey(key).taskId)?.role;
+      return role !== 'teardown' && !(role === 'setup' && state === 'running');
+    })
+    .map(([key]) => key);
 }
 
 /** Every task reachable from `start` along `next`, `start` excluded. */

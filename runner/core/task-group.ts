@@ -209,6 +209,14 @@ export function addGroup(
   return built.dag.rebuilt([...dag.tasks, ...tagged], [...built.dag.groups, definition]);
 }
 
+/**
+ * The ids of the tasks in group `groupId`, its inner groups' included, in declaration order (as
+ * Airflow's `TaskGroup.iter_tasks`, which its clear of a group acts on); empty for no such group.
+ */
+export function groupMemberIds(tasks: readonly Pick<TaskDefinition, 'id' | 'group'>[], groupId: string): string[] {
+  return tasks.filter((t) => t.group === groupId || t.group?.startsWith(`${groupId}.`)).map((t) => t.id);
+}
+
 /** `spec` with the groups among its upstream ids replaced by their leaves. */
 export function expandGroups<S>(spec: S, groups: readonly GroupDefinition[]): S {
   if (groups.length === 0 || typeof spec !== 'object' || spec === null) return spec;

@@ -71,7 +71,15 @@ export interface SchedulerOptions {
    * @defaultValue 10_000
    */
   membershipTtlMs?: number;
+  /**
+   * After a run passes its `dagRunTimeout`, how long its teardowns may still take before the run
+   * ends `failed` without waiting for them. @defaultValue TEARDOWN_GRACE_MS (10 minutes)
+   */
+  teardownGraceMs?: number;
 }
+
+/** How long the teardowns of a run past its `dagRunTimeout` may take, by default. */
+export const TEARDOWN_GRACE_MS = 600_000;
 
 /** What a pass learnt about a quiet DAG: nothing to do before `dueAt` (clock time), if read again before `until` (real time). */
 interface Quiet {
@@ -408,8 +416,17 @@ export class Scheduler {
     const { dagId, runId } = run;
     if (run.state !== 'running') return;
     const timeout = loaded.dagRunTimeoutMs;
-    if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
-      await this.engine.finishRun(loaded, run, 'failed', `dagRunTimeout of ${timeout} ms exceeded`);
+    if (run.timedOutAt) {
+      const grace = this.options.teardownGraceMs ?? TEARDOWN_GRACE_MS;
+      if (Date.now() - Date.parse(run.timedOutAt) > grace) {
+        const reason = `dagRunTimeout of ${timeout ?? '?'} ms exceeded, and its teardowns did not end within ${grace} ms after`;
+        await this.engine.finishRun(loaded, run, 'failed', reason);
+        return;
+      }
+      // Skips what a worker scheduled as the run timed out; the repairs below go on for its teardowns.
+      await this.engine.timeOutRun(loaded, run);
+    } else if (timeout !== undefined && run.startedAt && Date.now() - Date.parse(run.startedAt) > timeout) {
+      await this.engine.timeOutRun(loaded, run);
       return;
     }
     const staleBefore = Date.now() - (this.options.reconcileAfterMs ?? 15_000);

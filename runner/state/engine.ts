@@ -12,6 +12,7 @@ import { sendNotifications } from '../core/notify.ts';
 import { withLogContext, type Logger } from '../core/operator.ts';
 import { retryPolicyOf, type RetryPolicy } from '../core/retry-policy.ts';
 import { decideTransitions, downstreamOf, runOutcome, withUpstream } from '../core/run-advance.ts';
+import { stoppedByTimeout } from '../core/setup-teardown.ts';
 import { RunStore, type TaskTransition } from './run-store.ts';
 import { graphWithIndexes, parseInstanceKey } from '../core/task-mapping.ts';
 import { expandMappedTask, itemsOf, mapLengths, mappedTaskIds } from './mapped-instances.ts';
@@ -308,9 +309,17 @@ export class Engine {
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
   }
 
-  /** Ends a run once; the caller that ends it sends the notifications and starts queued runs. */
+  /**
+   * Ends a run once; the caller that ends it sends the notifications and starts queued runs. A run
+   * marked timed out ends `failed`, for its timeout, whatever `state` its tasks gave.
+   */
   async finishRun(loaded: LoadedDag, run: DagRunRecord, state: 'success' | 'failed', reason?: string): Promise<void> {
-    if (!(await this.store.setRunState(run.dagId, run.runId, state, ['running', 'queued']))) return;
+    const ended = await this.store.setRunState(run.dagId, run.runId, state, ['running', 'queued']);
+    if (!ended) return;
+    if (ended.timedOutAt) {
+      state = 'failed';
+      reason ??= timeoutReason(loaded);
+    }
     withLogContext(this.log, { dagId: run.dagId, runId: run.runId }).info(
       `DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`,
     );
@@ -329,6 +338,38 @@ export class Engine {
       { env: this.env, fetch: this.fetch, log: this.log },
     );
     await this.startQueuedRuns(loaded);
+  }
+
+  /**
+   * Stops a run past its `dagRunTimeout`: marks it (so that it ends `failed`), skips its
+   * unfinished tasks as Airflow does, but lets its teardowns run, and its setups already running
+   * end, so that what they made is removed (`stoppedByTimeout`); the run ends when they are done.
+   * Safe to call again: a task a worker scheduled meanwhile is skipped then.
+   */
+  async timeOutRun(loaded: LoadedDag, run: DagRunRecord): Promise<void> {
+    const { dagId, runId } = run;
+    const reason = timeoutReason(loaded);
+    if (!run.timedOutAt && (await this.store.markTimedOut(dagId, runId, new Date()))) {
+      withLogContext(this.log, { dagId, runId }).warn(
+        `DAG run ${dagId} ${runId}: ${reason}; its unfinished tasks are skipped, its teardowns still run, then it fails`,
+      );
+    }
+    const snapshot = await this.store.snapshot(dagId, runId);
+    const stopped = stoppedByTimeout(loaded.graph, statesOf(snapshot));
+    if (stopped.length > 0) {
+      const now = Date.now();
+      await this.store.transition(
+        dagId,
+        runId,
+        stopped.map((task) => ({
+          task,
+          from: [snapshot[task]!.state],
+          set: { state: 'skipped', endedAt: now, error: `the run was stopped: ${reason}` },
+        })),
+        { requireRunState: 'running', watch: [] },
+      );
+    }
+    await this.advance(loaded, run);
   }
 
   /** Creates a queued run unless one with this id exists; true if created. */
@@ -406,6 +447,10 @@ export function bullmqPriority(priority: number): Pick<JobsOptions, 'priority' |
   if (priority > 0) return { lifo: true };
   if (priority < 0) return { priority: Math.min(2_097_152, -priority) };
   return {};
+}
+
+function timeoutReason(loaded: LoadedDag): string {
+  return `dagRunTimeout of ${loaded.dagRunTimeoutMs ?? '?'} ms exceeded`;
 }
 
 export function statesOf(snapshot: Record<string, TaskInstanceRecord>): Record<string, TaskInstanceState> {

@@ -11,6 +11,7 @@ import type { Engine } from './engine.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { allDownstreamOf } from '../core/run-advance.ts';
 import { withSetupsAndTeardowns } from '../core/setup-teardown.ts';
+import { groupMemberIds } from '../core/task-group.ts';
 import type { TaskTransition } from './run-store.ts';
 import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts';
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
@@ -22,11 +23,25 @@ export class OperationError extends Error {
   override readonly name = 'OperationError';
 }
 
-/** "DAG x has no task y", with the ids it does have, so a typo is fixed without another command. */
-export function noSuchTask(dagId: string, taskIds: Iterable<string>, taskId: string): OperationError {
-  const ids = [...taskIds];
-  const shown = ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, … (${ids.length} in all)` : ids.join(', ');
-  return new OperationError(`DAG "${dagId}" has no task "${taskId}"; its tasks: ${shown}`);
+/**
+ * "DAG x has no task y", with the ids it does have, so a typo is fixed without another command;
+ * where a group would do too and the DAG has groups (`groupIds`), "no task or task group", with them.
+ */
+export function noSuchTask(
+  dagId: string,
+  taskIds: Iterable<string>,
+  taskId: string,
+  groupIds: readonly string[] = [],
+): OperationError {
+  const list = (all: Iterable<string>) => {
+    const ids = [...all];
+    return ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, … (${ids.length} in all)` : ids.join(', ');
+  };
+  if (groupIds.length === 0)
+    return new OperationError(`DAG "${dagId}" has no task "${taskId}"; its tasks: ${list(taskIds)}`);
+  return new OperationError(
+    `DAG "${dagId}" has no task or task group "${taskId}"; its tasks: ${list(taskIds)}; its task groups: ${list(groupIds)}`,
+  );
 }
 
 /** What a trigger did. */
@@ -173,6 +188,7 @@ export async function backfillDag(
 }
 
 export interface ClearOptions {
+  /** A task, or a task group: every task in it (its inner groups' too). */
   task?: string;
   downstream?: boolean;
   onlyFailed?: boolean;
@@ -191,8 +207,20 @@ export async function clearTasks(
   options = { ...options, ...indexFromKey(options.task, options.mapIndex) };
   let ids = loaded.graph.map((t) => t.id);
   if (options.task !== undefined) {
-    if (!loaded.tasks.has(options.task)) throw noSuchTask(dagId, loaded.tasks.keys(), options.task);
-    ids = [options.task, ...(options.downstream ? allDownstreamOf(loaded.graph, options.task) : [])];
+    // A group clears as its tasks, as Airflow's clear of a TaskGroup does.
+    const isGroup = !loaded.tasks.has(options.task);
+    const named = isGroup ? groupMemberIds(loaded.dag.tasks, options.task) : [options.task];
+    if (named.length === 0) {
+      const groups = loaded.dag.groups.map((g) => g.id);
+      throw noSuchTask(dagId, loaded.tasks.keys(), options.task, groups);
+    }
+    if (isGroup && options.mapIndex !== undefined) {
+      throw new OperationError(
+        `DAG "${dagId}": "${options.task}" is a task group; --map-index needs a mapped task (one of its tasks)`,
+      );
+    }
+    const below = options.downstream ? named.flatMap((id) => allDownstreamOf(loaded.graph, id)) : [];
+    ids = [...new Set([...named, ...below])];
   }
   // A mapped task clears with its indexes; `mapIndex` clears that index alone.
   const index = resolveMapIndex(loaded, dagId, runId, snapshot, options.task, options.mapIndex);

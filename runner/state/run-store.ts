@@ -39,26 +39,46 @@ redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|running', 1)
 return 1`;
 
 // KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
-// ARGV: runId, new state, endedAt, allowed current states (json), dagId
+// ARGV: runId, new state, endedAt, allowed current states (json), dagId, now (ISO).
+// Returns the state written ('' if the run was not in an allowed state) and the run's timeout mark
+// ('' if none): a run marked timed out ends failed, whatever its tasks say. Reopening a finished
+// run starts its clock again and drops the mark, as Airflow's clear resets a run's start date.
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
 local allowed = false
 for _, s in ipairs(cjson.decode(ARGV[4])) do if s == current then allowed = true end end
-if not allowed then return 0 end
+if not allowed then return {'', ''} end
 local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
-record.state = ARGV[2]
+local state = ARGV[2]
+if state == 'success' and record.timedOutAt then state = 'failed' end
+if state == 'running' and (current == 'success' or current == 'failed') then
+  record.startedAt = ARGV[6]
+  record.timedOutAt = nil
+end
+record.state = state
 if ARGV[3] ~= '' then record.endedAt = ARGV[3] else record.endedAt = nil end
-redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', ARGV[2])
+redis.call('HSET', KEYS[1], 'record', cjson.encode(record), 'state', state)
 redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. current, -1)
-redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. ARGV[2], 1)
-if ARGV[2] == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
-if ARGV[2] ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[1]) end
-if ARGV[2] == 'running' or ARGV[2] == 'queued' then
+redis.call('HINCRBY', KEYS[6], ARGV[5] .. '|' .. state, 1)
+if state == 'running' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+if state ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[1]) end
+if state == 'running' or state == 'queued' then
   redis.call('SADD', KEYS[5], ARGV[5])
 elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then
   redis.call('SREM', KEYS[5], ARGV[5])
 end
 redis.call('INCR', KEYS[3])
+return {state, record.timedOutAt or ''}`;
+
+// KEYS: run, change counter. ARGV: timedOutAt (ISO). Marks a running run timed out, once: 1 if
+// this call marked it, 2 if it was marked already, 0 if it is not running.
+const TIME_OUT_RUN = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+local record = cjson.decode(redis.call('HGET', KEYS[1], 'record'))
+if record.timedOutAt then return 2 end
+record.timedOutAt = ARGV[1]
+redis.call('HSET', KEYS[1], 'record', cjson.encode(record))
+redis.call('INCR', KEYS[2])
 return 1`;
 
 // KEYS: run, task instances, outputs, run index, active set, queued index, run counts; then the
@@ -233,6 +253,7 @@ type Scripted = RedisClient &
     | 'runwayCreateRun'
     | 'runwayStartRun'
     | 'runwayFinishRun'
+    | 'runwayTimeOutRun'
     | 'runwayTransition'
     | 'runwayAppendLog'
     | 'runwayDeleteRun'
@@ -257,6 +278,7 @@ export class RunStore {
       redis.defineCommand('runwayCreateRun', { numberOfKeys: 7, lua: CREATE_RUN });
       redis.defineCommand('runwayStartRun', { numberOfKeys: 5, lua: START_RUN });
       redis.defineCommand('runwayFinishRun', { numberOfKeys: 6, lua: FINISH_RUN });
+      redis.defineCommand('runwayTimeOutRun', { numberOfKeys: 2, lua: TIME_OUT_RUN });
       // The number of keys comes first in each call: a run has one log key per try.
       redis.defineCommand('runwayDeleteRun', { lua: DELETE_RUN });
       redis.defineCommand('runwayRecountRuns', { numberOfKeys: 2, lua: RECOUNT_RUNS });
@@ -452,10 +474,19 @@ export class RunStore {
     return started === 1;
   }
 
-  /** Moves a run to `state` if it is in one of `from`; true for the one caller that did. */
-  async setRunState(dagId: string, runId: string, state: DagRunState, from: readonly DagRunState[]): Promise<boolean> {
-    const endedAt = state === 'success' || state === 'failed' ? new Date().toISOString() : '';
-    const done = await this.redis.runwayFinishRun(
+  /**
+   * Moves a run to `state` if it is in one of `from`: for the one caller that did, the state
+   * written (`failed` for `success` on a run marked timed out) and the mark; else false.
+   */
+  async setRunState(
+    dagId: string,
+    runId: string,
+    state: DagRunState,
+    from: readonly DagRunState[],
+  ): Promise<{ state: DagRunState; timedOutAt?: string } | false> {
+    const now = new Date().toISOString();
+    const endedAt = state === 'success' || state === 'failed' ? now : '';
+    const [written, timedOutAt] = (await this.redis.runwayFinishRun(
       this.runKey(dagId, runId),
       this.activeKey(dagId),
       this.changesKey,
@@ -467,8 +498,18 @@ export class RunStore {
       endedAt,
       JSON.stringify(from),
       dagId,
-    );
-    return done === 1;
+      now,
+    )) as [string, string];
+    if (written === '') return false;
+    return { state: written as DagRunState, ...(timedOutAt ? { timedOutAt } : {}) };
+  }
+
+  /**
+   * Marks a running run as past its `dagRunTimeout` (`timedOutAt`), so that it ends `failed`;
+   * true for the one caller that marked it.
+   */
+  async markTimedOut(dagId: string, runId: string, at: Date): Promise<boolean> {
+    return (await this.redis.runwayTimeOutRun(this.runKey(dagId, runId), this.changesKey, at.toISOString())) === 1;
   }
 
   async transition(
