@@ -11,11 +11,11 @@ const HEAVY = /\/node_modules\/(bullmq|ioredis|@aws-sdk\/[^/]+|s3rver|prom-clien
 const dir = await mkdtemp(join(tmpdir(), 'runway-trace-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Runs `runway ...args` and resolves to the packages among the modules its own process loaded. */
-async function heavyPackagesLoadedBy(args: string[]): Promise<string[]> {
-  const traceFile = join(dir, `${args.join('_').replace(/\W/g, '-')}.txt`);
+/** Runs `node <nodeArgs>` with the tracer and resolves to the URLs of every module its own process loaded. */
+async function modulesLoadedBy(name: string, nodeArgs: string[]): Promise<string[]> {
+  const traceFile = join(dir, `${name.replace(/\W/g, '-')}.txt`);
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TRACER, 'bin/runway.js', ...args], {
+    const child = spawn(process.execPath, ['--import', TRACER, ...nodeArgs], {
       cwd: REPO_ROOT,
       env: { ...process.env, RUNWAY_TRACE_FILE: traceFile },
       stdio: 'ignore',
@@ -24,9 +24,18 @@ async function heavyPackagesLoadedBy(args: string[]): Promise<string[]> {
     child.on('close', resolve);
   });
   expect(code).toBe(0);
-  const urls = (await readFile(traceFile, 'utf8')).split('\n');
+  return (await readFile(traceFile, 'utf8')).split('\n');
+}
+
+const heavyPackagesAmong = (urls: string[]) => [
+  ...new Set(urls.map((url) => HEAVY.exec(url)?.[1]).filter((name) => name !== undefined)),
+];
+
+/** Runs `runway ...args` and resolves to the packages among the modules its own process loaded. */
+async function heavyPackagesLoadedBy(args: string[]): Promise<string[]> {
+  const urls = await modulesLoadedBy(args.join('_'), ['bin/runway.js', ...args]);
   expect(urls.some((url) => url.endsWith('/runner/cli/main.ts'))).toBe(true);
-  return [...new Set(urls.map((url) => HEAVY.exec(url)?.[1]).filter((name) => name !== undefined))];
+  return heavyPackagesAmong(urls);
 }
 
 describe('a CLI verb loads only what it uses', () => {
@@ -38,24 +47,9 @@ describe('a CLI verb loads only what it uses', () => {
   );
 
   it('importing the example DAGs, built from every operator, loads no AWS SDK (validate and dags list import each DAG file)', async () => {
-    const traceFile = join(dir, 'operator-dags.txt');
-    const files = (await readdir(join(REPO_ROOT, 'dags'))).filter((f) => f.endsWith('.ts')).map((f) => `dags/${f}`);
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const imports = files.map((f) => `await import(${JSON.stringify(join(REPO_ROOT, f))});`).join(' ');
-      const child = spawn(
-        process.execPath,
-        ['--import', TRACER, '--import', 'tsx', '--input-type=module', '-e', imports],
-        {
-          cwd: REPO_ROOT,
-          env: { ...process.env, RUNWAY_TRACE_FILE: traceFile },
-          stdio: 'ignore',
-        },
-      );
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
-    expect(code).toBe(0);
-    const urls = (await readFile(traceFile, 'utf8')).split('\n');
+    const files = (await readdir(join(REPO_ROOT, 'dags'))).filter((f) => f.endsWith('.ts'));
+    const imports = files.map((f) => `await import(${JSON.stringify(join(REPO_ROOT, 'dags', f))});`).join(' ');
+    const urls = await modulesLoadedBy('example-dags', ['--import', 'tsx', '--input-type=module', '-e', imports]);
     for (const name of [
       'glue/crawler',
       'redshift/unload',
@@ -66,7 +60,7 @@ describe('a CLI verb loads only what it uses', () => {
       expect(urls.some((url) => url.endsWith(`/operators/${name}.ts`) || url.endsWith(`/operators/${name}.js`))).toBe(
         true,
       );
-    expect([...new Set(urls.map((url) => HEAVY.exec(url)?.[1]).filter((name) => name !== undefined))]).toEqual([]);
+    expect(heavyPackagesAmong(urls)).toEqual([]);
   });
 
   it('runway dags trigger --help lists the verb without loading it', async () => {
