@@ -90,7 +90,7 @@ describe('Redis Cluster', () => {
         const list = await runCli(['runs', 'list', 'data_lake__ops', ...common], { env });
         return /\bsuccess\b/.test(list.stdout) ? list.stdout : undefined;
       },
-      30_000,
+      120_000,
     );
     const runId = /(manual__\S+)/.exec(runs)![1]!;
     const logs = await runCli(['tasks', 'logs', 'data_lake__ops', runId, 'extract', ...common], { env });
@@ -105,6 +105,29 @@ describe('Redis Cluster', () => {
       expect(await store.deleteRunsBefore('data_lake__ops', new Date(Date.now() + 86_400_000))).toBe(1);
       expect(await store.logs('data_lake__ops', runId, 'extract', 1)).toEqual([]);
       expect(await store.listRuns('data_lake__ops')).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 180_000);
+
+  it('creates due runs of many DAGs in one pass: the batched script keeps every key in one slot', async () => {
+    const env = { REDIS_URL: `redis://127.0.0.1:${elsewhere}?cluster=true` };
+    const prefix = '{runway-cluster-due}';
+    const dagIds = Array.from({ length: 12 }, (_, i) => `data_lake__share_${String(i + 1).padStart(2, '0')}`);
+    const scheduler = startService(
+      ['scheduler', '--dags', 'test/fixtures/shared-schedulers-dags', '--prefix', prefix],
+      env,
+    );
+    const redis = connectRedis(env.REDIS_URL);
+    try {
+      const store = new RunStore(redis, { prefix });
+      // Twelve catch-up DAGs, all due at once: one pass hands them to one batch (up to 64 DAGs a script).
+      const firstRuns = await until('a scheduled run of each of the twelve DAGs', async () => {
+        const runs = await Promise.all(dagIds.map((dagId) => store.listRuns(dagId, 1)));
+        return runs.every((r) => r.length > 0) ? runs.map((r) => r[0]!) : undefined;
+      });
+      for (const run of firstRuns) expect(run.runId).toMatch(/^scheduled__2026-01-01T00:0\d:00/);
+      expect(scheduler.output()).not.toMatch(/CROSSSLOT|MOVED/);
     } finally {
       redis.disconnect();
     }
