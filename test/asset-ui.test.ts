@@ -1,10 +1,11 @@
 /** The Assets pages of the web UI in headless Chromium (Debian's, driven by playwright-core). */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asset, dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
@@ -13,9 +14,8 @@ import { until } from './helpers/services.ts';
 let runway: TestRunway | undefined;
 let web: WebServer | undefined;
 let browser: Browser | undefined;
-let executablePath: string;
 beforeAll(() => {
-  executablePath = ensureChromium();
+  ensureChromium(); // once, before the tests: an apt-get install may take minutes
 }, 300_000);
 afterEach(async () => {
   await browser?.close();
@@ -43,7 +43,7 @@ describe('the Assets pages in Chromium', () => {
       (await runway!.engine.store.listRuns('data_lake__ui_transform')).length > 0 ? true : undefined,
     );
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(web.url);
     await page.getByRole('link', { name: 'Assets' }).click();

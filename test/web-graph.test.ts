@@ -5,10 +5,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asset, dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
@@ -29,9 +30,8 @@ declare const document: { createElement(tag: string): PageElement; body: { appen
 let runway: TestRunway | undefined;
 let web: WebServer | undefined;
 let browser: Browser | undefined;
-let executablePath: string;
 beforeAll(() => {
-  executablePath = ensureChromium();
+  ensureChromium(); // once, before the tests: an apt-get install may take minutes
 }, 300_000);
 afterEach(async () => {
   release();
@@ -58,13 +58,6 @@ const diamond = dag({ ...manualDag, id: 'data_lake__graph' })
 
 const EDGES = ['extract>clean', 'extract>enrich', 'clean>load', 'enrich>load'];
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
-}
-
 const nodeState = (page: Page, taskId: string) =>
   page.locator(`#graph [data-testid="graph-node-${taskId}"]`).getAttribute('data-state');
 
@@ -78,7 +71,7 @@ describe('the graph view in Chromium', () => {
     runway = testRunway([diamond]);
     runway.worker();
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     page.setDefaultTimeout(15_000);
     const refused: string[] = [];
@@ -147,7 +140,7 @@ describe('the graph view in Chromium', () => {
     runway = testRunway([kinds]);
     runway.worker();
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.setDefaultTimeout(15_000);
     const run = await runway.trigger('data_lake__graph_kinds');
@@ -205,7 +198,7 @@ describe('the graph view in Chromium', () => {
     const scheduler = runway.scheduler({ now: () => now, quietMs: 0 });
     const run = await runway.trigger('data_lake__graph_late', {}, now);
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${web.url}#/dags/data_lake__graph_late/runs/${encodeURIComponent(run.runId)}`);
@@ -224,7 +217,7 @@ describe('the graph view in Chromium', () => {
   it('draws labels as text: an asset URI or group name holding markup runs nothing', async () => {
     runway = testRunway([diamond]);
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(web.url);
     const hostile = `s3://lake/"><img src=x data-pwned=1><script>document.title='pwned'</script>`;

@@ -2,19 +2,19 @@
  * The web UI's grid folds a task group (headless Chromium, as in web-ui.test.ts): one row for the
  * group, coloured by its worst task state, that opens on a click to show the group's tasks.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dag, failNow } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
 let runway: TestRunway | undefined;
 let web: WebServer | undefined;
 let browser: Browser | undefined;
-let executablePath: string;
 beforeAll(() => {
-  executablePath = ensureChromium();
+  ensureChromium(); // once, before the tests: an apt-get install may take minutes
 }, 300_000);
 afterEach(async () => {
   await browser?.close();
@@ -39,18 +39,7 @@ describe('the grid and task groups', () => {
     web = await startWebServer(runway.engine, { port: 0 });
     const run = await runway.trigger('data_lake__ui_groups');
     expect((await runway.waitForRun('data_lake__ui_groups', run.runId)).state).toBe('failed');
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${web.url}#/dags/data_lake__ui_groups`);

@@ -7,11 +7,12 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
@@ -20,9 +21,8 @@ let runway: TestRunway | undefined;
 let web: WebServer | undefined;
 let browser: Browser | undefined;
 let attacker: Server | undefined;
-let executablePath: string;
 beforeAll(() => {
-  executablePath = ensureChromium();
+  ensureChromium(); // once, before the tests: an apt-get install may take minutes
 }, 300_000);
 afterEach(async () => {
   await new Promise((resolve) => (attacker ? attacker.close(resolve) : resolve(undefined)));
@@ -79,26 +79,11 @@ async function startAttacker(target: string): Promise<string> {
   return `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`;
 }
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
-
 describe('the web UI in Chromium', () => {
   it('keeps what was chosen in the trigger form when the page refreshes under it', async () => {
     runway = testRunway([orders]);
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${web.url}#/dags/data_lake__ui_orders`);
     await page.locator('select[name="region"]').selectOption('us');
@@ -115,7 +100,7 @@ describe('the web UI in Chromium', () => {
     runway = testRunway([orders]);
     web = await startWebServer(runway.engine, { port: 0 });
     const evil = await startAttacker(web.url);
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(evil);
     await expect.poll(() => page.title(), { timeout: 10_000 }).toBe('done');
@@ -141,7 +126,7 @@ describe('the web UI in Chromium', () => {
     web = await startWebServer(runway.engine, { port: 0 });
     const run = await runway.trigger('data_lake__ui_dots');
     await runway.waitForRun('data_lake__ui_dots', run.runId);
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
     for (const taskId of ['..', '.']) {
@@ -159,7 +144,7 @@ describe('the web UI in Chromium', () => {
     runway = testRunway([orders]);
     runway.worker();
     web = await startWebServer(runway.engine, { port: 0 });
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
     // The page runs under a CSP without inline script: nothing it does may be refused by it.
     const refused: string[] = [];
