@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,8 @@ interface SizeResult {
   cold: StartFigures;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
+  /** CPU seconds from 3 s before the boundary until every first task started (NaN where unknown). */
+  boundaryCpu: { scheduler: number; worker: number };
   boundaryAlone: BoundaryCost;
 }
 
@@ -196,6 +198,14 @@ async function startWorkerProcess(folder: string, redisUrl: string, prefix: stri
   return child;
 }
 
+/** CPU seconds a process has used (Linux's /proc; NaN elsewhere): read beside wall times on a loaded machine. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, in clock ticks of 1/100 s (fields 14 and 15 of proc(5)).
+  return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / 100 : Number.NaN;
+}
+
 /** SIGTERM, as a deployment stops a worker, and its exit (which writes its profile). */
 async function stopWorkerProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -298,6 +308,7 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         if (created > 0) boundaryPassMs = Math.max(boundaryPassMs, performance.now() - t);
         return created;
       };
+      const cpuBefore = { scheduler: process.cpuUsage(), worker: await cpuSecondsOf(worker.pid!) };
       scheduler.start();
       const runId = `scheduled__${new Date(boundary - FIVE_MINUTES).toISOString()}`;
       const dagIds = registry.list().map((d) => d.summary.dagId);
@@ -305,19 +316,30 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
       const firstStart: number[] = [];
       try {
         await sleep(3_000);
+        // Only the runs not seen started yet are read again: the watching must not load Redis.
+        let waiting = dagIds;
         await until(
           'every run of the boundary to start its first task',
           async () => {
             const pipeline = redis.pipeline();
-            for (const dagId of dagIds) pipeline.hget(engine.store.key('ti', dagId, runId), 'extract');
+            for (const dagId of waiting) pipeline.hget(engine.store.key('ti', dagId, runId), 'extract');
             const rows = (await pipeline.exec()) ?? [];
-            return rows.every(([, raw]) => typeof raw === 'string' && JSON.parse(raw).startedAt !== undefined);
+            waiting = waiting.filter((_, i) => {
+              const raw = rows[i]![1];
+              return typeof raw !== 'string' || JSON.parse(raw).startedAt === undefined;
+            });
+            return waiting.length === 0;
           },
           300_000,
         );
       } finally {
         await scheduler.stop();
       }
+      const { user, system } = process.cpuUsage(cpuBefore.scheduler);
+      const boundaryCpu = {
+        scheduler: (user + system) / 1e6,
+        worker: (await cpuSecondsOf(worker.pid!)) - cpuBefore.worker,
+      };
       for (const dagId of dagIds) {
         const run = await engine.store.getRun(dagId, runId);
         const [ti] = Object.values(await engine.store.states(dagId, runId, ['extract']));
@@ -336,6 +358,7 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         runBytes: warmBytes,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
+        boundaryCpu,
         boundaryAlone,
       };
     } finally {
@@ -429,6 +452,10 @@ async function main(): Promise<void> {
     'start lag p50 / p99 (s)',
     results.map((r) => `${r.start.p50.toFixed(2)}/${r.start.p99.toFixed(2)}`),
     'p50 <= 1 s, p99 <= 3 s',
+  );
+  row(
+    '  CPU meanwhile: sched/worker',
+    results.map((r) => `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)} s`),
   );
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
 }

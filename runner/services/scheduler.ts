@@ -21,11 +21,8 @@ import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
 import { ownerOf } from '../core/dag-partition.ts';
-import { DUE_BATCH, DueRuns, type DueDagOutcome, type RootJob } from '../state/due-runs.ts';
+import { DUE_BATCH, DueRuns, type DueDagOutcome } from '../state/due-runs.ts';
 import { SchedulerMembership } from '../state/scheduler-membership.ts';
-
-/** Root task jobs added in one bulk add (one MULTI): a boundary's thousands are cut up. */
-const ROOT_JOBS_PER_ADD = 500;
 
 /** DAGs whose running runs are read in one go when reconciling. */
 const RECONCILE_BATCH = 256;
@@ -154,7 +151,8 @@ export class Scheduler {
     }
     const members = this.membership.members();
     const { registry } = this.engine;
-    // Due DAGs go in batches; the others (busy only, not loaded here, retired, quiet) one by one.
+    // Due DAGs go in batches, busy ones that are not due too (`busyOnly`); the others (not loaded
+    // here, retired, quiet) one by one.
     const batched: LoadedDag[] = [];
     const single = new Set<string>();
     for (const dagId of pending.due) {
@@ -164,23 +162,37 @@ export class Scheduler {
       else single.add(dagId);
     }
     const inBatch = new Set(batched.map((loaded) => loaded.summary.dagId));
-    for (const dagId of pending.busy) if (!inBatch.has(dagId) && this.owns(dagId, members)) single.add(dagId);
+    const busyOnly: LoadedDag[] = [];
+    for (const dagId of pending.busy) {
+      if (inBatch.has(dagId) || single.has(dagId) || !this.owns(dagId, members)) continue;
+      const loaded = registry.get(dagId);
+      if (loaded && !registry.isRetired(dagId)) busyOnly.push(loaded);
+      else single.add(dagId);
+    }
     for (const dagId of [...inBatch, ...single]) schedulerDagsHandled.inc({ dag_id: dagId });
+    for (const loaded of busyOnly) schedulerDagsHandled.inc({ dag_id: loaded.summary.dagId });
 
     let created = await this.assets.checkAll();
     const reconcileAfter: LoadedDag[] = [];
-    const rootJobs: RootJob[] = [];
     const batches = Array.from({ length: Math.ceil(batched.length / DUE_BATCH) }, (_, i) =>
       batched.slice(i * DUE_BATCH, (i + 1) * DUE_BATCH),
     );
     await eachLimit(batches, 4, async (batch) => {
       try {
         const { outcomes, jobs } = await this.dueRuns.createAndStart(batch, this.now());
-        rootJobs.push(...jobs);
         for (const outcome of outcomes) {
           created += this.settled(outcome);
           if (outcome.activeBefore > 0) reconcileAfter.push(registry.get(outcome.dagId)!);
         }
+        // Queued with their batch, not after the whole pass: workers (other processes) start on the
+        // first runs of a boundary while the scheduler creates the last ones.
+        await this.engine
+          .enqueueAcrossRuns(jobs)
+          .catch((error: unknown) =>
+            this.engine.log.error(
+              `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
+            ),
+          );
       } catch (error) {
         const ids = batch.map((loaded) => loaded.summary.dagId);
         this.engine.log.error(
@@ -188,12 +200,13 @@ export class Scheduler {
         );
       }
     });
-    for (let first = 0; first < rootJobs.length; first += ROOT_JOBS_PER_ADD) {
+    for (let first = 0; first < busyOnly.length; first += RECONCILE_BATCH) {
+      const batch = busyOnly.slice(first, first + RECONCILE_BATCH);
       try {
-        await this.engine.enqueueAcrossRuns(rootJobs.slice(first, first + ROOT_JOBS_PER_ADD));
+        await this.sortBusy(batch, single, reconcileAfter);
       } catch (error) {
         this.engine.log.error(
-          `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
+          `scheduler: reading the run counts of ${batch.length} DAG(s) (${batch[0]!.summary.dagId}, …): ${describeRedisError(error)}`,
         );
       }
     }
@@ -220,6 +233,24 @@ export class Scheduler {
       this.engine.log.error(`scheduler: deadline alerts: ${describeRedisError(error)}`);
     }
     return created;
+  }
+
+  /**
+   * Busy DAGs that are not due have no run to create: no schedule arithmetic and no settle for
+   * them, only their counts read in one round trip. A DAG with running runs is reconciled with the
+   * others; one with a queued run that may start, a paused one, or one that has nothing queued or
+   * running any more takes the one-DAG path (`handle`), as before.
+   */
+  private async sortBusy(dags: readonly LoadedDag[], single: Set<string>, reconcileAfter: LoadedDag[]): Promise<void> {
+    const states = await this.index.readMany(
+      dags.map((loaded) => ({ dagId: loaded.summary.dagId, pausedOnCreation: loaded.summary.pausedOnCreation })),
+    );
+    for (const [i, loaded] of dags.entries()) {
+      const { paused, active, queued } = states[i]!;
+      const mayStart = queued > 0 && active < loaded.summary.maxActiveRuns;
+      if (paused || mayStart || active + queued === 0) single.add(loaded.summary.dagId);
+      else reconcileAfter.push(loaded);
+    }
   }
 
   /** Records what a batch did for one DAG (lag metrics, quiet); returns the runs it created. */
