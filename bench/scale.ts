@@ -10,8 +10,9 @@
  * The scheduler's clock is shifted so that the boundary comes a few seconds after the warm-up
  * instead of waiting for a real one. Targets at 2,000 DAGs: idle pass <= 50 ms and O(1) Redis
  * calls; lag p50 <= 1 s, p99 <= 3 s.
- * Run: `npm run bench:scale [-- --sizes 100,1000] [--tick 1000] [--prof DIR]` (`--prof`: the
- * scheduler's and the worker's processes write `--cpu-prof` profiles under DIR).
+ * Run: `npm run bench:scale [-- --sizes 100,1000] [--tick 1000] [--worker-concurrency 16]
+ * [--prof DIR]` (`--prof`: the scheduler's and the worker's processes write `--cpu-prof` profiles
+ * under DIR).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,7 +36,7 @@ const FIVE_MINUTES = 300_000;
 const IDLE_PASSES = 20;
 const tickMs = Number(flag('--tick', '1000'));
 const profDir = flag('--prof', '');
-const WORKER_CONCURRENCY = 16;
+const workerConcurrency = Number(flag('--worker-concurrency', '16'));
 
 interface SizeResult {
   dags: number;
@@ -176,7 +177,7 @@ async function startWorkerProcess(folder: string, redisUrl: string, prefix: stri
     join(root, 'bin/runway.js'),
     'worker',
     ...['--dags', folder, '--redis-url', redisUrl, '--prefix', prefix],
-    ...['--concurrency', String(WORKER_CONCURRENCY), '--log-format', 'json', '--grace', '5'],
+    ...['--concurrency', String(workerConcurrency), '--log-format', 'json', '--grace', '5'],
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -396,6 +397,7 @@ async function main(): Promise<void> {
         ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'scheduler')] : []),
         ...['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(size), '--tick', String(tickMs)],
         ...(profDir ? ['--prof', profDir] : []),
+        ...['--worker-concurrency', String(workerConcurrency)],
       ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 },
     );
@@ -407,7 +409,7 @@ async function main(): Promise<void> {
   const cell = (values: string[]) => values.map((v) => v.padStart(12)).join('');
   const s = (n: number) => `${n.toFixed(2)} s`;
   console.log(
-    `bench/scale: one scheduler, 3-task DAGs on */5 * * * *, tick ${tickMs} ms, one worker process of concurrency ${WORKER_CONCURRENCY} ` +
+    `bench/scale: one scheduler, 3-task DAGs on */5 * * * *, tick ${tickMs} ms, one worker process of concurrency ${workerConcurrency} ` +
       `(${availableParallelism()} cores, node ${process.version})`,
   );
   console.log(`${'DAGs'.padEnd(30)}${cell(results.map((r) => String(r.dags)))}   target at 2,000`);
