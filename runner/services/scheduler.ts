@@ -21,8 +21,11 @@ import { describeRedisError } from '../redis/redis-errors.ts';
 import { withLogContext } from '../core/operator.ts';
 import { eachLimit } from '../core/each-limit.ts';
 import { ownerOf } from '../core/dag-partition.ts';
-import { DUE_BATCH, DueRuns, type DueDagOutcome } from '../state/due-runs.ts';
+import { DUE_BATCH, DueRuns, type DueDagOutcome, type RootJob } from '../state/due-runs.ts';
 import { SchedulerMembership } from '../state/scheduler-membership.ts';
+
+/** Root task jobs added in one bulk add (one MULTI): a boundary's thousands are cut up. */
+const ROOT_JOBS_PER_ADD = 500;
 
 /** DAGs whose running runs are read in one go when reconciling. */
 const RECONCILE_BATCH = 256;
@@ -174,25 +177,18 @@ export class Scheduler {
 
     let created = await this.assets.checkAll();
     const reconcileAfter: LoadedDag[] = [];
+    const rootJobs: RootJob[] = [];
     const batches = Array.from({ length: Math.ceil(batched.length / DUE_BATCH) }, (_, i) =>
       batched.slice(i * DUE_BATCH, (i + 1) * DUE_BATCH),
     );
     await eachLimit(batches, 4, async (batch) => {
       try {
         const { outcomes, jobs } = await this.dueRuns.createAndStart(batch, this.now());
+        rootJobs.push(...jobs);
         for (const outcome of outcomes) {
           created += this.settled(outcome);
           if (outcome.activeBefore > 0) reconcileAfter.push(registry.get(outcome.dagId)!);
         }
-        // Queued with their batch, not after the whole pass: workers (other processes) start on the
-        // first runs of a boundary while the scheduler creates the last ones.
-        await this.engine
-          .enqueueAcrossRuns(jobs)
-          .catch((error: unknown) =>
-            this.engine.log.error(
-              `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
-            ),
-          );
       } catch (error) {
         const ids = batch.map((loaded) => loaded.summary.dagId);
         this.engine.log.error(
@@ -200,6 +196,15 @@ export class Scheduler {
         );
       }
     });
+    for (let first = 0; first < rootJobs.length; first += ROOT_JOBS_PER_ADD) {
+      try {
+        await this.engine.enqueueAcrossRuns(rootJobs.slice(first, first + ROOT_JOBS_PER_ADD));
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
+        );
+      }
+    }
     for (let first = 0; first < busyOnly.length; first += RECONCILE_BATCH) {
       const batch = busyOnly.slice(first, first + RECONCILE_BATCH);
       try {
