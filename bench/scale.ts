@@ -4,23 +4,25 @@
  *   - start: loading the DAG folder (validate in isolation, then import) plus the first pass;
  *   - RSS of that process once loaded (a scheduler's; the worker starts after it is read);
  *   - an idle pass (nothing due, no run active): median time and the commands Redis executed;
- *   - a boundary where every DAG is due, with one worker of concurrency 16 in the same process:
- *     creation lag (run created - interval end) and start lag (first task started - interval end).
+ *   - a boundary where every DAG is due, with one worker of concurrency 16 in a process of its own
+ *     (`runway worker` on the same folder and Redis, as deployed): creation lag (run created -
+ *     interval end) and start lag (first task started - interval end).
  * The scheduler's clock is shifted so that the boundary comes a few seconds after the warm-up
  * instead of waiting for a real one. Targets at 2,000 DAGs: idle pass <= 50 ms and O(1) Redis
  * calls; lag p50 <= 1 s, p99 <= 3 s.
- * Run: `npm run bench:scale [-- --sizes 100,1000] [--tick 1000]`.
+ * Run: `npm run bench:scale [-- --sizes 100,1000] [--tick 1000] [--worker-concurrency 16]
+ * [--prof DIR]` (`--prof`: the scheduler's and the worker's processes write `--cpu-prof` profiles
+ * under DIR).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
-import { startWorker } from '../runner/services/worker.ts';
 import { Engine } from '../runner/state/engine.ts';
 import { redisRows, runBytes, type RunBytes } from './scale-redis-bytes.ts';
 import { coldStart, loadLikeAService, startRows, type StartFigures } from './scale-start.ts';
@@ -33,6 +35,8 @@ const flag = (name: string, fallback: string) => {
 const FIVE_MINUTES = 300_000;
 const IDLE_PASSES = 20;
 const tickMs = Number(flag('--tick', '1000'));
+const profDir = flag('--prof', '');
+const workerConcurrency = Number(flag('--worker-concurrency', '16'));
 
 interface SizeResult {
   dags: number;
@@ -47,6 +51,8 @@ interface SizeResult {
   cold: StartFigures;
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
+  /** CPU seconds from 3 s before the boundary until every first task started (NaN where unknown). */
+  boundaryCpu: { scheduler: number; worker: number };
   boundaryAlone: BoundaryCost;
 }
 
@@ -161,6 +167,55 @@ function loadAverage(): string {
     .join(' / ');
 }
 
+/**
+ * `runway worker` in a process of its own, as deployed: it does not share the scheduler's event
+ * loop. Resolves once it has loaded the folder and takes tasks.
+ */
+async function startWorkerProcess(folder: string, redisUrl: string, prefix: string): Promise<ChildProcess> {
+  const args = [
+    ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'worker')] : []),
+    join(root, 'bin/runway.js'),
+    'worker',
+    ...['--dags', folder, '--redis-url', redisUrl, '--prefix', prefix],
+    ...['--concurrency', String(workerConcurrency), '--log-format', 'json', '--grace', '5'],
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, RUNWAY_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-4_096);
+      if (!seen.includes('worker started')) return;
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`bench/scale: the worker exited (${code}) before it started`)));
+  });
+  return child;
+}
+
+/** CPU seconds a process has used (Linux's /proc; NaN elsewhere): read beside wall times on a loaded machine. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, in clock ticks of 1/100 s (fields 14 and 15 of proc(5)).
+  return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / 100 : Number.NaN;
+}
+
+/** SIGTERM, as a deployment stops a worker, and its exit (which writes its profile). */
+async function stopWorkerProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  await exited;
+}
+
 const cacheRootOf = (size: number) => join(root, `bench/out/scale-cache-${size}`);
 
 /** The generated folder of `size` DAGs; rewriting it unchanged keeps what a restart verified. */
@@ -194,7 +249,8 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
     const { registry, startS: loadS, stop: stopSource } = await loadLikeAService(folder, cacheRootOf(size));
     cleanups.push(stopSource);
     if (registry.list().length !== size) throw new Error(`bench/scale: loaded ${registry.list().length} of ${size}`);
-    const engine = new Engine({ redis, registry, prefix: `{scale-${randomUUID().slice(0, 6)}}`, env: {} });
+    const prefix = `{scale-${randomUUID().slice(0, 6)}}`;
+    const engine = new Engine({ redis, registry, prefix, env: {} });
     const scheduler = new Scheduler(engine, { now, tickMs, quietMs: 0 });
     const memoryBefore = await usedMemory(observer);
     const warmCreated = await scheduler.tick();
@@ -202,13 +258,14 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
     const rssMiB = process.memoryUsage().rss / 1024 / 1024;
     if (warmCreated !== size) throw new Error(`bench/scale: warm-up created ${warmCreated} of ${size} runs`);
 
-    let worker = startWorker(engine, connect(), { concurrency: 16 });
+    const worker = await startWorkerProcess(folder, server.url, prefix);
     const idle = async () => (await redis.scard(engine.store.busyKey)) === 0;
     try {
       // Warm-up runs finish; passes meanwhile start and reconcile them.
       await until('the warm-up runs', async () => (await scheduler.tick()) >= 0 && (await idle()), 300_000);
-      // The worker is stopped while idle passes are counted, so that only the scheduler's commands are.
-      await worker.close(5_000);
+      // The worker is paused (SIGSTOP: nothing of it active now) while idle passes are counted, so
+      // that only the scheduler's commands are.
+      worker.kill('SIGSTOP');
       const bytesPerRun = ((await usedMemory(observer)) - memoryBefore) / size;
       const warmRunId = (await engine.store.listRuns(registry.list()[0]!.summary.dagId, 1))[0]!.runId;
       const warmBytes = await runBytes(observer, engine, dagIdsOf(registry), warmRunId);
@@ -233,7 +290,7 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         (ms) => (offset += ms),
         size,
       );
-      worker = startWorker(engine, connect(), { concurrency: 16 });
+      worker.kill('SIGCONT');
       await until(
         'the runs of the lone boundary pass',
         async () => (await scheduler.tick()) >= 0 && (await idle()),
@@ -252,6 +309,7 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         if (created > 0) boundaryPassMs = Math.max(boundaryPassMs, performance.now() - t);
         return created;
       };
+      const cpuBefore = { scheduler: process.cpuUsage(), worker: await cpuSecondsOf(worker.pid!) };
       scheduler.start();
       const runId = `scheduled__${new Date(boundary - FIVE_MINUTES).toISOString()}`;
       const dagIds = registry.list().map((d) => d.summary.dagId);
@@ -259,19 +317,30 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
       const firstStart: number[] = [];
       try {
         await sleep(3_000);
+        // Only the runs not seen started yet are read again: the watching must not load Redis.
+        let waiting = dagIds;
         await until(
           'every run of the boundary to start its first task',
           async () => {
             const pipeline = redis.pipeline();
-            for (const dagId of dagIds) pipeline.hget(engine.store.key('ti', dagId, runId), 'extract');
+            for (const dagId of waiting) pipeline.hget(engine.store.key('ti', dagId, runId), 'extract');
             const rows = (await pipeline.exec()) ?? [];
-            return rows.every(([, raw]) => typeof raw === 'string' && JSON.parse(raw).startedAt !== undefined);
+            waiting = waiting.filter((_, i) => {
+              const raw = rows[i]![1];
+              return typeof raw !== 'string' || JSON.parse(raw).startedAt === undefined;
+            });
+            return waiting.length === 0;
           },
           300_000,
         );
       } finally {
         await scheduler.stop();
       }
+      const { user, system } = process.cpuUsage(cpuBefore.scheduler);
+      const boundaryCpu = {
+        scheduler: (user + system) / 1e6,
+        worker: (await cpuSecondsOf(worker.pid!)) - cpuBefore.worker,
+      };
       for (const dagId of dagIds) {
         const run = await engine.store.getRun(dagId, runId);
         const [ti] = Object.values(await engine.store.states(dagId, runId, ['extract']));
@@ -290,10 +359,11 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         runBytes: warmBytes,
         creation: { p50: pct(creation, 50), p99: pct(creation, 99) },
         start: { p50: pct(firstStart, 50), p99: pct(firstStart, 99) },
+        boundaryCpu,
         boundaryAlone,
       };
     } finally {
-      await worker.close(5_000);
+      await stopWorkerProcess(worker);
       await engine.close();
     }
   } finally {
@@ -323,7 +393,12 @@ async function main(): Promise<void> {
     // A fresh process per size, so that RSS and start time are those of that size alone.
     const child = spawnSync(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(size), '--tick', String(tickMs)],
+      [
+        ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'scheduler')] : []),
+        ...['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(size), '--tick', String(tickMs)],
+        ...(profDir ? ['--prof', profDir] : []),
+        ...['--worker-concurrency', String(workerConcurrency)],
+      ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 },
     );
     const line = child.stdout.trim().split('\n').pop() ?? '';
@@ -334,7 +409,7 @@ async function main(): Promise<void> {
   const cell = (values: string[]) => values.map((v) => v.padStart(12)).join('');
   const s = (n: number) => `${n.toFixed(2)} s`;
   console.log(
-    `bench/scale: one scheduler, 3-task DAGs on */5 * * * *, tick ${tickMs} ms, one worker of concurrency 16 ` +
+    `bench/scale: one scheduler, 3-task DAGs on */5 * * * *, tick ${tickMs} ms, one worker process of concurrency ${workerConcurrency} ` +
       `(${availableParallelism()} cores, node ${process.version})`,
   );
   console.log(`${'DAGs'.padEnd(30)}${cell(results.map((r) => String(r.dags)))}   target at 2,000`);
@@ -373,12 +448,16 @@ async function main(): Promise<void> {
   row(
     'creation lag p50 / p99 (s)',
     results.map((r) => `${r.creation.p50.toFixed(2)}/${r.creation.p99.toFixed(2)}`),
-    '',
+    'p50 <= 1 s, p99 <= 3 s',
   );
   row(
     'start lag p50 / p99 (s)',
     results.map((r) => `${r.start.p50.toFixed(2)}/${r.start.p99.toFixed(2)}`),
     'p50 <= 1 s, p99 <= 3 s',
+  );
+  row(
+    '  CPU meanwhile: sched/worker',
+    results.map((r) => `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)} s`),
   );
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
 }

@@ -350,3 +350,79 @@ describe('reconciling running runs in batches', () => {
     await engine.close();
   });
 });
+
+describe('busy DAGs that are not due', () => {
+  let runway: TestRunway;
+  afterEach(async () => {
+    await runway?.close();
+  });
+
+  /** `count` DAGs whose 10:00 runs are running; then, at 10:03, the Redis commands of one pass. */
+  async function busyPassCommands(count: number): Promise<Record<string, number>> {
+    const dags = Array.from({ length: count }, (_, i) => everyFiveMinutes(`data_lake__busy_${i}`));
+    const redis = connectRedis(server.url);
+    const engine = new Engine({
+      redis,
+      registry: new DagRegistry(dags.map((d) => prepareDag(d))),
+      prefix: `{busy-${randomUUID().slice(0, 8)}}`,
+      env: {},
+    });
+    cleanups.push(async () => {
+      await engine.close();
+      redis.disconnect();
+    });
+    let now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+    expect(await scheduler.tick()).toBe(count);
+    now = new Date('2026-01-01T10:03:00Z');
+    await observer.config('RESETSTAT');
+    expect(await scheduler.tick()).toBe(0);
+    return commandsSinceReset();
+  }
+
+  it('cost a pass reads only: no script and no schedule write per DAG, whatever their number', async () => {
+    // Each busy DAG: its counts (paused, active, queued, last interval) and its running run, read
+    // in pipelines; nothing written, since nothing is due and nothing has to be repaired.
+    const perDag = (n: number) => ({
+      zrangebyscore: 1,
+      smembers: 1 + n,
+      hget: 2 * n,
+      scard: n,
+      zcard: n,
+      zscore: 2 * n,
+      hgetall: n,
+    });
+    expect(await busyPassCommands(10)).toEqual(perDag(10));
+    expect(await busyPassCommands(200)).toEqual(perDag(200));
+  });
+
+  it('a pass that cannot read their counts says which DAGs, and the next pass reconciles them', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__uncounted', { dagRunTimeout: '1ms' })]);
+    const errors: string[] = [];
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    let now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+    expect(await scheduler.tick()).toBe(1);
+    const [run] = await engine.store.listRuns('data_lake__uncounted');
+    // Not due before 10:05, busy with its running run; a settings key of the wrong type makes the
+    // read of its counts fail, as a refusal would.
+    now = new Date('2026-01-01T10:01:00Z');
+    await runway.redis.set(engine.store.dagKey('data_lake__uncounted'), 'not a hash');
+    await scheduler.tick();
+    expect(errors).toEqual([
+      expect.stringMatching(/^scheduler: reading the run counts of 1 DAG\(s\) \(data_lake__uncounted, …\): WRONGTYPE/),
+    ]);
+    expect((await engine.store.getRun(run!.dagId, run!.runId))?.state).toBe('running');
+    await runway.redis.del(engine.store.dagKey('data_lake__uncounted'));
+    await scheduler.tick();
+    // Reconciled: the run outlived its 1 ms timeout.
+    expect((await engine.store.getRun(run!.dagId, run!.runId))?.state).toBe('failed');
+    await engine.close();
+  });
+});

@@ -162,7 +162,8 @@ export class Scheduler {
     }
     const members = this.membership.members();
     const { registry } = this.engine;
-    // Due DAGs go in batches; the others (busy only, not loaded here, retired, quiet) one by one.
+    // Due DAGs go in batches, busy ones that are not due too (`busyOnly`); the others (not loaded
+    // here, retired, quiet) one by one.
     const batched: LoadedDag[] = [];
     const single = new Set<string>();
     for (const dagId of pending.due) {
@@ -172,8 +173,15 @@ export class Scheduler {
       else single.add(dagId);
     }
     const inBatch = new Set(batched.map((loaded) => loaded.summary.dagId));
-    for (const dagId of pending.busy) if (!inBatch.has(dagId) && this.owns(dagId, members)) single.add(dagId);
+    const busyOnly: LoadedDag[] = [];
+    for (const dagId of pending.busy) {
+      if (inBatch.has(dagId) || single.has(dagId) || !this.owns(dagId, members)) continue;
+      const loaded = registry.get(dagId);
+      if (loaded && !registry.isRetired(dagId)) busyOnly.push(loaded);
+      else single.add(dagId);
+    }
     for (const dagId of [...inBatch, ...single]) schedulerDagsHandled.inc({ dag_id: dagId });
+    for (const loaded of busyOnly) schedulerDagsHandled.inc({ dag_id: loaded.summary.dagId });
 
     let created = await this.assets.checkAll();
     const reconcileAfter: LoadedDag[] = [];
@@ -205,6 +213,16 @@ export class Scheduler {
         );
       }
     }
+    for (let first = 0; first < busyOnly.length; first += RECONCILE_BATCH) {
+      const batch = busyOnly.slice(first, first + RECONCILE_BATCH);
+      try {
+        await this.sortBusy(batch, single, reconcileAfter);
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: reading the run counts of ${batch.length} DAG(s) (${batch[0]!.summary.dagId}, …): ${describeRedisError(error)}`,
+        );
+      }
+    }
     await eachLimit([...single], this.options.concurrency ?? 32, async (dagId) => {
       try {
         created += await this.handle(dagId, reconcileAfter);
@@ -228,6 +246,24 @@ export class Scheduler {
       this.engine.log.error(`scheduler: deadline alerts: ${describeRedisError(error)}`);
     }
     return created;
+  }
+
+  /**
+   * Busy DAGs that are not due have no run to create: no schedule arithmetic and no settle for
+   * them, only their counts read in one round trip. A DAG with running runs is reconciled with the
+   * others; one with a queued run that may start, a paused one, or one that has nothing queued or
+   * running any more takes the one-DAG path (`handle`), as before.
+   */
+  private async sortBusy(dags: readonly LoadedDag[], single: Set<string>, reconcileAfter: LoadedDag[]): Promise<void> {
+    const states = await this.index.readMany(
+      dags.map((loaded) => ({ dagId: loaded.summary.dagId, pausedOnCreation: loaded.summary.pausedOnCreation })),
+    );
+    for (const [i, loaded] of dags.entries()) {
+      const { paused, active, queued } = states[i]!;
+      const mayStart = queued > 0 && active < loaded.summary.maxActiveRuns;
+      if (paused || mayStart || active + queued === 0) single.add(loaded.summary.dagId);
+      else reconcileAfter.push(loaded);
+    }
   }
 
   /** Records what a batch did for one DAG (lag metrics, quiet); returns the runs it created. */
