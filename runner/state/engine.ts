@@ -194,7 +194,7 @@ export class Engine {
     for (let round = 0; round < 1_000 && candidates.size > 0; round++) {
       // Trigger rules see an expanded mapped task as all its indexes (task-mapping.ts).
       const graph =
-        mapped.length === 0 ? loaded.graph : graphWithIndexes(loaded.graph, await mapLengths(this, loaded, run));
+        mapped.length === 0 ? loaded.graph : graphWithIndexes(loaded.graph, await mapLengths(this, loaded, run, known));
       if (graph !== loaded.graph) {
         known = undefined;
         // Looking at every task includes the indexes of expanded mapped tasks (a cleared one reruns).
@@ -284,7 +284,9 @@ export class Engine {
         ti,
         item ?? (items?.has(taskId) ? { value: items.get(taskId) } : undefined),
       );
-      byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), { name: taskId, data: job.data, opts: job.opts }]);
+      const jobs = byQueue.get(job.queue) ?? [];
+      jobs.push({ name: taskId, data: job.data, opts: job.opts });
+      byQueue.set(job.queue, jobs);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
   }
