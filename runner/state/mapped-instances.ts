@@ -12,6 +12,7 @@ import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { downstreamOf } from '../core/run-advance.ts';
 import { aggregateState, decideExpansion, instanceKey, parseInstanceKey } from '../core/task-mapping.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { inSlices } from '../core/fan-out-slices.ts';
 import type { Engine } from './engine.ts';
 
 /**
@@ -96,9 +97,6 @@ redis.call('HINCRBY', KEYS[2], 'total', created - removed)
 if terminalLeft > 0 then redis.call('HINCRBY', KEYS[2], 'terminal', -terminalLeft) end
 return finish(cjson.encode(generations))`;
 
-const FIRST_SLICE = 16;
-const SLICE = 100;
-
 type Scripted = Engine['redis'] & { runwayExpand(...args: (string | number)[]): Promise<string | null> };
 
 function scripted(engine: Engine): Scripted {
@@ -161,12 +159,8 @@ export async function expandMappedTask(
     ti: generations ? { generation: generations[i]![0], try: generations[i]![1] } : fresh,
     item: { value },
   }));
-  // In slices, the first one small: the first indexes run while the rest are being queued.
-  for (let first = 0; first < instances.length;) {
-    const size = first === 0 ? FIRST_SLICE : SLICE;
-    await engine.enqueueMany(loaded, run, instances.slice(first, first + size));
-    first += size;
-  }
+  // As any wide fan-out: the first indexes run while the rest are being queued.
+  await inSlices(instances, (slice) => engine.enqueueMany(loaded, run, slice));
   return false;
 }
 
