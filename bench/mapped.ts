@@ -3,9 +3,10 @@
  * independent tasks, in alternating rounds on the same Redis, and the time from the upstream
  * task's end to its first mapped instance running, beside the same hop to a plain task.
  *
- * Bytes are counted twice: Redis's whole used_memory delta, and that delta without BullMQ's event
- * stream. The stream is shared by both DAGs' jobs and bounded (the last ~1,000 events, trimmed a
- * node at a time), so its size swings by tens of KB from run to run whatever the run holds.
+ * Bytes are counted twice: the sizes of all keys (MEMORY USAGE) before and after a run, without
+ * BullMQ's event stream, and Redis's whole used_memory delta. The stream is shared by both DAGs'
+ * jobs and bounded (the last ~1,000 events, trimmed a node at a time), so it swings by tens of KB
+ * from run to run whatever the run holds; used_memory also moves with buffers and allocator state.
  */
 import { dag } from '../runner/index.ts';
 import type { AnyDag } from '../runner/loader/dag-registry.ts';
@@ -23,7 +24,7 @@ export interface MappedCaseDeps {
 export interface MappedCaseResult {
   mappedMs: number[];
   independentMs: number[];
-  /** Median bytes per instance the run left in Redis, BullMQ's bounded event stream left out. */
+  /** Median bytes per instance the run's keys hold in Redis (BullMQ's bounded event stream left out). */
   mappedBytesEach: number;
   independentBytesEach: number;
   /** The same with the event stream's swing in: Redis's used_memory delta alone. */
@@ -78,10 +79,15 @@ export async function mappedCase(n: number, rounds: number, deps: MappedCaseDeps
     firstIndexMs: [],
     plainHopMs: [],
   };
-  const memory = async () => ({
-    used: usedMemory(await deps.probe.info('memory')),
-    events: Number((await deps.probe.memory('USAGE', events, 'SAMPLES', '0')) ?? 0),
-  });
+  // Every key's exact size (MEMORY USAGE with all elements sampled), the event stream left out.
+  const keyBytes = async () => {
+    let total = 0;
+    for (const key of await deps.probe.keys('*')) {
+      if (key !== events) total += Number((await deps.probe.memory('USAGE', key, 'SAMPLES', '0')) ?? 0);
+    }
+    return total;
+  };
+  const memory = async () => ({ used: usedMemory(await deps.probe.info('memory')), keys: await keyBytes() });
   const measure = async (dagId: string) => {
     const before = await memory();
     const started = performance.now();
@@ -89,8 +95,7 @@ export async function mappedCase(n: number, rounds: number, deps: MappedCaseDeps
     await deps.waitRun(engine, dagId, runId);
     const ms = performance.now() - started;
     const after = await memory();
-    const used = after.used - before.used;
-    return { ms, used, bytes: used - (after.events - before.events) };
+    return { ms, used: after.used - before.used, bytes: after.keys - before.keys };
   };
   try {
     const bytes = { mapped: [] as number[], independent: [] as number[] };

@@ -307,7 +307,7 @@ if (selected('mapped')) {
     `    Redis bytes    mapped ${mapped.mappedBytesEach.toFixed(0)} B/instance   independent ${mapped.independentBytesEach.toFixed(0)} B/instance   ratio ${(mapped.mappedBytesEach / mapped.independentBytesEach).toFixed(2)} (target <= 1.2)`,
   );
   console.log(
-    `      (BullMQ's bounded event stream left out; with it, Redis used_memory: mapped ${mapped.mappedUsedMemoryEach.toFixed(0)}, independent ${mapped.independentUsedMemoryEach.toFixed(0)} B/instance, ratio ${(mapped.mappedUsedMemoryEach / mapped.independentUsedMemoryEach).toFixed(2)})`,
+    `      (keys' MEMORY USAGE, BullMQ's bounded event stream left out; Redis used_memory delta: mapped ${mapped.mappedUsedMemoryEach.toFixed(0)}, independent ${mapped.independentUsedMemoryEach.toFixed(0)} B/instance, ratio ${(mapped.mappedUsedMemoryEach / mapped.independentUsedMemoryEach).toFixed(2)})`,
   );
   console.log(
     `    upstream end -> first mapped instance running   p50 ${pct(mapped.firstIndexMs, 50).toFixed(2)} ms   max ${Math.max(...mapped.firstIndexMs).toFixed(2)} ms (target p50 <= 5 ms)`,
