@@ -5,10 +5,12 @@
  *   (b) hop latency: a chain of 200 no-op tasks vs a raw chain where each job adds the next
  *   (c) 10,000 waiting sensors: Redis bytes per waiting sensor and worker slots held
  *   (d) one task mapped over 1,000 elements vs 1,000 independent tasks (bench/mapped.ts)
- * Run: `npm run bench:runner`.
+ * Run: `npm run bench:runner`; one case alone: `npm run bench:runner -- --only mapped`
+ * (throughput, hops, sensors, mapped; repeat the flag for several).
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { dag, type Sensor } from '../runner/index.ts';
 import { DagRegistry, prepareDag, type AnyDag } from '../runner/loader/dag-registry.ts';
@@ -19,6 +21,11 @@ import { startWorker } from '../runner/services/worker.ts';
 import { mappedCase } from './mapped.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CASES = ['throughput', 'hops', 'sensors', 'mapped'] as const;
+const { only } = parseArgs({ options: { only: { type: 'string', multiple: true } } }).values;
+const unknownCase = only?.find((name) => !(CASES as readonly string[]).includes(name));
+if (unknownCase) throw new Error(`--only ${unknownCase}: the cases are ${CASES.join(', ')}`);
+const selected = (name: (typeof CASES)[number]) => !only || only.includes(name);
 const base = {
   description: 'Benchmark DAG comparing Runway with raw BullMQ.',
   owner: 'data-platform',
@@ -250,46 +257,65 @@ console.log(
   `worker concurrency ${CONCURRENCY} for both; the raw peer is BullMQ ${(await import('bullmq/package.json', { with: { type: 'json' } })).default.version}\n`,
 );
 
-const { raw: rawRounds, runway: rwRounds } = await throughput(1_000);
-const rawA = median(rawRounds);
-const rwA = median(rwRounds);
-console.log(
-  `(a) 1,000 independent no-op tasks (median of ${MEASURED_ROUNDS} alternating rounds after ${WARM_UP_ROUNDS} warm-up rounds)`,
-);
-console.log(
-  `    rounds: raw ${rawRounds.map((t) => t.toFixed(0)).join(', ')} ms; Runway ${rwRounds.map((t) => t.toFixed(0)).join(', ')} ms`,
-);
-console.log(`    raw BullMQ   ${rawA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rawA).toFixed(0)} jobs/s`);
-console.log(
-  `    Runway       ${rwA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rwA).toFixed(0)} tasks/s   ratio ${(rawA / rwA).toFixed(2)} of raw (target >= 0.67)`,
-);
+if (selected('throughput')) {
+  const { raw: rawRounds, runway: rwRounds } = await throughput(1_000);
+  const rawA = median(rawRounds);
+  const rwA = median(rwRounds);
+  console.log(
+    `(a) 1,000 independent no-op tasks (median of ${MEASURED_ROUNDS} alternating rounds after ${WARM_UP_ROUNDS} warm-up rounds)`,
+  );
+  console.log(
+    `    rounds: raw ${rawRounds.map((t) => t.toFixed(0)).join(', ')} ms; Runway ${rwRounds.map((t) => t.toFixed(0)).join(', ')} ms`,
+  );
+  console.log(`    raw BullMQ   ${rawA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rawA).toFixed(0)} jobs/s`);
+  console.log(
+    `    Runway       ${rwA.toFixed(0).padStart(6)} ms   ${(1_000_000 / rwA).toFixed(0)} tasks/s   ratio ${(rawA / rwA).toFixed(2)} of raw (target >= 0.67)`,
+  );
+}
 
-const rawB = await rawHops(200);
-const rwB = await runwayHops(200);
-console.log('\n(b) chain of 200 no-op tasks: hop = upstream end -> downstream start');
-console.log(`    raw BullMQ   p50 ${pct(rawB, 50).toFixed(2)} ms   p99 ${pct(rawB, 99).toFixed(2)} ms`);
-console.log(
-  `    Runway       p50 ${pct(rwB, 50).toFixed(2)} ms   p99 ${pct(rwB, 99).toFixed(2)} ms   (target p50 <= 2 ms, p99 <= 15 ms)`,
-);
+if (selected('hops')) {
+  const rawB = await rawHops(200);
+  const rwB = await runwayHops(200);
+  console.log('\n(b) chain of 200 no-op tasks: hop = upstream end -> downstream start');
+  console.log(`    raw BullMQ   p50 ${pct(rawB, 50).toFixed(2)} ms   p99 ${pct(rawB, 99).toFixed(2)} ms`);
+  console.log(
+    `    Runway       p50 ${pct(rwB, 50).toFixed(2)} ms   p99 ${pct(rwB, 99).toFixed(2)} ms   (target p50 <= 2 ms, p99 <= 15 ms)`,
+  );
+}
 
-const sensors = await waitingSensors(10_000);
-console.log('\n(c) 10,000 waiting sensors (reschedule mode)');
-console.log(`    delayed jobs ${sensors.delayed}, worker slots held ${sensors.slotsHeld} (target 0)`);
-console.log(`    Redis memory per waiting sensor ${(sensors.bytesEach / 1024).toFixed(2)} KB (target <= 2 KB)`);
+if (selected('sensors')) {
+  const sensors = await waitingSensors(10_000);
+  console.log('\n(c) 10,000 waiting sensors (reschedule mode)');
+  console.log(`    delayed jobs ${sensors.delayed}, worker slots held ${sensors.slotsHeld} (target 0)`);
+  console.log(`    Redis memory per waiting sensor ${(sensors.bytesEach / 1024).toFixed(2)} KB (target <= 2 KB)`);
+}
 
-const mappedRounds = 9;
-const mapped = await mappedCase(1_000, mappedRounds, { base, startRunway, trigger, waitRun, probe: connect() });
-const ratio = median(mapped.mappedMs) / median(mapped.independentMs);
-console.log(`\n(d) one task mapped over 1,000 elements vs 1,000 independent tasks (median of ${mappedRounds} rounds)`);
-console.log(
-  `    time           mapped ${median(mapped.mappedMs).toFixed(0)} ms   independent ${median(mapped.independentMs).toFixed(0)} ms   ratio ${ratio.toFixed(2)} (target <= 1.2)`,
-);
-console.log(
-  `    Redis bytes    mapped ${mapped.mappedBytesEach.toFixed(0)} B/instance   independent ${mapped.independentBytesEach.toFixed(0)} B/instance   ratio ${(mapped.mappedBytesEach / mapped.independentBytesEach).toFixed(2)} (target <= 1.2)`,
-);
-console.log(
-  `    upstream end -> first mapped instance running   p50 ${pct(mapped.firstIndexMs, 50).toFixed(2)} ms   max ${Math.max(...mapped.firstIndexMs).toFixed(2)} ms (target p50 <= 5 ms)`,
-);
+if (selected('mapped')) {
+  const mappedRounds = 9;
+  const mapped = await mappedCase(1_000, mappedRounds, { base, startRunway, trigger, waitRun, probe: connect() });
+  const ratio = median(mapped.mappedMs) / median(mapped.independentMs);
+  console.log(
+    `\n(d) one task mapped over 1,000 elements vs 1,000 independent tasks (median of ${mappedRounds} rounds)`,
+  );
+  console.log(
+    `    rounds: mapped ${mapped.mappedMs.map((t) => t.toFixed(0)).join(', ')} ms; independent ${mapped.independentMs.map((t) => t.toFixed(0)).join(', ')} ms`,
+  );
+  console.log(
+    `    time           mapped ${median(mapped.mappedMs).toFixed(0)} ms   independent ${median(mapped.independentMs).toFixed(0)} ms   ratio ${ratio.toFixed(2)} (target <= 1.2)`,
+  );
+  console.log(
+    `    Redis bytes    mapped ${mapped.mappedBytesEach.toFixed(0)} B/instance   independent ${mapped.independentBytesEach.toFixed(0)} B/instance   ratio ${(mapped.mappedBytesEach / mapped.independentBytesEach).toFixed(2)} (target <= 1.2)`,
+  );
+  console.log(
+    `      (keys' MEMORY USAGE, BullMQ's bounded event stream left out; Redis used_memory delta: mapped ${mapped.mappedUsedMemoryEach.toFixed(0)}, independent ${mapped.independentUsedMemoryEach.toFixed(0)} B/instance, ratio ${(mapped.mappedUsedMemoryEach / mapped.independentUsedMemoryEach).toFixed(2)})`,
+  );
+  console.log(
+    `    upstream end -> first mapped instance running   p50 ${pct(mapped.firstIndexMs, 50).toFixed(2)} ms   max ${Math.max(...mapped.firstIndexMs).toFixed(2)} ms (target p50 <= 5 ms)`,
+  );
+  console.log(
+    `    the same hop to one plain task (its floor)      p50 ${pct(mapped.plainHopMs, 50).toFixed(2)} ms   max ${Math.max(...mapped.plainHopMs).toFixed(2)} ms`,
+  );
+}
 
 for (const c of connections) c.disconnect();
 await server.stop();

@@ -58,6 +58,32 @@ describe('dynamic task mapping', () => {
     expect(await runway.engine.store.progress('data_lake__mapped_run', run.runId)).toEqual({ terminal: 8, total: 8 });
   });
 
+  it('gives an index its element, and the whole list in ctx.upstream only when its task lists `over` in upstream', async () => {
+    const seen: Record<string, unknown[]> = { alone: [], withList: [] };
+    const d = dag({ ...base, id: 'data_lake__mapped_upstream' })
+      .task('list_files', {}, async () => ['a.json', 'b.json'])
+      .expand('alone', { over: 'list_files' }, (file) => async (ctx) => {
+        seen.alone!.push([file, Object.keys(ctx.upstream)]);
+        return file;
+      })
+      .expand('with_list', { over: 'list_files', upstream: ['list_files'] }, (file) => async (ctx) => {
+        seen.withList!.push([file, ctx.upstream.list_files]);
+        return file;
+      });
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger('data_lake__mapped_upstream');
+    expect((await runway.waitForRun('data_lake__mapped_upstream', run.runId)).state).toBe('success');
+    expect(seen.alone!.sort()).toEqual([
+      ['a.json', []],
+      ['b.json', []],
+    ]);
+    expect(seen.withList!.sort()).toEqual([
+      ['a.json', ['a.json', 'b.json']],
+      ['b.json', ['a.json', 'b.json']],
+    ]);
+  });
+
   it('retries an index on its own, and counts every index as an upstream for trigger rules', async () => {
     const tries: string[] = [];
     const d = dag({ ...base, id: 'data_lake__mapped_retry' })
@@ -300,10 +326,12 @@ describe('dynamic task mapping', () => {
     // What a worker killed between recording the last index and settling leaves: every index done,
     // the mapped task still running, nothing downstream scheduled.
     const { store } = runway.engine;
-    await store.transition('data_lake__mapped_repair', run.runId, [
+    const ended = await store.transition('data_lake__mapped_repair', run.runId, [
       { task: 'load[0]', from: ['scheduled'], set: { state: 'success' }, output: 'a' },
       { task: 'load[1]', from: ['scheduled'], set: { state: 'success' }, output: 'b' },
     ]);
+    // The change that ends the last index says so (once): that is what makes a worker settle.
+    expect(ended.allIndexesEnded).toEqual(['load']);
     expect(await states('data_lake__mapped_repair', run.runId)).toMatchObject({ load: 'running', report: 'none' });
     runway.worker();
     await runway.scheduler({ reconcileAfterMs: 0 }).reconcile(runway.engine.loaded('data_lake__mapped_repair'));

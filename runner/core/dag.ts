@@ -290,10 +290,9 @@ export class Dag<Outputs extends Record<string, unknown> = EmptyOutputs, Params 
         field,
       );
     }
-    const upstream =
-      typeof over === 'string' && !(rest.upstream as readonly string[] | undefined)?.includes(over)
-        ? [...(rest.upstream ?? []), over]
-        : rest.upstream;
+    const listInUpstream = typeof over === 'string' && (rest.upstream as readonly string[] | undefined)?.includes(over);
+    const upstream = typeof over === 'string' && !listInUpstream ? [...(rest.upstream ?? []), over] : rest.upstream;
+    if (listInUpstream) mapping = { ...mapping, listInUpstream };
     const added = this.task(
       id,
       { ...rest, ...(upstream ? { upstream } : {}) } as TaskSpec<Upstream, Rule>,

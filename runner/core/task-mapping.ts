@@ -21,6 +21,12 @@ export interface TaskMapping {
   readonly build: (item: unknown, mapIndex: number) => unknown;
   /** @defaultValue 1,024 */
   readonly maxMapLength?: number;
+  /**
+   * `over` is listed in the task's own `upstream` too: each index then gets the whole list in
+   * `ctx.upstream` (and is typed so). Otherwise an index has its element alone, and no index reads
+   * the list again.
+   */
+  readonly listInUpstream?: boolean;
 }
 
 /** `load[3]`: the instance of a mapped task at one index. */

@@ -28,9 +28,8 @@ import type { DagRunRecord } from '../core/model.ts';
 import { describeRedisError, isTransientRedisError } from '../redis/redis-errors.ts';
 import { toOperator } from '../core/dag.ts';
 import { instanceKey, mayDecideEarly } from '../core/task-mapping.ts';
-import { mappedOutputs, mappedTaskIds, settleIfLastIndex } from '../state/mapped-instances.ts';
+import { mappedOutputs, mappedTaskIds, settleMappedTask } from '../state/mapped-instances.ts';
 import { failNow } from '../core/task-error.ts';
-import { isTerminal } from '../core/trigger-rule.ts';
 import { taskAssets } from '../core/asset.ts';
 import { AssetTrigger } from './asset-trigger.ts';
 
@@ -235,7 +234,9 @@ export class TaskExecutor {
       );
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
-        if (isIndex && isTerminal(state)) await settleIfLastIndex(this.engine, loaded, run, data.taskId);
+        if (isIndex && outcome.allIndexesEnded.includes(data.taskId)) {
+          await settleMappedTask(this.engine, loaded, run, data.taskId);
+        }
       }
       if (outcome.results[0] === 'ok' && state === 'success') {
         await this.assets.produced({ ...where, generation: data.generation }, outletsOf(task), extras);
@@ -372,7 +373,9 @@ export class TaskExecutor {
     extras: Map<string, string>,
   ): Promise<TaskContext> {
     const task = loaded.tasks.get(data.taskId)!;
-    const upstream = task.spec.upstream ?? [];
+    // An index has its element in the job: the list it came from is read only when asked for.
+    const over = task.mapping && !task.mapping.listInUpstream ? task.mapping.over : undefined;
+    const upstream = (task.spec.upstream ?? []).filter((id) => id !== over);
     const triggering = loaded.summary.assetSchedule ? await this.assets.events.runEvents(data.dagId, data.runId) : [];
     const logicalDate = new Date(data.run.logicalDate);
     const { ds, dsNodash } = dsOf(logicalDate, loaded.summary.timezone);

@@ -19,6 +19,7 @@ import { expandMappedTask, itemsOf, mapLengths, mappedTaskIds } from './mapped-i
 import { DeadlineStore } from './deadlines.ts';
 import { deadlineDueAt } from '../core/deadline.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
+import { inSlices } from '../core/fan-out-slices.ts';
 
 export interface EngineOptions {
   redis: RedisClient;
@@ -63,8 +64,6 @@ export interface AdvanceHint {
   states?: Record<string, TaskInstanceRecord>;
   progress?: { terminal: number; total: number };
 }
-
-const ENQUEUE_SLICE = 100;
 
 /** Events kept in each task queue's BullMQ event stream (BullMQ's default is 10,000). */
 export const QUEUE_EVENTS_KEPT = 1_000;
@@ -195,7 +194,7 @@ export class Engine {
     for (let round = 0; round < 1_000 && candidates.size > 0; round++) {
       // Trigger rules see an expanded mapped task as all its indexes (task-mapping.ts).
       const graph =
-        mapped.length === 0 ? loaded.graph : graphWithIndexes(loaded.graph, await mapLengths(this, loaded, run));
+        mapped.length === 0 ? loaded.graph : graphWithIndexes(loaded.graph, await mapLengths(this, loaded, run, known));
       if (graph !== loaded.graph) {
         known = undefined;
         // Looking at every task includes the indexes of expanded mapped tasks (a cleared one reruns).
@@ -222,10 +221,13 @@ export class Engine {
       }));
       // In slices, so that the first tasks of a wide fan-out run while the rest are being queued.
       const applied: TaskTransition[] = [];
-      for (let first = 0; first < changes.length; first += ENQUEUE_SLICE) {
-        const slice = changes.slice(first, first + ENQUEUE_SLICE);
+      let runEnded = false;
+      await inSlices(changes, async (slice) => {
         const outcome = await this.store.transition(dagId, runId, slice, { requireRunState: 'running', watch: [] });
-        if (outcome.runNotInState) return;
+        if (outcome.runNotInState) {
+          runEnded = true;
+          return false;
+        }
         progress = outcome;
         const ok = slice.filter((_, i) => outcome.results[i] === 'ok');
         applied.push(...ok);
@@ -234,7 +236,8 @@ export class Engine {
           run,
           ok.filter((c) => c.set.state === 'scheduled').map((c) => ({ taskId: c.task, ti: states[c.task]! })),
         );
-      }
+      });
+      if (runEnded) return;
       // Skips and upstream failures may unblock tasks whose other upstream states were not read.
       const next = new Set<string>();
       for (const change of [
@@ -285,7 +288,9 @@ export class Engine {
         ti,
         item ?? (items?.has(taskId) ? { value: items.get(taskId) } : undefined),
       );
-      byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), { name: taskId, data: job.data, opts: job.opts }]);
+      const jobs = byQueue.get(job.queue) ?? [];
+      jobs.push({ name: taskId, data: job.data, opts: job.opts });
+      byQueue.set(job.queue, jobs);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
   }

@@ -4,21 +4,23 @@
  * once every index is done. Its indexes are entries beside it (`load[0]`, `load[1]`, …), each
  * changed by the same compare-and-set script as any task instance, so claims, slots, retries,
  * logs and reconciliation work per index unchanged. The run hash counts each mapped task's
- * terminal indexes (`mapped-terminal:<task>`), so the worker finishing the last one knows it
- * without reading the others.
+ * terminal indexes (`mapped-terminal:<task>`), so the transition that ends the last one says so
+ * (`allIndexesEnded`) without anyone reading the others.
  */
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import { downstreamOf } from '../core/run-advance.ts';
 import { aggregateState, decideExpansion, instanceKey, parseInstanceKey } from '../core/task-mapping.ts';
 import { isTerminal } from '../core/trigger-rule.ts';
+import { inSlices } from '../core/fan-out-slices.ts';
 import type { Engine } from './engine.ts';
 
 /**
  * Expands a mapped task that is still `none` in a running run, in one step: the task becomes
  * `running` with its `mapLength`, each index `scheduled` (made, or reset after a clear), and the
  * indexes past a shorter new list go, with their outputs and logs. The run's instance count
- * follows. Returns the indexes' generations, or nothing if the task was not `none` any more.
+ * follows. Returns the indexes' generations (`fresh` when every index is new: generation and try
+ * 0), or nothing if the task was not `none` any more.
  *
  * KEYS: ti hash, run hash, output hash, change counter.
  * ARGV: task id, length, now (ms), log key prefix (`<prefix>:log:<dag>:<run>:`).
@@ -36,6 +38,31 @@ local created, terminalLeft, generations = 0, 0, {}
 -- A new index's record is written as text, not through cjson: a 1,000-element list expands in a
 -- few milliseconds, and its first index runs that much sooner.
 local fresh = '{"state":"scheduled","try":0,"generation":0,"queuedAt":' .. ARGV[3] .. '}'
+local function finish(reply)
+  parent.state = 'running'
+  parent.mapLength = n
+  parent.queuedAt = now
+  parent.endedAt = nil
+  parent.error = nil
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(parent))
+  redis.call('HSET', KEYS[2], 'mapped-terminal:' .. ARGV[1], 0)
+  redis.call('INCR', KEYS[4])
+  return reply
+end
+-- Never expanded in this run: no index exists yet, so the records go in a few bulk writes, not a
+-- read and a write each (HSET in chunks: unpack() cannot spread more than a few thousand values).
+if not parent.mapLength and redis.call('HEXISTS', KEYS[1], ARGV[1] .. '[0]') == 0 then
+  for first = 0, n - 1, 500 do
+    local fields = {}
+    for i = first, math.min(first + 499, n - 1) do
+      fields[#fields + 1] = ARGV[1] .. '[' .. i .. ']'
+      fields[#fields + 1] = fresh
+    end
+    redis.call('HSET', KEYS[1], unpack(fields))
+  end
+  redis.call('HINCRBY', KEYS[2], 'total', n)
+  return finish('fresh')
+end
 for i = 0, n - 1 do
   local key = ARGV[1] .. '[' .. i .. ']'
   local childRaw = redis.call('HGET', KEYS[1], key)
@@ -66,20 +93,9 @@ for i = n, old - 1 do
     removed = removed + 1
   end
 end
-parent.state = 'running'
-parent.mapLength = n
-parent.queuedAt = now
-parent.endedAt = nil
-parent.error = nil
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(parent))
 redis.call('HINCRBY', KEYS[2], 'total', created - removed)
 if terminalLeft > 0 then redis.call('HINCRBY', KEYS[2], 'terminal', -terminalLeft) end
-redis.call('HSET', KEYS[2], 'mapped-terminal:' .. ARGV[1], 0)
-redis.call('INCR', KEYS[4])
-return cjson.encode(generations)`;
-
-const FIRST_SLICE = 16;
-const SLICE = 100;
+return finish(cjson.encode(generations))`;
 
 type Scripted = Engine['redis'] & { runwayExpand(...args: (string | number)[]): Promise<string | null> };
 
@@ -136,17 +152,15 @@ export async function expandMappedTask(
     `${store.key('log', run.dagId, run.runId)}:`,
   );
   if (!reply) return false;
-  const instances = (JSON.parse(reply) as [number, number][]).map(([generation, tryCount], i) => ({
+  const fresh = { generation: 0, try: 0 };
+  const generations = reply === 'fresh' ? undefined : (JSON.parse(reply) as [number, number][]);
+  const instances = expansion.items.map((value, i) => ({
     taskId: instanceKey(taskId, i),
-    ti: { generation, try: tryCount },
-    item: { value: expansion.items[i] },
+    ti: generations ? { generation: generations[i]![0], try: generations[i]![1] } : fresh,
+    item: { value },
   }));
-  // In slices, the first one small: the first indexes run while the rest are being queued.
-  for (let first = 0; first < instances.length;) {
-    const size = first === 0 ? FIRST_SLICE : SLICE;
-    await engine.enqueueMany(loaded, run, instances.slice(first, first + size));
-    first += size;
-  }
+  // As any wide fan-out: the first indexes run while the rest are being queued.
+  await inSlices(instances, (slice) => engine.enqueueMany(loaded, run, slice));
   return false;
 }
 
@@ -169,18 +183,24 @@ export async function itemsOf(
   return items;
 }
 
-/** Mapped tasks of the DAG, with the lengths of those expanded in this run (and not cleared since). */
+/**
+ * Mapped tasks of the DAG, with the lengths of those expanded in this run (and not cleared since).
+ * From `known` states when they hold every mapped task (read with the caller's transition).
+ */
 export async function mapLengths(
   engine: Engine,
   loaded: LoadedDag,
   run: Pick<DagRunRecord, 'dagId' | 'runId'>,
+  known?: Readonly<Record<string, TaskInstanceRecord>>,
 ): Promise<Map<string, number>> {
   const lengths = new Map<string, number>();
   const mapped = mappedTaskIds(loaded);
   if (mapped.length === 0) return lengths;
-  const states = await engine.store.states(run.dagId, run.runId, mapped);
-  for (const [taskId, ti] of Object.entries(states)) {
-    if (ti.state !== 'none' && ti.mapLength !== undefined) lengths.set(taskId, ti.mapLength);
+  const states =
+    known && mapped.every((id) => id in known) ? known : await engine.store.states(run.dagId, run.runId, mapped);
+  for (const taskId of mapped) {
+    const ti = states[taskId];
+    if (ti && ti.state !== 'none' && ti.mapLength !== undefined) lengths.set(taskId, ti.mapLength);
   }
   return lengths;
 }
@@ -222,27 +242,6 @@ export async function settleMappedTask(
   ]);
   if (outcome.results[0] !== 'ok') return;
   await engine.advance(loaded, run, { candidates: downstreamOf(loaded.graph, taskId) });
-}
-
-/**
- * After one index of a mapped task ended: settles the task if that was the last index. Two reads
- * of one field each; the worker that makes the count reach the length is the one that settles.
- */
-export async function settleIfLastIndex(
-  engine: Engine,
-  loaded: LoadedDag,
-  run: DagRunRecord,
-  taskId: string,
-): Promise<void> {
-  const [count, raw] = await engine.redis
-    .multi()
-    .hget(engine.store.runKey(run.dagId, run.runId), `mapped-terminal:${taskId}`)
-    .hget(engine.store.tiKey(run.dagId, run.runId), taskId)
-    .exec()
-    .then((rows) => (rows ?? []).map(([, value]) => value as string | null));
-  const parent = raw ? (JSON.parse(raw) as TaskInstanceRecord) : undefined;
-  if (parent?.mapLength === undefined || Number(count ?? 0) < parent.mapLength) return;
-  await settleMappedTask(engine, loaded, run, taskId);
 }
 
 /**

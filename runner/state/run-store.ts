@@ -135,6 +135,7 @@ if ARGV[3] ~= '' and redis.call('HGET', KEYS[3], 'state') ~= ARGV[3] then
 end
 local changes = cjson.decode(ARGV[1])
 local applied = {}
+local allEnded = {}
 for i, c in ipairs(changes) do
   local raw = redis.call('HGET', KEYS[1], c.task)
   local ok = false
@@ -166,7 +167,13 @@ for i, c in ipairs(changes) do
       redis.call('HINCRBY', KEYS[3], 'terminal', now_terminal and 1 or -1)
       -- A mapped task's index (\`load[3]\`): its task counts its terminal indexes (mapped-instances.ts).
       local mapped = string.match(c.task, '^(.+)%[%d+%]$')
-      if mapped then redis.call('HINCRBY', KEYS[3], 'mapped-terminal:' .. mapped, now_terminal and 1 or -1) end
+      if mapped then
+        local ended = redis.call('HINCRBY', KEYS[3], 'mapped-terminal:' .. mapped, now_terminal and 1 or -1)
+        -- The change that ends its last index says so, and its caller settles the task: no read per index.
+        local parentRaw = now_terminal and redis.call('HGET', KEYS[1], mapped)
+        local length = parentRaw and tonumber(cjson.decode(parentRaw).mapLength)
+        if length and ended >= length then allEnded[#allEnded + 1] = mapped end
+      end
     end
     if c.unset then for _, k in ipairs(c.unset) do cur[k] = nil end end
     redis.call('HSET', KEYS[1], c.task, cjson.encode(cur))
@@ -180,7 +187,7 @@ end
 for _, result in pairs(applied) do
   if result == 'ok' then redis.call('INCR', KEYS[4]) break end
 end
-return {cjson.encode(applied), states(), counters()}`;
+return {cjson.encode(applied), states(), counters(), allEnded}`;
 
 export interface SlotClaim {
   key: string;
@@ -227,6 +234,8 @@ export interface TransitionOutcome {
   /** Task instances of the run in a terminal state, and how many it has. */
   terminal: number;
   total: number;
+  /** Mapped tasks whose last index to end ended with this change: the caller settles them. */
+  allIndexesEnded: string[];
 }
 
 export interface TransitionOptions {
@@ -525,7 +534,7 @@ export class RunStore {
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
     }));
-    const [status, flat, [terminal, total]] = (await this.redis.runwayTransition(
+    const [status, flat, [terminal, total], allIndexesEnded = []] = (await this.redis.runwayTransition(
       this.tiKey(dagId, runId),
       this.outKey(dagId, runId),
       this.runKey(dagId, runId),
@@ -534,14 +543,21 @@ export class RunStore {
       Date.now(),
       options.requireRunState ?? '',
       options.watch ? JSON.stringify(options.watch) : '',
-    )) as [string, string[], [number, number]];
+    )) as [string, string[], [number, number], string[]?];
     const snapshot = parseSnapshot(flat);
     if (status.startsWith('run_not_')) {
-      return { runNotInState: status, results: changes.map(() => 'conflict'), snapshot, terminal, total };
+      return {
+        runNotInState: status,
+        results: changes.map(() => 'conflict'),
+        snapshot,
+        terminal,
+        total,
+        allIndexesEnded,
+      };
     }
     // cjson encodes an empty array as {}; there are no results then.
     const results = changes.length === 0 ? [] : (JSON.parse(status) as TransitionResult[]);
-    return { results, snapshot, terminal, total };
+    return { results, snapshot, terminal, total, allIndexesEnded };
   }
 
   /** The states of some task instances, in one read. */
