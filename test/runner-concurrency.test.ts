@@ -161,10 +161,17 @@ describe('max active tasks and priority', () => {
   it('runs at most maxActiveTasks of one DAG at once', async () => {
     let running = 0;
     let peak = 0;
+    // The first task waits for a second to start beside it (on a busy machine two short tasks need not
+    // overlap by themselves); after that each holds its slot 40 ms, time for a third to break in if the
+    // cap let it.
+    let twoRan!: () => void;
+    const twoRunning = new Promise<void>((resolve) => (twoRan = resolve));
     let d = dag({ ...base, id: 'data_lake__capped', maxActiveTasks: 2 }) as ReturnType<typeof dag>;
     for (let i = 0; i < 8; i++) {
       d = d.task(`t${i}`, {}, async () => {
         peak = Math.max(peak, ++running);
+        if (running === 2) twoRan();
+        await twoRunning;
         await new Promise((r) => setTimeout(r, 40));
         running--;
       }) as never;
