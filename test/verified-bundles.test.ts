@@ -28,9 +28,10 @@ export default dag({
 }).task('one', {}, async () => 1);
 `;
 
-/** What one service start saw: the DAG's description if it loaded, and the problems. */
+/** What one service start saw: the DAG's description if it loaded, how many DAGs it imported to start, and the problems. */
 interface Start {
   description?: string;
+  importedAtStart: number;
   problems: string[];
 }
 
@@ -43,9 +44,11 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 const registry = new DagRegistry();
 const source = new LocalDagSource(dags, registry, { log: silent, cacheDir });
 const result = await source.refresh();
-await source.stop();
+const importedAtStart = registry.importedCount();
+// The module is imported here, on first use, from the bundle the source keeps while it runs.
 const description = registry.get('demo__verified')?.dag.options.description;
-console.log(JSON.stringify({ description, problems: result.problems.map((p) => p.message) }));
+await source.stop();
+console.log(JSON.stringify({ description, importedAtStart, problems: result.problems.map((p) => p.message) }));
 `;
 
 /** A DAG folder inside the repository (so that its files resolve `runway`) and a shared cache folder. */
@@ -73,20 +76,32 @@ describe('verified bundles', () => {
     const { dags, start, helper, verified } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
     const bundles = (await readdir(verified)).filter((name) => name.endsWith('.mjs'));
     expect(bundles).toHaveLength(1);
     // Only a bundle taken from the cache can carry this text: the file itself still says version one.
     const kept = join(verified, bundles[0]!);
     await writeFile(kept, (await readFile(kept, 'utf8')).replace('version one', 'version kept'));
-    expect(await start()).toEqual({ description: 'Described by a helper, version kept.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version kept.',
+      importedAtStart: 0,
+      problems: [],
+    });
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {
     const { dags, start, helper } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
     await helper("throw new Error('the helper broke');\nexport const DESCRIPTION = 'never';\n");
     const restarted = await start();
     expect(restarted.description).toBeUndefined();
@@ -100,7 +115,15 @@ describe('verified bundles', () => {
     // A file where the folder should be: every write into it fails.
     await mkdir(join(root, 'bundles'), { recursive: true });
     await writeFile(verified, 'not a folder');
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
   });
 });

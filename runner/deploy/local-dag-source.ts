@@ -23,6 +23,7 @@ import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import { validate } from '../loader/validate.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 import { bundleDags } from './bundle.ts';
 import {
   DagBundleLoader,
@@ -164,11 +165,17 @@ export class LocalDagSource implements DagCatalog {
           ? { files: [], problems: [] }
           : await validate(unverified, { ...this.loadOptions(), cwd: this.cwd, policy: structuralPolicy() });
       const files = [
-        ...report.files.map((f) => ({ ...f, dagId: f.dag?.dagId })),
+        ...report.files.map((f) => ({
+          absolutePath: f.absolutePath,
+          file: f.file,
+          dagId: f.dag?.dagId,
+          summary: f.dag,
+        })),
         ...[...verified].map(([absolutePath, entry]) => ({
           absolutePath,
           file: relative(this.cwd, absolutePath) || absolutePath,
           dagId: entry.dagId,
+          summary: entry.summary,
         })),
       ].sort((a, b) => (a.absolutePath < b.absolutePath ? -1 : a.absolutePath > b.absolutePath ? 1 : 0));
       for (const file of files) {
@@ -183,13 +190,18 @@ export class LocalDagSource implements DagCatalog {
         if (state.problems.length === 0 && file.dagId) {
           state.problems.push(...this.duplicateOf(file.absolutePath, file.file, file.dagId));
         }
-        if (state.problems.length === 0 && file.dagId) {
+        if (state.problems.length === 0 && file.dagId && file.summary) {
           const cached = verified.get(file.absolutePath);
           const bundle = cached
-            ? this.ready({ ...cached, source: file.file }, state)
-            : await this.bundle(file.dagId, file.file, file.absolutePath, state);
+            ? this.ready({ ...cached, source: file.file }, file.summary, state)
+            : await this.bundle(file.summary, file.file, file.absolutePath, state);
           if (bundle) ready.push({ path: file.absolutePath, bundle, previous });
-          if (bundle && !cached) await this.verified.put(keys.get(file.absolutePath)!, bundle.entry, this.bundleDir);
+          if (bundle && !cached)
+            await this.verified.put(
+              keys.get(file.absolutePath)!,
+              { ...bundle.entry, summary: file.summary },
+              this.bundleDir,
+            );
         }
         // A file that fails to import does not say its DAG id; its last good version does.
         const dagId = state.entry?.dagId;
@@ -243,10 +255,16 @@ export class LocalDagSource implements DagCatalog {
   }
 
   /** Builds the file's bundle; on success the state's entry is the new version to load. */
-  private async bundle(dagId: string, file: string, path: string, state: FileState): Promise<ReadyBundle | undefined> {
+  private async bundle(
+    summary: DagSummary,
+    file: string,
+    path: string,
+    state: FileState,
+  ): Promise<ReadyBundle | undefined> {
+    const { dagId } = summary;
     try {
       const [bundle] = await bundleDags([{ dagId, file, absolutePath: path }], this.bundleDir, this.root);
-      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, state);
+      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, summary, state);
     } catch (error) {
       state.problems.push({ file, dagId, rule: 'import-error', message: (error as Error).message });
       return undefined;
@@ -254,9 +272,9 @@ export class LocalDagSource implements DagCatalog {
   }
 
   /** The state's entry is the new version to load, from its bundle in this process's folder. */
-  private ready(entry: ManifestEntry, state: FileState): ReadyBundle {
+  private ready(entry: ManifestEntry, summary: DagSummary, state: FileState): ReadyBundle {
     state.entry = entry;
-    return { entry, path: join(this.bundleDir, basename(entry.bundle)) };
+    return { entry, summary, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
   /** Every DAG file with its content hash, and one hash over every other file (helpers). */

@@ -1,7 +1,8 @@
 /**
  * DAG files that passed validation in isolation, with their bundles, kept across restarts: a
- * scheduler or worker restarted on an unchanged folder of 2,000 DAGs imports their bundles at once
- * instead of importing every file again in isolation and bundling it (over 20 s here).
+ * scheduler or worker restarted on an unchanged folder of 2,000 DAGs registers them by the summaries
+ * kept here (importing a bundle only when a DAG is used) instead of importing every file again in
+ * isolation and bundling it (over 20 s here).
  *
  * An entry is found by a key over everything the verdict depends on: the file's content, every other
  * file of the folder (its helpers), Runway's package.json (its version and dependencies) and Node's
@@ -11,12 +12,14 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestEntry } from './manifest.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
 
 /** Entries not used for this long are removed when a folder is first read. */
 const UNUSED_FOR_MS = 7 * 86_400_000;
 
-export type VerifiedEntry = Omit<ManifestEntry, 'source'>;
+/** A verified bundle's entry with its DAG's summary: a restarted service registers it without an import. */
+export type VerifiedEntry = Omit<ManifestEntry, 'source'> & { summary: DagSummary };
 
 export class VerifiedBundles {
   private salt: Promise<string> | undefined;
@@ -39,6 +42,8 @@ export class VerifiedBundles {
     if (raw === undefined) return undefined;
     try {
       const entry = JSON.parse(raw) as VerifiedEntry;
+      // An entry kept before summaries were: the file is validated again, which keeps one.
+      if ((entry as Partial<VerifiedEntry>).summary === undefined) return undefined;
       await copyFile(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
       const now = new Date();
       await utimes(join(this.dir, `${key}.json`), now, now);
