@@ -39,41 +39,47 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
+/** A folder of DAGs inside the repository (so that its files resolve `runway`), a worker on it, and a way to run one DAG. */
+async function workerOnFolder(workerFlags: readonly string[] = []) {
+  const root = join(REPO_ROOT, '.runway', `test-lazy-${randomUUID().slice(0, 8)}`);
+  const dags = join(root, 'dags');
+  await mkdir(dags, { recursive: true });
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  const log = join(root, 'imports.log');
+  await writeFile(log, '');
+  const ids = Array.from({ length: DAGS }, (_, n) => `demo__lazy_${n}`);
+  await Promise.all(ids.map((id) => writeFile(join(dags, `${id}.ts`), dagFile(id, 'v1', log))));
+  const prefix = `{lazy-${randomUUID().slice(0, 8)}}`;
+  const env = { REDIS_URL: redisUrl() };
+  const worker = startService(
+    ['worker', '--dags', dags, '--prefix', prefix, '--log-format', 'pretty', ...workerFlags],
+    env,
+  );
+  await worker.waitFor(/worker started/, 120_000);
+  const { engine, close } = await engineOver(dags, prefix);
+  cleanups.push(close);
+
+  const importedByWorker = async () =>
+    (await readFile(log, 'utf8'))
+      .split('\n')
+      .filter((line) => line.endsWith(` ${worker.child.pid}`))
+      .map((line) => line.split(' ')[0]);
+  const runOnce = async (dagId: string) => {
+    const triggered = await runCli(['dags', 'trigger', dagId, '--dags', dags, '--prefix', prefix], { env });
+    expect(triggered.code, triggered.stderr).toBe(0);
+    const runId = /created (manual__\S+)/.exec(triggered.stdout)![1]!;
+    await until(`${dagId}'s run to succeed`, async () =>
+      (await engine.store.getRun(dagId, runId))?.state === 'success' ? true : undefined,
+    );
+    return importedByWorker();
+  };
+  return { dags, log, worker, importedByWorker, runOnce };
+}
+
 describe('a worker on a folder of many DAGs', () => {
   it('imports a DAG on its first task only, and runs a changed file new from its next task', async () => {
-    // Inside the repository, so that its files resolve \`runway\`.
-    const root = join(REPO_ROOT, '.runway', `test-lazy-${randomUUID().slice(0, 8)}`);
-    const dags = join(root, 'dags');
-    await mkdir(dags, { recursive: true });
-    cleanups.push(() => rm(root, { recursive: true, force: true }));
-    const ids = Array.from({ length: DAGS }, (_, n) => `demo__lazy_${n}`);
-    const log = join(root, 'imports.log');
-    await writeFile(log, '');
-    await Promise.all(ids.map((id) => writeFile(join(dags, `${id}.ts`), dagFile(id, 'v1', log))));
-    const prefix = `{lazy-${randomUUID().slice(0, 8)}}`;
-    const env = { REDIS_URL: redisUrl() };
-    const worker = startService(['worker', '--dags', dags, '--prefix', prefix, '--log-format', 'pretty'], env);
-    await worker.waitFor(/worker started/, 120_000);
-    const { engine, close } = await engineOver(dags, prefix);
-    cleanups.push(close);
-
-    const importedByWorker = async () =>
-      (await readFile(log, 'utf8'))
-        .split('\n')
-        .filter((line) => line.endsWith(` ${worker.child.pid}`))
-        .map((line) => line.split(' ')[0]);
+    const { dags, log, worker, importedByWorker, runOnce } = await workerOnFolder();
     expect(await importedByWorker()).toEqual([]);
-
-    const runOnce = async (dagId: string) => {
-      const triggered = await runCli(['dags', 'trigger', dagId, '--dags', dags, '--prefix', prefix], { env });
-      expect(triggered.code, triggered.stderr).toBe(0);
-      const runId = /created (manual__\S+)/.exec(triggered.stdout)![1]!;
-      await until(`${dagId}'s run to succeed`, async () =>
-        (await engine.store.getRun(dagId, runId))?.state === 'success' ? true : undefined,
-      );
-      return importedByWorker();
-    };
-
     expect(await runOnce('demo__lazy_3')).toEqual(['demo__lazy_3@v1']);
     expect(await runOnce('demo__lazy_7')).toEqual(['demo__lazy_3@v1', 'demo__lazy_7@v1']);
 
@@ -81,5 +87,13 @@ describe('a worker on a folder of many DAGs', () => {
     await writeFile(join(dags, 'demo__lazy_3.ts'), dagFile('demo__lazy_3', 'v2', log));
     await worker.waitFor(/DAGs from .*: updated demo__lazy_3/);
     expect(await runOnce('demo__lazy_3')).toEqual(['demo__lazy_3@v1', 'demo__lazy_7@v1', 'demo__lazy_3@v2']);
+  }, 300_000);
+
+  it('with --max-dags, finishes its task and exits 0 once it has imported more DAGs than that', async () => {
+    const { worker, runOnce } = await workerOnFolder(['--max-dags', '1']);
+    expect(await runOnce('demo__lazy_1')).toEqual(['demo__lazy_1@v1']);
+    expect(await runOnce('demo__lazy_2')).toEqual(['demo__lazy_1@v1', 'demo__lazy_2@v1']);
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/imported 2 DAGs, more than --max-dags 1; exiting for a fresh worker/);
   }, 300_000);
 });

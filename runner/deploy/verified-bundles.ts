@@ -9,7 +9,7 @@
  * version. Change any of them and the file is validated again. Only good verdicts are kept.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestEntry } from './manifest.ts';
 import type { DagSummary } from '../core/dag-summary.ts';
@@ -44,9 +44,10 @@ export class VerifiedBundles {
       const entry = JSON.parse(raw) as VerifiedEntry;
       // An entry kept before summaries were: the file is validated again, which keeps one.
       if ((entry as Partial<VerifiedEntry>).summary === undefined) return undefined;
-      await copyFile(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
+      await linkOrCopy(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
+      // Marks the entry used for `prune`; a restart does not wait for 2,000 of these.
       const now = new Date();
-      await utimes(join(this.dir, `${key}.json`), now, now);
+      void utimes(join(this.dir, `${key}.json`), now, now).catch(() => undefined);
       return entry;
     } catch {
       return undefined; // a half-written or removed entry: the file is validated again
@@ -76,6 +77,17 @@ export class VerifiedBundles {
       }
     }
   }
+}
+
+/**
+ * A hard link where it can (one call, no copy: 2,000 of them at a restart), a copy where it cannot
+ * (another file system). Either way the process's bundle outlives a prune of the verified one.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return;
+    await copyFile(from, to);
+  });
 }
 
 /** `bundles/<dagId>.<hash>.mjs` → `<dagId>.<hash>.mjs`, the name in a bundle folder. */

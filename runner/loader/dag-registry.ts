@@ -271,6 +271,7 @@ class LazyDag implements LoadedDag {
     if (dag.options.id !== this.summary.dagId)
       throw new Error(`the bundle declares DAG "${dag.options.id}", not "${this.summary.dagId}"`);
     this.module = { dag, tasks: new Map(dag.tasks.map((t) => [t.id, t])) };
+    modulesImported++;
     return this.module;
   }
 
@@ -282,6 +283,16 @@ class LazyDag implements LoadedDag {
 }
 
 const requireHere = createRequire(import.meta.url);
+
+let modulesImported = 0;
+
+/**
+ * DAG modules this process has imported lazily, versions replaced by a hot reload included: an ES
+ * module cannot be unloaded, so this is what a worker's memory grows with (see `--max-dags`).
+ */
+export function dagModulesImported(): number {
+  return modulesImported;
+}
 
 export interface LoadRegistryResult {
   registry: DagRegistry;
