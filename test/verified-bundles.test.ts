@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './helpers/run-cli.ts';
+import { listDags } from '../runner/cli/dags-commands.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -91,6 +92,27 @@ describe('verified bundles', () => {
       importedAtStart: 0,
       problems: [],
     });
+  });
+
+  it('runway dags list shows a verified file from the summary a service kept, and a changed file from its import', async () => {
+    const { root, dags, start, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    await start();
+    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    // Only the kept summary can carry this owner: the file itself says data-platform.
+    const kept = join(verified, summaries[0]!);
+    await writeFile(
+      kept,
+      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
+    );
+    expect((await list()).map(({ file, dag }) => [file, dag.dagId, dag.owner])).toEqual([
+      [relative(REPO_ROOT, join(dags, 'a.ts')), 'demo__verified', 'from-the-cache'],
+    ]);
+    await writeFile(join(dags, 'a.ts'), dagFile.replace("owner: 'data-platform'", "owner: 'edited'"));
+    expect((await list()).map(({ dag }) => dag.owner)).toEqual(['edited']);
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {

@@ -7,11 +7,9 @@
  * of the file itself would be served from Node's module cache). A broken file keeps its last good
  * version running, and says so.
  */
-import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { findDagFiles } from '../loader/find-dag-files.ts';
 import {
   structuralPolicy,
   type DagCatalog,
@@ -33,9 +31,9 @@ import {
   type RefreshResult,
 } from './dag-bundle-loader.ts';
 import type { ManifestEntry } from './manifest.ts';
-import { DEFAULT_CACHE_DIR } from './s3-dag-source.ts';
+import { DEFAULT_CACHE_DIR, VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
+import { scanFolder, type FolderScan } from './folder-scan.ts';
 import { isAlive } from '../loader/process-sweep.ts';
-import { VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
 import { eachLimit } from '../core/each-limit.ts';
 
 export interface LocalDagSourceOptions extends LoadDagsOptions {
@@ -277,19 +275,8 @@ export class LocalDagSource implements DagCatalog {
     return { entry, summary, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
-  /** Every DAG file with its content hash, and one hash over every other file (helpers). */
-  private async scan(): Promise<{ dags: Map<string, string>; helpers: string }> {
-    const dagFiles = new Set((await findDagFiles([this.root], this.cwd)).map((f) => f.absolutePath));
-    const dags = new Map<string, string>();
-    const helpers = createHash('sha256');
-    for (const path of await listFiles(this.root)) {
-      const content = await readFile(path).catch(() => undefined);
-      if (content === undefined) continue; // gone between the listing and the read: the next event rescans
-      const hash = createHash('sha256').update(content).digest('hex');
-      if (dagFiles.has(path)) dags.set(path, hash);
-      else helpers.update(`${path}\0${hash}\0`);
-    }
-    return { dags, helpers: helpers.digest('hex') };
+  private scan(): Promise<FolderScan> {
+    return scanFolder(this.root, this.cwd);
   }
 
   /**
@@ -353,25 +340,6 @@ export class LocalDagSource implements DagCatalog {
     await this.pending;
     await rm(this.bundleDir, { recursive: true, force: true });
   }
-}
-
-/** Every file under `root`, but in node_modules and folders named with a leading `.`. */
-async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, entry.name);
-      // A link counts as what it points to, as for findDagFiles.
-      const info = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
-      if (info?.isDirectory()) {
-        if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-        await visit(path);
-      } else if (info?.isFile()) out.push(path);
-    }
-  };
-  await visit(root);
-  return out;
 }
 
 /** Bundle folders of processes that died without stopping (SIGKILL, a crash): nothing reads them. */

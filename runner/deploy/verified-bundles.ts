@@ -10,10 +10,19 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eachLimit } from '../core/each-limit.ts';
+import { scanFolder } from './folder-scan.ts';
 import type { ManifestEntry } from './manifest.ts';
 import type { DagSummary } from '../core/dag-summary.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
+
+/**
+ * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
+ * (Node's package self-reference) and its other imports to Runway's node_modules.
+ */
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('.runway/dag-bundles/', RUNWAY_PACKAGE_JSON));
 
 /** Entries not used for this long are removed when a folder is first read. */
 const UNUSED_FOR_MS = 7 * 86_400_000;
@@ -51,6 +60,16 @@ export class VerifiedBundles {
       return entry;
     } catch {
       return undefined; // a half-written or removed entry: the file is validated again
+    }
+  }
+
+  /** The summary kept for `key`, without taking its bundle or marking it used. */
+  async summary(key: string): Promise<DagSummary | undefined> {
+    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
+    try {
+      return raw === undefined ? undefined : (JSON.parse(raw) as Partial<VerifiedEntry>).summary;
+    } catch {
+      return undefined;
     }
   }
 
@@ -93,4 +112,24 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 /** `bundles/<dagId>.<hash>.mjs` → `<dagId>.<hash>.mjs`, the name in a bundle folder. */
 function bundleName(entry: VerifiedEntry): string {
   return entry.bundle.slice(entry.bundle.lastIndexOf('/') + 1);
+}
+
+/**
+ * The summaries a service kept for the folder's DAG files that it verified, unchanged with their
+ * helpers since (`runway dags list` shows them without importing anything), and the other DAG
+ * files. Reads the cache only.
+ */
+export async function verifiedSummaries(
+  folder: string,
+  options: { cwd?: string; cacheDir?: string } = {},
+): Promise<{ verified: Map<string, DagSummary>; unverified: string[] }> {
+  const cwd = options.cwd ?? process.cwd();
+  const cache = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
+  const scan = await scanFolder(resolve(cwd, folder), cwd);
+  const verified = new Map<string, DagSummary>();
+  await eachLimit([...scan.dags], 16, async ([path, hash]) => {
+    const summary = await cache.summary(await cache.key(hash, scan.helpers));
+    if (summary) verified.set(path, summary);
+  });
+  return { verified, unverified: [...scan.dags.keys()].filter((path) => !verified.has(path)) };
 }
