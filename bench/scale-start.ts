@@ -5,7 +5,9 @@
  * processes on a fresh folder of N DAG files and a private redis-server: the scheduler's first start
  * (cold: every file validated in isolation and bundled), a restart of each on the unchanged folder
  * (from the verified cache), their RSS at start and 5 s later (the scheduler's first pass has
- * created a run for each DAG by then), and `runway dags list`, against the targets.
+ * created a run for each DAG by then; the worker has no task to run), and `runway dags list`, against
+ * the targets. Build first (`npm run build`): bin/runway.js runs the TypeScript sources through tsx
+ * when dist/ is older than them, which costs start-up time and memory.
  *
  * bench/scale's start-up columns. A scheduler or worker on a local folder loads it through a
  * `LocalDagSource` (validate in isolation, bundle, import); a restart on an unchanged folder takes
@@ -112,7 +114,9 @@ interface ServiceStart {
 /** Starts `runway <verb>` on the folder, times it to its "started" line, reads its RSS, stops it. */
 async function startService(verb: 'scheduler' | 'worker', folder: string, redisUrl: string): Promise<ServiceStart> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['bin/runway.js', verb, '--dags', folder, '--prefix', '{bench-start}'], {
+  // The worker on a prefix of its own: the scheduler's runs would have it running tasks as it starts.
+  const prefix = `{bench-start-${verb}}`;
+  const child = spawn(process.execPath, ['bin/runway.js', verb, '--dags', folder, '--prefix', prefix], {
     cwd: repo,
     env: { ...process.env, REDIS_URL: redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
