@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { listDags } from '../runner/cli/dags-commands.ts';
+import { VerifiedBundles } from '../runner/deploy/verified-bundles.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -113,6 +114,24 @@ describe('verified bundles', () => {
     ]);
     await writeFile(join(dags, 'a.ts'), dagFile.replace("owner: 'data-platform'", "owner: 'edited'"));
     expect((await list()).map(({ dag }) => dag.owner)).toEqual(['edited']);
+  });
+
+  it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {
+    const { root } = await setup();
+    const cache = new VerifiedBundles(join(root, 'old-cache'));
+    const bundleDir = join(root, 'process');
+    await mkdir(join(root, 'old-cache'), { recursive: true });
+    await mkdir(bundleDir, { recursive: true });
+    const key = await cache.key('file-hash', 'helpers-hash');
+    const entry = {
+      dagId: 'demo__verified',
+      bundle: 'bundles/demo__verified.0123456789abcdef.mjs',
+      sha256: 'f'.repeat(64),
+    };
+    await writeFile(join(root, 'old-cache', `${key}.mjs`), 'export default 1;\n');
+    await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(entry));
+    expect(await cache.take(key, bundleDir)).toBeUndefined();
+    expect(await cache.summary(key)).toBeUndefined();
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {
