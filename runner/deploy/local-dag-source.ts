@@ -127,7 +127,9 @@ export class LocalDagSource implements DagCatalog {
   async refresh(): Promise<RefreshResult> {
     if (this.files.size === 0) {
       await removeDeadProcessBundles(dirname(this.bundleDir));
-      await this.verified.prune();
+      // Housekeeping, not waited for: it looks at every entry kept (thousands), and an entry it
+      // removes meanwhile is one unused for a week, validated again if this folder needs it.
+      void this.verified.prune().catch(() => undefined);
     }
     const result = emptyRefresh();
     const scan = await this.scan();
