@@ -5,10 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './helpers/run-cli.ts';
+import { listDags } from '../runner/cli/dags-commands.ts';
+import { VerifiedBundles } from '../runner/deploy/verified-bundles.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,9 +30,10 @@ export default dag({
 }).task('one', {}, async () => 1);
 `;
 
-/** What one service start saw: the DAG's description if it loaded, and the problems. */
+/** What one service start saw: the DAG's description if it loaded, how many DAGs it imported to start, and the problems. */
 interface Start {
   description?: string;
+  importedAtStart: number;
   problems: string[];
 }
 
@@ -43,9 +46,11 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 const registry = new DagRegistry();
 const source = new LocalDagSource(dags, registry, { log: silent, cacheDir });
 const result = await source.refresh();
-await source.stop();
+const importedAtStart = registry.importedCount();
+// The module is imported here, on first use, from the bundle the source keeps while it runs.
 const description = registry.get('demo__verified')?.dag.options.description;
-console.log(JSON.stringify({ description, problems: result.problems.map((p) => p.message) }));
+await source.stop();
+console.log(JSON.stringify({ description, importedAtStart, problems: result.problems.map((p) => p.message) }));
 `;
 
 /** A DAG folder inside the repository (so that its files resolve `runway`) and a shared cache folder. */
@@ -73,20 +78,71 @@ describe('verified bundles', () => {
     const { dags, start, helper, verified } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
     const bundles = (await readdir(verified)).filter((name) => name.endsWith('.mjs'));
     expect(bundles).toHaveLength(1);
     // Only a bundle taken from the cache can carry this text: the file itself still says version one.
     const kept = join(verified, bundles[0]!);
     await writeFile(kept, (await readFile(kept, 'utf8')).replace('version one', 'version kept'));
-    expect(await start()).toEqual({ description: 'Described by a helper, version kept.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version kept.',
+      importedAtStart: 0,
+      problems: [],
+    });
+  });
+
+  it('runway dags list shows a verified file from the summary a service kept, and a changed file from its import', async () => {
+    const { root, dags, start, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    await start();
+    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    // Only the kept summary can carry this owner: the file itself says data-platform.
+    const kept = join(verified, summaries[0]!);
+    await writeFile(
+      kept,
+      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
+    );
+    expect((await list()).map(({ file, dag }) => [file, dag.dagId, dag.owner])).toEqual([
+      [relative(REPO_ROOT, join(dags, 'a.ts')), 'demo__verified', 'from-the-cache'],
+    ]);
+    await writeFile(join(dags, 'a.ts'), dagFile.replace("owner: 'data-platform'", "owner: 'edited'"));
+    expect((await list()).map(({ dag }) => dag.owner)).toEqual(['edited']);
+  });
+
+  it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {
+    const { root } = await setup();
+    const cache = new VerifiedBundles(join(root, 'old-cache'));
+    const bundleDir = join(root, 'process');
+    await mkdir(join(root, 'old-cache'), { recursive: true });
+    await mkdir(bundleDir, { recursive: true });
+    const key = await cache.key('file-hash', 'helpers-hash');
+    const entry = {
+      dagId: 'demo__verified',
+      bundle: 'bundles/demo__verified.0123456789abcdef.mjs',
+      sha256: 'f'.repeat(64),
+    };
+    await writeFile(join(root, 'old-cache', `${key}.mjs`), 'export default 1;\n');
+    await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(entry));
+    expect(await cache.take(key, bundleDir)).toBeUndefined();
+    expect(await cache.summary(key)).toBeUndefined();
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {
     const { dags, start, helper } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
     await helper("throw new Error('the helper broke');\nexport const DESCRIPTION = 'never';\n");
     const restarted = await start();
     expect(restarted.description).toBeUndefined();
@@ -100,7 +156,15 @@ describe('verified bundles', () => {
     // A file where the folder should be: every write into it fails.
     await mkdir(join(root, 'bundles'), { recursive: true });
     await writeFile(verified, 'not a folder');
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
-    expect(await start()).toEqual({ description: 'Described by a helper, version one.', problems: [] });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
+    expect(await start()).toEqual({
+      description: 'Described by a helper, version one.',
+      importedAtStart: 0,
+      problems: [],
+    });
   });
 });

@@ -135,6 +135,22 @@ async function startHealth(runtime: Runtime, port: number | undefined, log: Logg
  * Resolves on SIGTERM or SIGINT. A clean stop needs Redis; when it is unreachable the stop could
  * wait forever, so the process exits anyway `stopWithinMs` after the signal, or at a second one.
  */
+/**
+ * Resolves once this process has imported more than `max` DAG modules: ES modules cannot be
+ * unloaded, so a worker bounds its memory by handing over to a fresh process (as Celery's
+ * max-tasks-per-child), which starts in seconds from the verified cache.
+ */
+async function whenImportedMore(max: number): Promise<string> {
+  const { dagModulesImported } = await import('../loader/dag-registry.ts');
+  return new Promise((resolve) => {
+    const check = setInterval(() => {
+      if (dagModulesImported() <= max) return;
+      clearInterval(check);
+      resolve(`imported ${dagModulesImported()} DAGs, more than --max-dags ${max}; exiting for a fresh worker`);
+    }, 1_000);
+  });
+}
+
 function whenSignalled(stopWithinMs: number, log: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -277,10 +293,16 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
       },
       2,
     )
+    .option(
+      '--max-dags <n>',
+      'after importing more DAGs than this, finish the running tasks and exit 0 for the supervisor to restart it',
+      positiveInt('--max-dags'),
+    )
     .action(
       async (
         flags: RuntimeFlags &
           LogFlags & {
+            maxDags?: number;
             concurrency: number;
             queues: string;
             grace: number;
@@ -305,8 +327,11 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
         runtime.onDagsChange(() => worker.presence.beat());
         const health = await startHealth(runtime, flags.healthPort, log);
         log.info(`worker started: queues ${flags.queues}, concurrency ${flags.concurrency}`);
-        const signal = await whenSignalled((flags.grace + 15) * 1_000, log);
-        log.info(`${signal}: no new tasks; waiting up to ${flags.grace} s for running ones`);
+        const why = await Promise.race([
+          whenSignalled((flags.grace + 15) * 1_000, log),
+          ...(flags.maxDags === undefined ? [] : [whenImportedMore(flags.maxDags)]),
+        ]);
+        log.info(`${why}: no new tasks; waiting up to ${flags.grace} s for running ones`);
         await health?.close();
         const { released } = await worker.close(flags.grace * 1_000);
         // Released tasks must not go on in this process: leave now, and their locks lapse.

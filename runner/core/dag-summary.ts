@@ -8,6 +8,8 @@ import type { TaskRole } from './setup-teardown.ts';
 import type { TriggerRule } from './trigger-rule.ts';
 import { conditionJson, isAssetSchedule, type AssetConditionJson } from './asset.ts';
 import { DEFAULT_MAX_MAP_LENGTH } from './task-mapping.ts';
+import type { DeadlineOptions } from './deadline.ts';
+import type { Duration } from './duration.ts';
 
 export interface TaskSummary {
   id: string;
@@ -28,6 +30,8 @@ export interface TaskSummary {
   outlets?: string[];
   /** A mapped task's longest list (its `maxMapLength`, or the default). */
   maxMapLength?: number;
+  /** The queue its jobs go to, when not `default`. */
+  queue?: string;
 }
 
 export interface GroupSummary {
@@ -57,6 +61,12 @@ export interface DagSummary {
   tasks: TaskSummary[];
   /** Task groups, outer ones first. */
   groups?: GroupSummary[];
+  dagRunTimeout?: Duration;
+  keepRuns?: number;
+  /** The deadline's timing; its notifiers (functions among them) stay with the DAG. */
+  deadline?: Pick<DeadlineOptions, 'after' | 'from'>;
+  /** The DAG has an `onSuccess` or `onFailure` callback: ending a run needs the DAG itself. */
+  runCallbacks?: true;
 }
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 16;
@@ -91,7 +101,7 @@ export function summarizeDag(definition: Dag<any, any>): DagSummary {
         doc,
         branch: _b,
         shortCircuit: _s,
-        queue: _q,
+        queue,
         onSuccess: _os,
         onFailure: _of,
         onRetry: _or,
@@ -113,8 +123,15 @@ export function summarizeDag(definition: Dag<any, any>): DagSummary {
         ...(task.setups === undefined ? {} : { setups: [...task.setups] }),
         ...(task.onFailureFailRun ? { onFailureFailRun: true } : {}),
         ...(outlets && outlets.length > 0 ? { outlets: outlets.map((o) => o.uri) } : {}),
+        ...(queue === undefined ? {} : { queue }),
       };
     }),
+    ...(options.dagRunTimeout === undefined ? {} : { dagRunTimeout: options.dagRunTimeout }),
+    ...(options.keepRuns === undefined ? {} : { keepRuns: options.keepRuns }),
+    ...(options.deadline === undefined
+      ? {}
+      : { deadline: { after: options.deadline.after, from: options.deadline.from } }),
+    ...(options.onSuccess || options.onFailure ? { runCallbacks: true as const } : {}),
     // A DAG built by another copy of Runway (a bundle made before groups) has no `groups`.
     ...((definition.groups ?? []).length === 0
       ? {}

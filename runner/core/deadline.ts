@@ -57,7 +57,10 @@ export const deadlineSchema = z.strictObject({
 });
 
 /** When the run must have finished by, in ms since the epoch. */
-export function deadlineDueAt(deadline: DeadlineOptions, run: Pick<DagRunRecord, 'dataIntervalEnd' | 'createdAt'>) {
+export function deadlineDueAt(
+  deadline: Pick<DeadlineOptions, 'after' | 'from'> & Partial<DeadlineOptions>,
+  run: Pick<DagRunRecord, 'dataIntervalEnd' | 'createdAt'>,
+) {
   const from = deadline.from === 'queuedAt' ? run.createdAt : run.dataIntervalEnd;
   return Date.parse(from) + durationMs(deadline.after);
 }

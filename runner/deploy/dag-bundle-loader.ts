@@ -8,8 +8,8 @@
 import { relative } from 'node:path';
 import {
   DagRegistry,
-  importDagFiles,
-  loadDagRegistry,
+  lazyDags,
+  loadLazyRegistry,
   type HeldDag,
   type LoadedDag,
   type LoadRegistryResult,
@@ -18,6 +18,7 @@ import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
 import type { ManifestEntry } from './manifest.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 
 export interface RefreshResult {
   /** False when nothing had changed since the last refresh. */
@@ -40,6 +41,8 @@ export const emptyRefresh = (): RefreshResult => ({
 export interface ReadyBundle {
   entry: ManifestEntry;
   path: string;
+  /** What the isolated import of its source sent back, when its source was validated. */
+  summary?: DagSummary;
 }
 
 export interface DagBundleLoaderOptions extends LoadDagsOptions {
@@ -52,8 +55,9 @@ export interface DagBundleLoaderOptions extends LoadDagsOptions {
   /** A reason to keep a DAG out of the registry though it loads; undefined runs it. */
   hold?: (loaded: LoadedDag) => string | undefined;
   /**
-   * The bundles' sources were validated in isolation just before (a local folder): import them
-   * here without a second isolated import, which would double a reload's time. @defaultValue false
+   * The bundles' sources were validated in isolation just before (a local folder; each ready
+   * bundle carries its summary): register them without a second isolated import, which would
+   * double a reload's time. @defaultValue false
    */
   sourcesValidated?: boolean;
 }
@@ -82,13 +86,16 @@ export class DagBundleLoader {
     return [...this.heldById.values()];
   }
 
-  /** Validates the bundles in isolation, imports the good ones and puts them in the registry. */
+  /**
+   * Validates the bundles in isolation (unless their sources were) and puts the good ones in the
+   * registry, lazily: a DAG's module is imported in this process when first needed.
+   */
   async load(ready: readonly ReadyBundle[], result: RefreshResult): Promise<void> {
     if (ready.length === 0) return;
     const { cacheDir, label: _label, rule: _rule, hold: _hold, sourcesValidated, ...loadOptions } = this.options;
     const loaded = sourcesValidated
-      ? await importValidated(ready, cacheDir)
-      : await loadDagRegistry(
+      ? registerValidated(ready, cacheDir)
+      : await loadLazyRegistry(
           ready.map((r) => r.path),
           { ...loadOptions, cwd: cacheDir },
         );
@@ -107,7 +114,7 @@ export class DagBundleLoader {
         continue;
       }
       (this.loadedSha.has(entry.dagId) ? result.updated : result.added).push(entry.dagId);
-      const labelled: LoadedDag = { ...dag, file: this.options.label?.(entry) ?? entry.source };
+      const labelled = dag.withFile(this.options.label?.(entry) ?? entry.source);
       this.loadedSha.set(entry.dagId, entry.sha256);
       const reason = this.options.hold?.(labelled);
       if (reason === undefined) {
@@ -141,13 +148,16 @@ export class DagBundleLoader {
   }
 }
 
-/** Imports bundles whose sources passed validation in isolation, each failure a problem. */
-async function importValidated(
+/** Registers bundles whose sources passed validation in isolation, by their summaries. */
+function registerValidated(
   ready: readonly ReadyBundle[],
   cacheDir: string,
-): Promise<Pick<LoadRegistryResult, 'registry' | 'problems'>> {
-  const { loaded, problems } = await importDagFiles(
-    ready.map(({ path }) => ({ absolutePath: path, file: relative(cacheDir, path) })),
+): Pick<LoadRegistryResult, 'registry' | 'problems'> {
+  const { loaded, problems } = lazyDags(
+    ready.map(({ path, summary }) => {
+      if (!summary) throw new Error(`${path}: a bundle said to be validated comes without its summary`);
+      return { summary, path, file: relative(cacheDir, path) };
+    }),
   );
   return { registry: new DagRegistry(loaded), problems };
 }

@@ -7,11 +7,9 @@
  * of the file itself would be served from Node's module cache). A broken file keeps its last good
  * version running, and says so.
  */
-import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { findDagFiles } from '../loader/find-dag-files.ts';
 import {
   structuralPolicy,
   type DagCatalog,
@@ -23,6 +21,7 @@ import type { LoadDagsOptions } from '../loader/load-dags.ts';
 import { validate } from '../loader/validate.ts';
 import type { Logger } from '../core/operator.ts';
 import type { Problem } from '../core/problem.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 import { bundleDags } from './bundle.ts';
 import {
   DagBundleLoader,
@@ -32,9 +31,9 @@ import {
   type RefreshResult,
 } from './dag-bundle-loader.ts';
 import type { ManifestEntry } from './manifest.ts';
-import { DEFAULT_CACHE_DIR } from './s3-dag-source.ts';
+import { DEFAULT_CACHE_DIR, VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
+import { scanFolder, type FolderScan } from './folder-scan.ts';
 import { isAlive } from '../loader/process-sweep.ts';
-import { VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
 import { eachLimit } from '../core/each-limit.ts';
 
 export interface LocalDagSourceOptions extends LoadDagsOptions {
@@ -128,7 +127,9 @@ export class LocalDagSource implements DagCatalog {
   async refresh(): Promise<RefreshResult> {
     if (this.files.size === 0) {
       await removeDeadProcessBundles(dirname(this.bundleDir));
-      await this.verified.prune();
+      // Housekeeping, not waited for: it looks at every entry kept (thousands), and an entry it
+      // removes meanwhile is one unused for a week, validated again if this folder needs it.
+      void this.verified.prune().catch(() => undefined);
     }
     const result = emptyRefresh();
     const scan = await this.scan();
@@ -164,11 +165,17 @@ export class LocalDagSource implements DagCatalog {
           ? { files: [], problems: [] }
           : await validate(unverified, { ...this.loadOptions(), cwd: this.cwd, policy: structuralPolicy() });
       const files = [
-        ...report.files.map((f) => ({ ...f, dagId: f.dag?.dagId })),
+        ...report.files.map((f) => ({
+          absolutePath: f.absolutePath,
+          file: f.file,
+          dagId: f.dag?.dagId,
+          summary: f.dag,
+        })),
         ...[...verified].map(([absolutePath, entry]) => ({
           absolutePath,
           file: relative(this.cwd, absolutePath) || absolutePath,
           dagId: entry.dagId,
+          summary: entry.summary,
         })),
       ].sort((a, b) => (a.absolutePath < b.absolutePath ? -1 : a.absolutePath > b.absolutePath ? 1 : 0));
       for (const file of files) {
@@ -183,13 +190,18 @@ export class LocalDagSource implements DagCatalog {
         if (state.problems.length === 0 && file.dagId) {
           state.problems.push(...this.duplicateOf(file.absolutePath, file.file, file.dagId));
         }
-        if (state.problems.length === 0 && file.dagId) {
+        if (state.problems.length === 0 && file.dagId && file.summary) {
           const cached = verified.get(file.absolutePath);
           const bundle = cached
-            ? this.ready({ ...cached, source: file.file }, state)
-            : await this.bundle(file.dagId, file.file, file.absolutePath, state);
+            ? this.ready({ ...cached, source: file.file }, file.summary, state)
+            : await this.bundle(file.summary, file.file, file.absolutePath, state);
           if (bundle) ready.push({ path: file.absolutePath, bundle, previous });
-          if (bundle && !cached) await this.verified.put(keys.get(file.absolutePath)!, bundle.entry, this.bundleDir);
+          if (bundle && !cached)
+            await this.verified.put(
+              keys.get(file.absolutePath)!,
+              { ...bundle.entry, summary: file.summary },
+              this.bundleDir,
+            );
         }
         // A file that fails to import does not say its DAG id; its last good version does.
         const dagId = state.entry?.dagId;
@@ -243,10 +255,16 @@ export class LocalDagSource implements DagCatalog {
   }
 
   /** Builds the file's bundle; on success the state's entry is the new version to load. */
-  private async bundle(dagId: string, file: string, path: string, state: FileState): Promise<ReadyBundle | undefined> {
+  private async bundle(
+    summary: DagSummary,
+    file: string,
+    path: string,
+    state: FileState,
+  ): Promise<ReadyBundle | undefined> {
+    const { dagId } = summary;
     try {
       const [bundle] = await bundleDags([{ dagId, file, absolutePath: path }], this.bundleDir, this.root);
-      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, state);
+      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, summary, state);
     } catch (error) {
       state.problems.push({ file, dagId, rule: 'import-error', message: (error as Error).message });
       return undefined;
@@ -254,24 +272,13 @@ export class LocalDagSource implements DagCatalog {
   }
 
   /** The state's entry is the new version to load, from its bundle in this process's folder. */
-  private ready(entry: ManifestEntry, state: FileState): ReadyBundle {
+  private ready(entry: ManifestEntry, summary: DagSummary, state: FileState): ReadyBundle {
     state.entry = entry;
-    return { entry, path: join(this.bundleDir, basename(entry.bundle)) };
+    return { entry, summary, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
-  /** Every DAG file with its content hash, and one hash over every other file (helpers). */
-  private async scan(): Promise<{ dags: Map<string, string>; helpers: string }> {
-    const dagFiles = new Set((await findDagFiles([this.root], this.cwd)).map((f) => f.absolutePath));
-    const dags = new Map<string, string>();
-    const helpers = createHash('sha256');
-    for (const path of await listFiles(this.root)) {
-      const content = await readFile(path).catch(() => undefined);
-      if (content === undefined) continue; // gone between the listing and the read: the next event rescans
-      const hash = createHash('sha256').update(content).digest('hex');
-      if (dagFiles.has(path)) dags.set(path, hash);
-      else helpers.update(`${path}\0${hash}\0`);
-    }
-    return { dags, helpers: helpers.digest('hex') };
+  private scan(): Promise<FolderScan> {
+    return scanFolder(this.root, this.cwd);
   }
 
   /**
@@ -335,25 +342,6 @@ export class LocalDagSource implements DagCatalog {
     await this.pending;
     await rm(this.bundleDir, { recursive: true, force: true });
   }
-}
-
-/** Every file under `root`, but in node_modules and folders named with a leading `.`. */
-async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, entry.name);
-      // A link counts as what it points to, as for findDagFiles.
-      const info = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
-      if (info?.isDirectory()) {
-        if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-        await visit(path);
-      } else if (info?.isFile()) out.push(path);
-    }
-  };
-  await visit(root);
-  return out;
 }
 
 /** Bundle folders of processes that died without stopping (SIGKILL, a crash): nothing reads them. */

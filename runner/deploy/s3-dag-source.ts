@@ -9,7 +9,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseS3Uri, type S3Api, type S3Location } from '../s3/sync.ts';
 import type { DagRegistry } from '../loader/dag-registry.ts';
@@ -24,14 +23,11 @@ import {
   type RefreshResult,
 } from './dag-bundle-loader.ts';
 import { runwayVersion } from './bundle.ts';
-import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
+import { DEFAULT_CACHE_DIR } from './verified-bundles.ts';
 import { MANIFEST_KEY, ManifestError, parseManifest, type ManifestEntry } from './manifest.ts';
 
-/**
- * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
- * (Node's package self-reference) and its other imports to Runway's node_modules.
- */
-export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('.runway/dag-bundles/', RUNWAY_PACKAGE_JSON));
+// Defined beside the verified cache, which `runway dags list` reads without loading the AWS SDK.
+export { DEFAULT_CACHE_DIR };
 
 /** A deployment could not be read at start-up. */
 export class DagSourceError extends Error {

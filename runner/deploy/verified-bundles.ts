@@ -1,22 +1,34 @@
 /**
  * DAG files that passed validation in isolation, with their bundles, kept across restarts: a
- * scheduler or worker restarted on an unchanged folder of 2,000 DAGs imports their bundles at once
- * instead of importing every file again in isolation and bundling it (over 20 s here).
+ * scheduler or worker restarted on an unchanged folder of 2,000 DAGs registers them by the summaries
+ * kept here (importing a bundle only when a DAG is used) instead of importing every file again in
+ * isolation and bundling it (over 20 s here).
  *
  * An entry is found by a key over everything the verdict depends on: the file's content, every other
  * file of the folder (its helpers), Runway's package.json (its version and dependencies) and Node's
  * version. Change any of them and the file is validated again. Only good verdicts are kept.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eachLimit } from '../core/each-limit.ts';
+import { scanFolder } from './folder-scan.ts';
 import type { ManifestEntry } from './manifest.ts';
+import type { DagSummary } from '../core/dag-summary.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
+
+/**
+ * Inside Runway's own package, so a bundle's `import 'runway'` resolves to the runner's own module
+ * (Node's package self-reference) and its other imports to Runway's node_modules.
+ */
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('.runway/dag-bundles/', RUNWAY_PACKAGE_JSON));
 
 /** Entries not used for this long are removed when a folder is first read. */
 const UNUSED_FOR_MS = 7 * 86_400_000;
 
-export type VerifiedEntry = Omit<ManifestEntry, 'source'>;
+/** A verified bundle's entry with its DAG's summary: a restarted service registers it without an import. */
+export type VerifiedEntry = Omit<ManifestEntry, 'source'> & { summary: DagSummary };
 
 export class VerifiedBundles {
   private salt: Promise<string> | undefined;
@@ -39,12 +51,25 @@ export class VerifiedBundles {
     if (raw === undefined) return undefined;
     try {
       const entry = JSON.parse(raw) as VerifiedEntry;
-      await copyFile(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
+      // An entry kept before summaries were: the file is validated again, which keeps one.
+      if ((entry as Partial<VerifiedEntry>).summary === undefined) return undefined;
+      await linkOrCopy(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
+      // Marks the entry used for `prune`; a restart does not wait for 2,000 of these.
       const now = new Date();
-      await utimes(join(this.dir, `${key}.json`), now, now);
+      void utimes(join(this.dir, `${key}.json`), now, now).catch(() => undefined);
       return entry;
     } catch {
       return undefined; // a half-written or removed entry: the file is validated again
+    }
+  }
+
+  /** The summary kept for `key`, without taking its bundle or marking it used. */
+  async summary(key: string): Promise<DagSummary | undefined> {
+    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
+    try {
+      return raw === undefined ? undefined : (JSON.parse(raw) as Partial<VerifiedEntry>).summary;
+    } catch {
+      return undefined;
     }
   }
 
@@ -73,7 +98,38 @@ export class VerifiedBundles {
   }
 }
 
+/**
+ * A hard link where it can (one call, no copy: 2,000 of them at a restart), a copy where it cannot
+ * (another file system). Either way the process's bundle outlives a prune of the verified one.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return;
+    await copyFile(from, to);
+  });
+}
+
 /** `bundles/<dagId>.<hash>.mjs` → `<dagId>.<hash>.mjs`, the name in a bundle folder. */
 function bundleName(entry: VerifiedEntry): string {
   return entry.bundle.slice(entry.bundle.lastIndexOf('/') + 1);
+}
+
+/**
+ * The summaries a service kept for the folder's DAG files that it verified, unchanged with their
+ * helpers since (`runway dags list` shows them without importing anything), and the other DAG
+ * files. Reads the cache only.
+ */
+export async function verifiedSummaries(
+  folder: string,
+  options: { cwd?: string; cacheDir?: string } = {},
+): Promise<{ verified: Map<string, DagSummary>; unverified: string[] }> {
+  const cwd = options.cwd ?? process.cwd();
+  const cache = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
+  const scan = await scanFolder(resolve(cwd, folder), cwd);
+  const verified = new Map<string, DagSummary>();
+  await eachLimit([...scan.dags], 16, async ([path, hash]) => {
+    const summary = await cache.summary(await cache.key(hash, scan.helpers));
+    if (summary) verified.set(path, summary);
+  });
+  return { verified, unverified: [...scan.dags.keys()].filter((path) => !verified.has(path)) };
 }

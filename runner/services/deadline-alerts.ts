@@ -18,7 +18,7 @@ export const DEADLINE_LEASE_MS = 60_000;
 /** Handles the deadlines due by `now`; returns how many misses it sent alerts for. */
 export async function fireDueDeadlines(engine: Engine, now: Date): Promise<number> {
   // No Redis call from a scheduler none of whose DAGs has a deadline: the entries are others'.
-  if (!engine.registry.list().some((loaded) => loaded.dag.options.deadline)) return 0;
+  if (!engine.registry.list().some((loaded) => loaded.summary.deadline)) return 0;
   const entries = await engine.deadlines.claimDue(now.getTime(), DEADLINE_LEASE_MS);
   let alerted = 0;
   for (const entry of entries) {

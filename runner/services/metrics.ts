@@ -77,9 +77,7 @@ export function registerStateGauges(engine: Engine): void {
     async collect() {
       this.reset();
       const engine = stateSource!;
-      const queues = new Set(
-        engine.registry.list().flatMap((d) => [...d.tasks.values()].map((t) => t.spec.queue ?? 'default')),
-      );
+      const queues = new Set(engine.registry.list().flatMap((d) => d.summary.tasks.map((t) => t.queue ?? 'default')));
       for (const name of queues.size > 0 ? queues : new Set(['default'])) {
         const counts = await engine.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         for (const [state, count] of Object.entries(counts)) this.set({ queue: name, state }, count);

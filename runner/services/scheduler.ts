@@ -384,8 +384,7 @@ export class Scheduler {
     const aged = await this.engine.store.deleteRunsBefore(dagId, new Date(this.now().getTime() - days * 86_400_000));
     if (aged > 0)
       this.engine.log.info(`retention: deleted ${aged} run(s) of ${dagId} that ended over ${days} days ago`);
-    const keep =
-      this.engine.registry.get(dagId)?.dag.options.keepRuns ?? this.options.retentionRuns ?? DEFAULT_KEEP_RUNS;
+    const keep = this.engine.registry.get(dagId)?.summary.keepRuns ?? this.options.retentionRuns ?? DEFAULT_KEEP_RUNS;
     const counted = await this.engine.store.deleteRunsBeyond(dagId, keep);
     if (counted > 0) this.engine.log.info(`retention: deleted ${counted} run(s) of ${dagId} beyond its latest ${keep}`);
     await this.engine.store.recountRuns(dagId);
@@ -469,15 +468,15 @@ export class Scheduler {
     for (const [taskId, ti] of Object.entries(snapshot)) {
       if (ti.state === 'none' || isTerminal(ti.state)) continue;
       if ((ti.startedAt ?? ti.queuedAt ?? 0) > staleBefore) continue;
-      const task = loaded.tasks.get(parseInstanceKey(taskId).taskId);
+      const task = loaded.taskSummaries.get(parseInstanceKey(taskId).taskId);
       if (!task) continue;
-      if (task.mapping && taskId === task.id) {
+      if (task.maxMapLength !== undefined && taskId === task.id) {
         // A mapped task has no queue job of its own: its indexes do. A crash after its last
         // index ended can leave it unsettled.
         await settleMappedTask(this.engine, loaded, run, taskId);
         continue;
       }
-      const queue = this.engine.queue(task.spec.queue ?? 'default');
+      const queue = this.engine.queue(task.queue ?? 'default');
       const job = await queue.getJob(Engine.jobId(dagId, runId, taskId, ti.generation));
       if (!job) {
         withLogContext(this.engine.log, { dagId, runId, taskId }).warn(

@@ -109,7 +109,8 @@ export class TaskExecutor {
 
   private processTry = async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const data = job.data;
-    const loaded = this.engine.registry.get(data.dagId);
+    // A worker imports a DAG's module on its first task here, not at start.
+    const loaded = await this.engine.registry.imported(data.dagId);
     if (!loaded) {
       // A file just added, not yet loaded here, or loaded only by other workers: the task waits
       // without spending a try; triggers and the UI say that no worker has the DAG.

@@ -161,7 +161,7 @@ export class DueRuns {
       const first = decideTransitions(loaded.graph, {});
       // Roots a trigger rule skips or fails cascade further, and a mapped root expands into its
       // indexes: the engine's advance does both.
-      const plain = [...first.keys()].every((id) => !loaded.tasks.get(id)?.mapping);
+      const plain = [...first.keys()].every((id) => loaded.taskSummaries.get(id)?.maxMapLength === undefined);
       const roots = plain && [...first.values()].every((t) => t === 'scheduled') ? [...first.keys()] : [];
       const runs = intervals.map((interval) => {
         const record: DagRunRecord = {
@@ -235,7 +235,7 @@ export class DueRuns {
     });
     // A run created here is watched for its deadline as one the engine creates is.
     for (const [i, plan] of plans.entries()) {
-      const deadline = plan.loaded.dag.options.deadline;
+      const deadline = plan.loaded.summary.deadline;
       if (!deadline) continue;
       const created = new Set(asList(results[i]!.created));
       for (const { record } of plan.runs.filter((r) => created.has(r.record.runId)))

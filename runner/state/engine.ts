@@ -141,8 +141,9 @@ export class Engine {
     item?: { value: unknown },
   ): { queue: string; data: TaskJobData; opts: JobsOptions } {
     const { taskId, mapIndex } = parseInstanceKey(instance);
-    const task = loaded.tasks.get(taskId)!;
-    const args = { ...loaded.dag.options.defaultArgs, ...task.spec };
+    // From the summary: a scheduler queues a DAG's tasks without importing its module.
+    const task = loaded.taskSummaries.get(taskId)!;
+    const args = { ...loaded.summary.defaultArgs, ...task.args };
     const retry = retryPolicyOf(args);
     const data: TaskJobData = {
       dagId: run.dagId,
@@ -161,7 +162,7 @@ export class Engine {
       ...(mapIndex === undefined ? {} : { mapIndex, item: item?.value }),
     };
     return {
-      queue: task.spec.queue ?? 'default',
+      queue: task.queue ?? 'default',
       data,
       opts: {
         jobId: Engine.jobId(run.dagId, run.runId, instance, ti.generation),
@@ -328,7 +329,9 @@ export class Engine {
     withLogContext(this.log, { dagId: run.dagId, runId: run.runId }).info(
       `DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`,
     );
-    const callback = state === 'success' ? loaded.dag.options.onSuccess : loaded.dag.options.onFailure;
+    // Only a DAG with a callback is imported to end its run (a scheduler's timeout, say).
+    const options = loaded.summary.runCallbacks ? loaded.dag.options : undefined;
+    const callback = state === 'success' ? options?.onSuccess : options?.onFailure;
     await this.runCallback(callback, {
       dagId: run.dagId,
       runId: run.runId,
@@ -337,7 +340,7 @@ export class Engine {
     });
     const event = state === 'success' ? 'success' : 'failure';
     await sendNotifications(
-      loaded.dag.options.notifications,
+      loaded.summary.notifications,
       event,
       `Runway: DAG ${run.dagId} run ${run.runId} ${state}${reason ? `: ${reason}` : ''}`,
       { env: this.env, fetch: this.fetch, log: this.log },
@@ -405,7 +408,7 @@ export class Engine {
       record,
       loaded.graph.map((t) => t.id),
     );
-    const deadline = loaded.dag.options.deadline;
+    const deadline = loaded.summary.deadline;
     if (created && deadline) await this.deadlines.watch(record.dagId, record.runId, deadlineDueAt(deadline, record));
     return created;
   }

@@ -208,7 +208,8 @@ export async function mapLengths(
 const mappedIds = new WeakMap<LoadedDag, string[]>();
 export function mappedTaskIds(loaded: LoadedDag): string[] {
   let ids = mappedIds.get(loaded);
-  if (!ids) mappedIds.set(loaded, (ids = [...loaded.tasks.values()].filter((t) => t.mapping).map((t) => t.id)));
+  if (!ids)
+    mappedIds.set(loaded, (ids = loaded.summary.tasks.filter((t) => t.maxMapLength !== undefined).map((t) => t.id)));
   return ids;
 }
 

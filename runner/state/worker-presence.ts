@@ -79,6 +79,6 @@ export async function liveWorkers(redis: RedisClient, prefix: string): Promise<W
 /** Why the DAG's runs would wait for a worker now, or undefined when live workers can take them. */
 export async function workerGap(engine: Engine, dagId: string): Promise<string | undefined> {
   const loaded = engine.registry.get(dagId);
-  const queues = loaded ? [...loaded.tasks.values()].map((t) => t.spec.queue ?? 'default') : ['default'];
+  const queues = loaded ? loaded.summary.tasks.map((t) => t.queue ?? 'default') : ['default'];
   return coverageGap(await liveWorkers(engine.redis, engine.prefix), dagId, queues);
 }

@@ -37,7 +37,7 @@ export interface DagListItem {
 }
 
 const WAITING: readonly DagRunRecord['state'][] = ['queued', 'running'];
-const queuesOf = (loaded: LoadedDag) => [...loaded.tasks.values()].map((t) => t.spec.queue ?? 'default');
+const queuesOf = (loaded: LoadedDag) => loaded.summary.tasks.map((t) => t.queue ?? 'default');
 const importErrorOf = (p: Problem | undefined) =>
   p ? { file: p.file, line: p.line ?? null, message: p.message } : null;
 

@@ -1,0 +1,69 @@
+/**
+ * A DAG registered by its summary imports its bundle when something needs a function of it, and
+ * says why when the bundle cannot give it: another DAG in the bundle, top-level await on the
+ * synchronous path.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DagRegistry, lazyDag } from '../runner/loader/dag-registry.ts';
+import { REPO_ROOT } from './helpers/run-cli.ts';
+import { summary, task } from './helpers/summary.ts';
+
+// Inside the repository, so that the bundles resolve `runway`.
+const folder = join(REPO_ROOT, '.runway', `test-lazy-dag-${randomUUID().slice(0, 8)}`);
+afterAll(() => rm(folder, { recursive: true, force: true }));
+
+/** A bundle declaring DAG `id` with one task; `before` runs first at its top level. */
+async function bundle(name: string, id: string, before = ''): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, `${name}.mjs`);
+  await writeFile(
+    path,
+    `import { dag } from 'runway';
+${before}
+export default dag({
+  id: '${id}',
+  description: 'A bundle for the lazy registry test.',
+  owner: 'data-platform',
+  tags: ['demo'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+}).task('one', {}, async () => 1);
+`,
+  );
+  return path;
+}
+
+const summaryOf = (dagId: string) => summary({ dagId, schedule: null, tasks: [task('one')] });
+
+describe('a lazily loaded DAG', () => {
+  it('is registered from its summary, and imports its bundle on first use', async () => {
+    const path = await bundle('plain', 'demo__lazy_plain');
+    const registry = new DagRegistry([lazyDag(summaryOf('demo__lazy_plain'), path, 'plain.ts')]);
+    expect(registry.importedCount()).toBe(0);
+    expect(registry.get('demo__lazy_plain')!.graph.map((t) => t.id)).toEqual(['one']);
+    const loaded = await registry.imported('demo__lazy_plain');
+    expect(loaded!.tasks.has('one')).toBe(true);
+    expect(registry.importedCount()).toBe(1);
+  });
+
+  it('refuses a bundle that declares another DAG than its summary', async () => {
+    const path = await bundle('other', 'demo__lazy_other');
+    const loaded = lazyDag(summaryOf('demo__lazy_expected'), path);
+    await expect(loaded.load!()).rejects.toThrow(
+      'the bundle declares DAG "demo__lazy_other", not "demo__lazy_expected"',
+    );
+  });
+
+  it('says so when a bundle with top-level await is needed synchronously, and loads it when awaited', async () => {
+    const path = await bundle('awaits', 'demo__lazy_awaits', 'await Promise.resolve();');
+    const synchronous = lazyDag(summaryOf('demo__lazy_awaits'), path);
+    expect(() => synchronous.dag).toThrow(/DAG "demo__lazy_awaits" could not be imported from .*awaits\.mjs/);
+    const awaited = lazyDag(summaryOf('demo__lazy_awaits'), path);
+    await awaited.load!();
+    expect(awaited.dag.options.id).toBe('demo__lazy_awaits');
+  });
+});
