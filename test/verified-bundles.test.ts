@@ -30,6 +30,21 @@ export default dag({
 }).task('one', {}, async () => 1);
 `;
 
+/** A DAG that imports but cannot run: validate's structural checks refuse it. */
+const cycleFile = `import { dag } from 'runway';
+export default dag({
+  id: 'demo__cycle',
+  description: 'Two tasks that wait on each other.',
+  owner: 'data-platform',
+  tags: ['demo'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+})
+  .task('one', { upstream: ['two' as never] }, async () => 1)
+  .task('two', { upstream: ['one'] }, async () => 2);
+`;
+
 /** What one service start saw: the DAG's description if it loaded, how many DAGs it imported to start, and the problems. */
 interface Start {
   description?: string;
@@ -114,6 +129,28 @@ describe('verified bundles', () => {
     ]);
     await writeFile(join(dags, 'a.ts'), dagFile.replace("owner: 'data-platform'", "owner: 'edited'"));
     expect((await list()).map(({ dag }) => dag.owner)).toEqual(['edited']);
+  });
+
+  it('runway dags list keeps its good verdicts: the next listing and a service starting on the folder take them', async () => {
+    const { root, dags, start, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    await writeFile(join(dags, 'cycle.ts'), cycleFile);
+    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    expect((await list()).map(({ dag }) => dag.dagId)).toEqual(['demo__verified', 'demo__cycle']);
+    // The good file only: a DAG with a cycle is listed but never counts as verified.
+    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    const kept = join(verified, summaries[0]!);
+    await writeFile(
+      kept,
+      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
+    );
+    expect((await list()).map(({ dag }) => dag.owner)).toEqual(['from-the-cache', 'data-platform']);
+    // A service takes the listing's bundle: only a bundle from the cache can carry this text.
+    const bundle = kept.replace(/\.json$/, '.mjs');
+    await writeFile(bundle, (await readFile(bundle, 'utf8')).replace('version one', 'version kept'));
+    expect(await start()).toMatchObject({ description: 'Described by a helper, version kept.', importedAtStart: 0 });
   });
 
   it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {

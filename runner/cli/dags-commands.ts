@@ -3,32 +3,39 @@ import type { DagSummary } from '../core/dag-summary.ts';
 import { renderGraphMermaid, renderGraphText } from '../core/graph-render.ts';
 import { loadDags, type DagFileResult, type LoadDagsOptions } from '../loader/load-dags.ts';
 import { UsageError } from './io.ts';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 
 export type DagsOptions = LoadDagsOptions & { folder: string };
 
 /**
- * The folder's DAGs. Files a service verified before, unchanged with their helpers, are listed from
- * the summaries it kept (no import: at 2,000 DAGs, a second instead of importing each in
- * isolation); the others are imported in isolation.
+ * The folder's DAGs. Files verified before (by a service or an earlier listing), unchanged with their
+ * helpers, are listed from the summaries kept then, without an import: at 2,000 DAGs, a second
+ * instead of importing each in isolation. The others are validated in isolation as a service would,
+ * and their good verdicts kept for next time.
  */
 export async function listDags(
   options: DagsOptions & { cacheDir?: string },
 ): Promise<{ file: string; dag: DagSummary }[]> {
   const cwd = options.cwd ?? process.cwd();
-  const { verifiedSummaries } = await import('../deploy/verified-bundles.ts');
-  const { verified, unverified } = await verifiedSummaries(options.folder, {
+  const [{ verifiedSummaries }, { keepVerdicts }, { validate }, { structuralPolicy }] = await Promise.all([
+    import('../deploy/verified-bundles.ts'),
+    import('../deploy/keep-verdicts.ts'),
+    import('../loader/validate.ts'),
+    import('../loader/dag-registry.ts'),
+  ]);
+  const { verified, unverified, scan, cache } = await verifiedSummaries(options.folder, {
     cwd,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
   });
-  if (verified.size === 0) {
-    const files = await loadDags([options.folder], options);
-    return files.filter((f) => f.dag).map((f) => ({ file: f.file, dag: f.dag! }));
-  }
-  const imported = unverified.length === 0 ? [] : await loadDags(unverified, options);
+  const report =
+    unverified.length === 0
+      ? undefined
+      : // The whole folder when nothing is verified: its skipped links are reported as they are found.
+        await validate(verified.size === 0 ? [options.folder] : unverified, { ...options, policy: structuralPolicy() });
+  if (report) await keepVerdicts(report, scan, resolve(cwd, options.folder), cache);
   return [
     ...[...verified].map(([path, dag]) => ({ path, file: relative(cwd, path) || path, dag })),
-    ...imported.flatMap((f) => (f.dag ? [{ path: f.absolutePath, file: f.file, dag: f.dag }] : [])),
+    ...(report?.files ?? []).flatMap((f) => (f.dag ? [{ path: f.absolutePath, file: f.file, dag: f.dag }] : [])),
   ]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map(({ file, dag }) => ({ file, dag }));

@@ -13,7 +13,7 @@ import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile }
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eachLimit } from '../core/each-limit.ts';
-import { scanFolder } from './folder-scan.ts';
+import { scanFolder, type FolderScan } from './folder-scan.ts';
 import type { ManifestEntry } from './manifest.ts';
 import type { DagSummary } from '../core/dag-summary.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
@@ -122,7 +122,7 @@ function bundleName(entry: VerifiedEntry): string {
 export async function verifiedSummaries(
   folder: string,
   options: { cwd?: string; cacheDir?: string } = {},
-): Promise<{ verified: Map<string, DagSummary>; unverified: string[] }> {
+): Promise<{ verified: Map<string, DagSummary>; unverified: string[]; scan: FolderScan; cache: VerifiedBundles }> {
   const cwd = options.cwd ?? process.cwd();
   const cache = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
   const scan = await scanFolder(resolve(cwd, folder), cwd);
@@ -131,5 +131,5 @@ export async function verifiedSummaries(
     const summary = await cache.summary(await cache.key(hash, scan.helpers));
     if (summary) verified.set(path, summary);
   });
-  return { verified, unverified: [...scan.dags.keys()].filter((path) => !verified.has(path)) };
+  return { verified, unverified: [...scan.dags.keys()].filter((path) => !verified.has(path)), scan, cache };
 }
