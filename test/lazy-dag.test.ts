@@ -3,6 +3,7 @@
  * says why when the bundle cannot give it: another DAG in the bundle, top-level await on the
  * synchronous path.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,6 +57,30 @@ describe('a lazily loaded DAG', () => {
     await expect(loaded.load!()).rejects.toThrow(
       'the bundle declares DAG "demo__lazy_other", not "demo__lazy_expected"',
     );
+  });
+
+  it('tries its import again on the next use after one failed (a bundle not there yet)', async () => {
+    // In a Node process of its own: vitest's module runner remembers a failed import, Node does not.
+    const path = join(folder, 'late.mjs');
+    await mkdir(folder, { recursive: true });
+    const script = join(folder, 'late-check.ts');
+    await writeFile(
+      script,
+      `import { lazyDag } from '${join(REPO_ROOT, 'runner/loader/dag-registry.ts')}';
+import { summary, task } from '${join(REPO_ROOT, 'test/helpers/summary.ts')}';
+import { copyFile } from 'node:fs/promises';
+const loaded = lazyDag(summary({ dagId: 'demo__lazy_late', schedule: null, tasks: [task('one')] }), ${JSON.stringify(path)});
+const first = await loaded.load!().then(() => 'loaded', (error: Error) => error.message);
+await copyFile(${JSON.stringify(await bundle('late-source', 'demo__lazy_late'))}, ${JSON.stringify(path)});
+await loaded.load!();
+console.log(JSON.stringify({ first, then: loaded.dag.options.id }));
+`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    const outcome = JSON.parse(child.stdout.trim()) as { first: string; then: string };
+    expect(outcome.first).toMatch(/late\.mjs/);
+    expect(outcome.then).toBe('demo__lazy_late');
   });
 
   it('says so when a bundle with top-level await is needed synchronously, and loads it when awaited', async () => {

@@ -153,6 +153,21 @@ describe('verified bundles', () => {
     expect(await start()).toMatchObject({ description: 'Described by a helper, version kept.', importedAtStart: 0 });
   });
 
+  it('runway dags list with wider import limits than a service keeps nothing, and lists a single file', async () => {
+    const { root, dags, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    const cacheDir = join(root, 'bundles');
+    // A file that imports only with five minutes or more memory must not be trusted by a service on its defaults.
+    const wide = await listDags({ folder: dags, cwd: REPO_ROOT, cacheDir, importTimeoutMs: 300_000 });
+    expect(wide.map(({ dag }) => dag.dagId)).toEqual(['demo__verified']);
+    expect(await readdir(verified).catch(() => [])).toEqual([]);
+    const one = await listDags({ folder: join(dags, 'a.ts'), cwd: REPO_ROOT, cacheDir });
+    expect(one.map(({ file, dag }) => [file, dag.dagId])).toEqual([
+      [relative(REPO_ROOT, join(dags, 'a.ts')), 'demo__verified'],
+    ]);
+  });
+
   it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {
     const { root } = await setup();
     const cache = new VerifiedBundles(join(root, 'old-cache'));

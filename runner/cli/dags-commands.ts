@@ -7,6 +7,15 @@ import { relative, resolve } from 'node:path';
 
 export type DagsOptions = LoadDagsOptions & { folder: string };
 
+/** The options that decide whether a file imports at all: the cache's verdicts are the defaults'. */
+const IMPORT_LIMITS = [
+  'importTimeoutMs',
+  'memoryLimitMb',
+  'outputLimitBytes',
+  'summaryLimitBytes',
+  'settleMs',
+] as const;
+
 /**
  * The folder's DAGs. Files verified before (by a service or an earlier listing), unchanged with their
  * helpers, are listed from the summaries kept then, without an import: at 2,000 DAGs, a second
@@ -27,12 +36,12 @@ export async function listDags(
     cwd,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
   });
-  const report =
-    unverified.length === 0
-      ? undefined
-      : // The whole folder when nothing is verified: its skipped links are reported as they are found.
-        await validate(verified.size === 0 ? [options.folder] : unverified, { ...options, policy: structuralPolicy() });
-  if (report) await keepVerdicts(report, scan, resolve(cwd, options.folder), cache);
+  // The whole folder (or file) when nothing is verified: its skipped links are reported as found.
+  const paths = verified.size === 0 ? [options.folder] : unverified;
+  const report = paths.length === 0 ? undefined : await validate(paths, { ...options, policy: structuralPolicy() });
+  // A verdict reached with wider import limits than a service's own is not one a service may trust.
+  const defaultLimits = IMPORT_LIMITS.every((limit) => options[limit] === undefined);
+  if (report && defaultLimits) await keepVerdicts(report, scan, resolve(cwd, options.folder), cache);
   return [
     ...[...verified].map(([path, dag]) => ({ path, file: relative(cwd, path) || path, dag })),
     ...(report?.files ?? []).flatMap((f) => (f.dag ? [{ path: f.absolutePath, file: f.file, dag: f.dag }] : [])),

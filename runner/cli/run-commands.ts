@@ -295,7 +295,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
     )
     .option(
       '--max-dags <n>',
-      'after importing more DAGs than this, finish the running tasks and exit 0 for the supervisor to restart it',
+      'after importing more DAGs than this, stop taking tasks, give the running ones --grace seconds (then release them to run again elsewhere) and exit 0 for the supervisor to restart it',
       positiveInt('--max-dags'),
     )
     .action(

@@ -8,8 +8,8 @@
  * file of the folder (its helpers), Runway's package.json (its version and dependencies) and Node's
  * version. Change any of them and the file is validated again. Only good verdicts are kept.
  */
-import { createHash } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eachLimit } from '../core/each-limit.ts';
@@ -77,7 +77,11 @@ export class VerifiedBundles {
   async put(key: string, entry: VerifiedEntry, bundleDir: string): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
-      await copyFile(join(bundleDir, bundleName(entry)), join(this.dir, `${key}.mjs`));
+      // Into place by rename: a process may hold a hard link to the bundle kept under this key, which
+      // a copy onto it would rewrite while that process imports it.
+      const partial = join(this.dir, `${key}.${process.pid}.${randomUUID()}.partial`);
+      await copyFile(join(bundleDir, bundleName(entry)), partial);
+      await rename(partial, join(this.dir, `${key}.mjs`)).finally(() => rm(partial, { force: true }));
       await writeFile(join(this.dir, `${key}.json`), JSON.stringify(entry));
     } catch {
       // A full disk or a read-only folder costs the next restart its speed, never this load.

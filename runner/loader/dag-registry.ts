@@ -239,6 +239,10 @@ class LazyDag implements LoadedDag {
     if (this.module) return Promise.resolve();
     this.importing ??= import(pathToFileURL(this.bundlePath).href).then(
       (module: { default?: unknown }) => void this.accept(module),
+      (error: unknown) => {
+        this.importing = undefined; // the next task tries again: a failure now need not be one later
+        throw error;
+      },
     );
     return this.importing;
   }
