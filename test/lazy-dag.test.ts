@@ -8,13 +8,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dag } from 'runway';
 import { DagRegistry, lazyDag } from '../runner/loader/dag-registry.ts';
+import { summarizeDag } from '../runner/core/dag-summary.ts';
+import { testRunway, type TestRunway } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { summary, task } from './helpers/summary.ts';
 
 // Inside the repository, so that the bundles resolve `runway`.
 const folder = join(REPO_ROOT, '.runway', `test-lazy-dag-${randomUUID().slice(0, 8)}`);
-afterAll(() => rm(folder, { recursive: true, force: true }));
+let runway: TestRunway | undefined;
+afterAll(async () => {
+  await runway?.close();
+  await rm(folder, { recursive: true, force: true });
+});
 
 /** A bundle declaring DAG `id` with one task; `before` runs first at its top level. */
 async function bundle(name: string, id: string, before = ''): Promise<string> {
@@ -81,6 +88,30 @@ console.log(JSON.stringify({ first, then: loaded.dag.options.id }));
     const outcome = JSON.parse(child.stdout.trim()) as { first: string; then: string };
     expect(outcome.first).toMatch(/late\.mjs/);
     expect(outcome.then).toBe('demo__lazy_late');
+  });
+
+  it('a DAG file with top-level await runs a mapped task over a literal list: the engine awaits its import', async () => {
+    const declaration = `dag({
+  id: 'demo__lazy_mapped',
+  description: 'A mapped task over a literal list, in a file with top-level await.',
+  owner: 'data-platform',
+  tags: ['demo'],
+  schedule: null,
+  timezone: 'UTC',
+  startDate: '2026-01-01',
+})
+  .expand('each', { over: [1, 2, 3] }, (n) => async () => n * 10)
+  .task('sum', { upstream: ['each'] }, async (ctx) => ctx.upstream.each.reduce((a, b) => a + b, 0))`;
+    const path = join(folder, 'mapped.mjs');
+    await mkdir(folder, { recursive: true });
+    await writeFile(path, `import { dag } from 'runway';\nawait Promise.resolve();\nexport default ${declaration};\n`);
+    // The summary a service keeps for it: the same declaration, evaluated here without the await.
+    const same = new Function('dag', `return ${declaration};`) as (d: typeof dag) => ReturnType<typeof dag>;
+    runway = testRunway([lazyDag(summarizeDag(same(dag)), path, 'mapped.ts')]);
+    runway.worker();
+    const run = await runway.trigger('demo__lazy_mapped');
+    expect((await runway.waitForRun('demo__lazy_mapped', run.runId)).state).toBe('success');
+    expect((await runway.engine.store.outputs('demo__lazy_mapped', run.runId, ['sum'])).sum).toBe(60);
   });
 
   it('says so when a bundle with top-level await is needed synchronously, and loads it when awaited', async () => {

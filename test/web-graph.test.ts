@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asset, dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
-import { launchChromium } from './helpers/browser.ts';
+import { launchChromium, UI_WAIT_MS } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
@@ -73,7 +73,7 @@ describe('the graph view in Chromium', () => {
     web = await startWebServer(runway.engine, { port: 0 });
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(UI_WAIT_MS);
     const refused: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
@@ -142,7 +142,7 @@ describe('the graph view in Chromium', () => {
     web = await startWebServer(runway.engine, { port: 0 });
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(UI_WAIT_MS);
     const run = await runway.trigger('data_lake__graph_kinds');
     expect((await runway.waitForRun('data_lake__graph_kinds', run.runId)).state).toBe('success');
 
@@ -200,7 +200,7 @@ describe('the graph view in Chromium', () => {
     web = await startWebServer(runway.engine, { port: 0 });
     browser = await launchChromium();
     const page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(UI_WAIT_MS);
     await page.goto(`${web.url}#/dags/data_lake__graph_late/runs/${encodeURIComponent(run.runId)}`);
     await page.locator('#run-state').waitFor();
     await scheduler.tick();

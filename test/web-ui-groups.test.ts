@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dag, failNow } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
-import { launchChromium } from './helpers/browser.ts';
+import { launchChromium, UI_WAIT_MS } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
 
@@ -41,7 +41,7 @@ describe('the grid and task groups', () => {
     expect((await runway.waitForRun('data_lake__ui_groups', run.runId)).state).toBe('failed');
     browser = await launchChromium();
     const page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(UI_WAIT_MS);
     await page.goto(`${web.url}#/dags/data_lake__ui_groups`);
     await page.locator('[data-testid="group-cell-load"][data-state="failed"]').waitFor();
     expect(await page.locator('[data-testid="cell-extract"]').isVisible()).toBe(true);

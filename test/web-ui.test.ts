@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dag } from 'runway';
 import { startWebServer, type WebServer } from '../runner/web/server.ts';
-import { launchChromium } from './helpers/browser.ts';
+import { launchChromium, UI_WAIT_MS } from './helpers/browser.ts';
 import { ensureChromium } from './helpers/debian.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
@@ -92,7 +92,7 @@ describe('the web UI in Chromium', () => {
     // A run created elsewhere (another user, the scheduler) re-renders the page under the form.
     expect(await page.locator('th a.cell').count()).toBe(0);
     await runway.trigger('data_lake__ui_orders');
-    await page.locator('th a.cell').first().waitFor({ timeout: 10_000 });
+    await page.locator('th a.cell').first().waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('select[name="region"]').inputValue()).toBe('us');
   }, 180_000);
 
@@ -103,7 +103,7 @@ describe('the web UI in Chromium', () => {
     browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(evil);
-    await expect.poll(() => page.title(), { timeout: 10_000 }).toBe('done');
+    await expect.poll(() => page.title(), { timeout: UI_WAIT_MS }).toBe('done');
     const results = JSON.parse((await page.locator('body').getAttribute('data-results'))!) as string[];
     // Each request settled: a no-cors one gets an opaque answer, or a network error where the
     // answer's Cross-Origin-Resource-Policy forbids it to this page; the JSON one fails its preflight.
@@ -116,7 +116,9 @@ describe('the web UI in Chromium', () => {
     // submit button, which the page's click handler left to the form, so Pause did nothing).
     await page.goto(web.url);
     await page.locator('button[data-pause="data_lake__ui_orders"]').click();
-    await page.locator('button[data-pause="data_lake__ui_orders"][data-paused="true"]').waitFor({ timeout: 10_000 });
+    await page
+      .locator('button[data-pause="data_lake__ui_orders"][data-paused="true"]')
+      .waitFor({ timeout: UI_WAIT_MS });
     expect(await runway.engine.store.isPaused('data_lake__ui_orders', false)).toBe(true);
   }, 180_000);
 
@@ -128,12 +130,12 @@ describe('the web UI in Chromium', () => {
     await runway.waitForRun('data_lake__ui_dots', run.runId);
     browser = await launchChromium();
     const page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(UI_WAIT_MS);
     for (const taskId of ['..', '.']) {
       await page.goto(`${web.url}#/dags/data_lake__ui_dots`);
       await page.locator(`[data-testid="cell-${taskId}"][data-state="success"]`).click();
       await expect
-        .poll(() => page.locator('#log').textContent(), { timeout: 10_000 })
+        .poll(() => page.locator('#log').textContent(), { timeout: UI_WAIT_MS })
         .toContain(`the task called "${taskId}"`);
       expect(await page.locator('h1').textContent()).toContain(taskId);
       expect(await page.locator('#task-state').textContent()).toBe('success');
@@ -158,13 +160,13 @@ describe('the web UI in Chromium', () => {
     await page.getByRole('button', { name: 'Trigger' }).click();
 
     // The page is never reloaded: the grid updates itself from the server's event stream.
-    await page.locator('[data-testid="cell-extract"][data-state="running"]').waitFor({ timeout: 10_000 });
-    await page.locator('[data-testid="cell-load"][data-state="success"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="cell-extract"][data-state="running"]').waitFor({ timeout: UI_WAIT_MS });
+    await page.locator('[data-testid="cell-load"][data-state="success"]').waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('[data-testid="cell-extract"]').getAttribute('data-state')).toBe('success');
 
     await page.locator('[data-testid="cell-extract"]').click();
     await expect
-      .poll(() => page.locator('#log').textContent(), { timeout: 10_000 })
+      .poll(() => page.locator('#log').textContent(), { timeout: UI_WAIT_MS })
       .toContain('extracted 42 orders in us');
     expect(await page.locator('#task-state').textContent()).toBe('success');
     expect(await page.locator('#output').textContent()).toContain('"rows": 42');
@@ -172,7 +174,7 @@ describe('the web UI in Chromium', () => {
     // The run's page, from its column in the grid.
     await page.goBack();
     await page.locator('th a.cell[data-state="success"]').first().click();
-    await expect.poll(() => page.locator('#run-state').textContent(), { timeout: 10_000 }).toBe('success');
+    await expect.poll(() => page.locator('#run-state').textContent(), { timeout: UI_WAIT_MS }).toBe('success');
     expect(await page.locator('tr[data-task="load"]').textContent()).toContain('success');
     expect(await page.locator('main').textContent()).toContain('{"region":"us"}');
 

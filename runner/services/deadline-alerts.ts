@@ -38,6 +38,7 @@ async function handle(engine: Engine, entry: DeadlineEntry, now: Date): Promise<
   const loaded = engine.registry.get(entry.dagId);
   // Another deployment's DAG: its own schedulers take it once the lease runs out.
   if (!loaded) return false;
+  await loaded.load?.(); // its notifiers are functions of the module
   const deadline = loaded.dag.options.deadline;
   const run = await engine.store.getRun(entry.dagId, entry.runId);
   // The run was deleted, or the DAG no longer has a deadline: nothing to watch.

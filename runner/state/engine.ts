@@ -330,6 +330,7 @@ export class Engine {
       `DAG run ${run.dagId} ${run.runId} ended: ${state}${reason ? ` (${reason})` : ''}`,
     );
     // Only a DAG with a callback is imported to end its run (a scheduler's timeout, say).
+    if (loaded.summary.runCallbacks) await loaded.load?.();
     const options = loaded.summary.runCallbacks ? loaded.dag.options : undefined;
     const callback = state === 'success' ? options?.onSuccess : options?.onFailure;
     await this.runCallback(callback, {

@@ -107,6 +107,8 @@ function scripted(engine: Engine): Scripted {
 
 /** The list a mapped task maps over in this run: its literal list, or its source task's output. */
 export async function mapSource(engine: Engine, loaded: LoadedDag, run: DagRunRecord, taskId: string) {
+  // Awaited, not required synchronously: a DAG file with top-level await can only be imported so.
+  await loaded.load?.();
   const mapping = loaded.tasks.get(taskId)!.mapping!;
   if (typeof mapping.over !== 'string') return mapping.over;
   return (await engine.store.outputs(run.dagId, run.runId, [mapping.over]))[mapping.over];
@@ -123,6 +125,7 @@ export async function expandMappedTask(
   run: DagRunRecord,
   taskId: string,
 ): Promise<boolean> {
+  await loaded.load?.();
   const mapping = loaded.tasks.get(taskId)!.mapping!;
   const expansion = decideExpansion({ taskId, mapping }, await mapSource(engine, loaded, run, taskId));
   if (expansion.kind !== 'expand') {

@@ -73,7 +73,8 @@ export async function triggerDag(
   const loaded = engine.registry.get(dagId);
   if (!loaded) throw new OperationError(`no DAG "${dagId}" is loaded (see \`runway dags list\`)`);
   const conf = options.conf ?? {};
-  const schema = loaded.dag.options.params;
+  if (loaded.summary.hasParams) await loaded.load?.(); // the params schema is the module's
+  const schema = loaded.summary.hasParams ? loaded.dag.options.params : undefined;
   if (schema) {
     const { unknown, declared } = unknownParamKeys(schema, conf);
     if (unknown.length > 0) {

@@ -61,7 +61,8 @@ export function dagGraph(loaded: LoadedDag): { nodes: GraphNode[]; edges: GraphE
     return { id: GROUP_PREFIX + g.id, kind: 'group', label: g.id, ...inGroup(outer) };
   });
   for (const t of loaded.graph) {
-    const mapped = loaded.tasks.get(t.id)?.mapping !== undefined;
+    // From the summary: drawing the graph imports no DAG module into the scheduler's process.
+    const mapped = maxMapLengthOf.get(t.id) !== undefined;
     nodes.push({
       id: TASK_PREFIX + t.id,
       kind: mapped ? 'mapped' : 'task',

@@ -158,6 +158,9 @@ export function notRunHere(dagId: string, problems: readonly Problem[], held: re
 /** Runs (newest first) by tasks, each cell a task instance's state: Airflow's grid view. */
 export async function dagGrid(engine: Engine, dagId: string, limit = 25, held?: HeldDag) {
   const loaded = held?.loaded ?? engine.loaded(dagId);
+  // Only a DAG with params is imported for its page (their schema is the module's): browsing DAG
+  // pages does not load every DAG into the scheduler's process.
+  if (loaded.summary.hasParams) await loaded.load?.();
   const runs = await engine.store.listRuns(dagId, limit);
   const waiting = !held && runs.some((r) => WAITING.includes(r.state));
   return {
@@ -176,7 +179,10 @@ export async function dagGrid(engine: Engine, dagId: string, limit = 25, held?: 
       schedule: loaded.summary.assetSchedule ?? null,
       outlets: Object.fromEntries(loaded.summary.tasks.flatMap((t) => (t.outlets ? [[t.id, t.outlets]] : []))),
     },
-    params: loaded.dag.options.params ? z.toJSONSchema(loaded.dag.options.params, { io: 'input' }) : null,
+    params:
+      loaded.summary.hasParams && loaded.dag.options.params
+        ? z.toJSONSchema(loaded.dag.options.params, { io: 'input' })
+        : null,
     runs: await Promise.all(
       runs.map(async (run) => {
         const snapshot = await engine.store.snapshot(dagId, run.runId);

@@ -1,7 +1,7 @@
 /** A Runway on the test Redis with a fresh key prefix, real engine, workers and scheduler. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { DagRegistry, prepareDag, type AnyDag } from '../../runner/loader/dag-registry.ts';
+import { DagRegistry, prepareDag, type AnyDag, type LoadedDag } from '../../runner/loader/dag-registry.ts';
 import { Engine } from '../../runner/state/engine.ts';
 import type { DagRunRecord } from '../../runner/core/model.ts';
 import { connectRedis, type RedisClient } from '../../runner/redis/connect.ts';
@@ -34,10 +34,12 @@ export function redisUrl(): string {
   return inject('redisUrl');
 }
 
-export function testRunway(dags: readonly AnyDag[]): TestRunway {
+/** `dags`: DAG objects, or DAGs already loaded (a lazily loaded one, say). */
+export function testRunway(dags: readonly (AnyDag | LoadedDag)[]): TestRunway {
   const prefix = `{rw-${randomUUID().slice(0, 8)}}`;
   const redis = connectRedis(redisUrl());
-  const engine = new Engine({ redis, registry: new DagRegistry(dags.map((d) => prepareDag(d))), prefix, env: {} });
+  const loaded = dags.map((d) => ('summary' in d ? d : prepareDag(d)));
+  const engine = new Engine({ redis, registry: new DagRegistry(loaded), prefix, env: {} });
   const closers: (() => Promise<void>)[] = [];
   const connections: RedisClient[] = [redis];
   return {
