@@ -4,7 +4,7 @@
  * that no other test's traffic is counted.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dag } from 'runway';
 import { Engine } from '../runner/state/engine.ts';
 import { DagRegistry, prepareDag } from '../runner/loader/dag-registry.ts';
@@ -12,6 +12,7 @@ import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
+import { until } from './helpers/services.ts';
 
 const everyFiveMinutes = (id: string, extra: object = {}) =>
   dag({
@@ -91,8 +92,9 @@ describe('a scheduler pass with nothing due', () => {
     const few = await idlePassCommands(10);
     const many = await idlePassCommands(500);
     expect(many).toEqual(few);
-    // ZRANGEBYSCORE of the due set and SMEMBERS of the busy DAGs, in one round trip.
-    expect(many).toEqual({ zrangebyscore: 1, smembers: 1 });
+    // ZRANGEBYSCORE of the due set (what is due, and the next due time) and SMEMBERS of the busy
+    // DAGs, in one round trip.
+    expect(many).toEqual({ zrangebyscore: 2, smembers: 1 });
   });
 });
 
@@ -119,6 +121,55 @@ describe('what puts a DAG in front of a pass', () => {
     expect(await scheduler.tick()).toBe(2);
     expect(await runIds('data_lake__added')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
     expect(await runIds('data_lake__moved')).toEqual(['scheduled__2026-01-01T09:55:00.000Z']);
+  });
+
+  it('a running scheduler passes when the next DAG falls due, not a tick later', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__on_time')]);
+    // A real clock shifted to 1.5 s before 10:05, and a ten-minute tick: only a pass started for
+    // the due time can create the 10:00 run within the wait below.
+    const offset = Date.parse('2026-01-01T10:04:58.500Z') - Date.now();
+    const scheduler = new Scheduler(runway.engine, {
+      now: () => new Date(Date.now() + offset),
+      tickMs: 600_000,
+      quietMs: 0,
+    });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    await until(
+      'the 10:00 run, created when its interval ends',
+      async () =>
+        (await runIds('data_lake__on_time')).includes('scheduled__2026-01-01T10:00:00.000Z') ? true : undefined,
+      300_000,
+    );
+    expect(await runIds('data_lake__on_time')).toEqual([
+      'scheduled__2026-01-01T09:55:00.000Z',
+      'scheduled__2026-01-01T10:00:00.000Z',
+    ]);
+  });
+
+  it('a pass that cannot read the next due time says so, and the one after passes in a tick', async () => {
+    const errors: string[] = [];
+    runway = testRunway([everyFiveMinutes('data_lake__unsure')]);
+    const engine = new Engine({
+      redis: runway.redis,
+      registry: runway.engine.registry,
+      prefix: runway.prefix,
+      env: {},
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+    });
+    let now = new Date('2026-01-01T10:00:30Z');
+    const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
+    // The pass's own reads go through pipelines; the lone read of the next due time is refused.
+    vi.spyOn(runway.redis, 'zrangebyscore').mockRejectedValueOnce(
+      new Error("READONLY You can't write against a read only replica."),
+    );
+    expect(await scheduler.tick()).toBe(1);
+    expect(errors).toEqual([
+      expect.stringMatching(/^scheduler: reading the next due time: READONLY .* \(next pass in a tick\)$/),
+    ]);
+    now = new Date('2026-01-01T10:05:30Z');
+    expect(await scheduler.tick()).toBe(1);
+    expect(errors).toHaveLength(1);
   });
 
   it('a retired DAG leaves the due set; its running run is still reconciled', async () => {
@@ -384,7 +435,7 @@ describe('busy DAGs that are not due', () => {
     // Each busy DAG: its counts (paused, active, queued, last interval) and its running run, read
     // in pipelines; nothing written, since nothing is due and nothing has to be repaired.
     const perDag = (n: number) => ({
-      zrangebyscore: 1,
+      zrangebyscore: 2,
       smembers: 1 + n,
       hget: 2 * n,
       scard: n,

@@ -35,11 +35,17 @@ import { settleMappedTask } from '../state/mapped-instances.ts';
 import { AssetTrigger } from './asset-trigger.ts';
 import { fireDueDeadlines } from './deadline-alerts.ts';
 
+/** How long after a DAG's due time its pass starts: a timer can fire a little early. */
+const DUE_MARGIN_MS = 2;
+
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
 
 export interface SchedulerOptions {
-  /** Time between passes. @defaultValue 2_000 */
+  /**
+   * Longest time between passes; a pass also starts as soon as the next DAG is due (so a run is
+   * created at its interval's end, not up to a tick later). @defaultValue 2_000
+   */
   tickMs?: number;
   /** A task instance scheduled or running this long without a live queue job is repaired. @defaultValue 15_000 */
   reconcileAfterMs?: number;
@@ -97,6 +103,8 @@ export class Scheduler {
   private stopped = false;
   private readonly now: () => Date;
   private readonly quiet = new Map<string, Quiet>();
+  /** The earliest due time after the last pass began (scheduler clock, ms): the next pass starts then. */
+  private nextDueAt: number | undefined;
   private readonly quietMs: number;
   private readonly index: ScheduleIndex;
   /** The registry's version and DAG objects this scheduler last put in the due set (-1: none yet). */
@@ -147,6 +155,7 @@ export class Scheduler {
    */
   async tick(): Promise<number> {
     let pending: PendingDags;
+    this.nextDueAt = undefined;
     // Redis unreachable or refusing: this pass does nothing, the next one tries again.
     try {
       await this.syncRegistry();
@@ -156,6 +165,7 @@ export class Scheduler {
     }
     try {
       pending = await this.index.pending(this.now().getTime());
+      this.nextDueAt = pending.nextDueAt;
     } catch (error) {
       this.engine.log.error(`scheduler: reading the due and busy DAGs: ${describeRedisError(error)}`);
       return 0;
@@ -244,6 +254,18 @@ export class Scheduler {
       await fireDueDeadlines(this.engine, this.now());
     } catch (error) {
       this.engine.log.error(`scheduler: deadline alerts: ${describeRedisError(error)}`);
+    }
+    // A pass that created runs or settled DAGs moved due times (a first pass makes every DAG due at
+    // once): the next due time read before it is stale. A pass that only read keeps it.
+    if (batched.length > 0 || single.size > 0) {
+      try {
+        this.nextDueAt = await this.index.nextDueAfter(this.now().getTime());
+      } catch (error) {
+        this.nextDueAt = undefined;
+        this.engine.log.error(
+          `scheduler: reading the next due time: ${describeRedisError(error)} (next pass in a tick)`,
+        );
+      }
     }
     return created;
   }
@@ -515,11 +537,21 @@ export class Scheduler {
         .then(() => this.tick())
         .catch((error: unknown) => this.engine.log.error(`scheduler: pass failed: ${describeRedisError(error)}`))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.options.tickMs ?? 2_000);
+          if (!this.stopped) this.timer = setTimeout(loop, this.untilNextPass());
         });
     };
     loop();
     void joined.then(() => this.startRetention());
+  }
+
+  /**
+   * A tick, or less when a DAG falls due sooner: a pass then starts just after its due time (timers
+   * may fire a millisecond early, and a pass at that instant would find nothing due yet).
+   */
+  private untilNextPass(): number {
+    const tickMs = this.options.tickMs ?? 2_000;
+    if (this.nextDueAt === undefined) return tickMs;
+    return Math.min(tickMs, Math.max(0, this.nextDueAt - this.now().getTime() + DUE_MARGIN_MS));
   }
 
   /** Retention's own loop: once at start, then every `retentionEveryMs`, after the previous one ended. */

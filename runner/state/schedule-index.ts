@@ -33,6 +33,8 @@ return 1`;
 export interface PendingDags {
   due: string[];
   busy: string[];
+  /** The earliest due time after now (ms), if any DAG has one: when the next pass has work. */
+  nextDueAt?: number;
 }
 
 /** A running run and its task instances, as a pass reconciles them. */
@@ -69,15 +71,26 @@ export class ScheduleIndex {
     this.redis = scripted;
   }
 
-  /** The DAGs due by `now` (ms) and the busy ones: two commands, one round trip, whatever the DAG count. */
+  /**
+   * The DAGs due by `now` (ms), the busy ones and the next due time after `now`: three commands,
+   * one round trip, whatever the DAG count.
+   */
   async pending(now: number): Promise<PendingDags> {
     const rows = (await this.redis
       .pipeline()
       .zrangebyscore(this.store.dueKey, '-inf', String(now))
       .smembers(this.store.busyKey)
+      .zrangebyscore(this.store.dueKey, `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
       .exec()) as [Error | null, string[]][];
     for (const [error] of rows) if (error) throw error;
-    return { due: rows[0]![1], busy: rows[1]![1] };
+    const next = rows[2]![1][1];
+    return { due: rows[0]![1], busy: rows[1]![1], ...(next === undefined ? {} : { nextDueAt: Number(next) }) };
+  }
+
+  /** The earliest due time after `now` (ms), if any DAG has one. */
+  async nextDueAfter(now: number): Promise<number | undefined> {
+    const [, score] = await this.redis.zrangebyscore(this.store.dueKey, `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return score === undefined ? undefined : Number(score);
   }
 
   /** Makes DAGs due at `at` (ms; 0 = at once): a new or changed DAG, or every DAG when a scheduler starts. */
