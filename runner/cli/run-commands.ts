@@ -218,7 +218,12 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
   withLogFormat(
     withHealthPort(withRuntimeFlags(program.command('scheduler').description('create, start and reconcile DAG runs'))),
   )
-    .option('--tick <ms>', 'milliseconds between passes', positiveInt('--tick'), 2_000)
+    .option(
+      '--tick <ms>',
+      'longest time between passes (a pass also starts when the next DAG falls due)',
+      positiveInt('--tick'),
+      2_000,
+    )
     .option('--retention-days <days>', 'delete finished runs older than this', positiveInt('--retention-days'), 30)
     .option('--retention-runs <n>', 'finished runs kept per DAG', positiveInt('--retention-runs'), DEFAULT_KEEP_RUNS)
     .action(async (flags: SchedulerFlags) => {
