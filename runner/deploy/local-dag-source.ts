@@ -32,7 +32,7 @@ import {
 } from './dag-bundle-loader.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { DEFAULT_CACHE_DIR, VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
-import { scanFolder, type FolderScan } from './folder-scan.ts';
+import { FolderScanner } from './folder-scan.ts';
 import { isAlive } from '../loader/process-sweep.ts';
 import { eachLimit } from '../core/each-limit.ts';
 
@@ -69,6 +69,7 @@ export class LocalDagSource implements DagCatalog {
   private readonly root: string;
   private readonly bundleDir: string;
   private readonly verified: VerifiedBundles;
+  private readonly scanner: FolderScanner;
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -86,6 +87,7 @@ export class LocalDagSource implements DagCatalog {
     this.root = resolve(this.cwd, folder);
     this.bundleDir = join(options.cacheDir ?? DEFAULT_CACHE_DIR, `local-${process.pid}`);
     this.verified = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
+    this.scanner = new FolderScanner(this.root, this.cwd);
     this.loader = new DagBundleLoader(registry, {
       ...this.loadOptions(),
       cacheDir: this.bundleDir,
@@ -132,7 +134,7 @@ export class LocalDagSource implements DagCatalog {
       void this.verified.prune().catch(() => undefined);
     }
     const result = emptyRefresh();
-    const scan = await this.scan();
+    const scan = await this.scanner.scan();
     const helpersChanged = scan.helpers !== this.helpersHash;
     const removed = [...this.files.keys()].filter((path) => !scan.dags.has(path));
     const edited = [...scan.dags].filter(([path, hash]) => helpersChanged || this.files.get(path)?.hash !== hash);
@@ -277,14 +279,10 @@ export class LocalDagSource implements DagCatalog {
     return { entry, summary, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
-  private scan(): Promise<FolderScan> {
-    return scanFolder(this.root, this.cwd);
-  }
-
   /**
    * Watches the folder, and rescans it every `pollEverySeconds` as well: Linux's recursive watch
    * goes deaf to a file once an editor has replaced it by a rename (vim, `sed -i`), and a rescan of
-   * unchanged files costs a read and a hash each, so a missed event is caught within seconds.
+   * unchanged files costs a stat each (see FolderScanner), so a missed event is caught within seconds.
    */
   start(): void {
     this.stopped = false;
