@@ -117,6 +117,19 @@ describe('LocalDagSource', () => {
     expect(registry.list().map((d) => d.summary.dagId)).toEqual(['demo__local_a']);
   });
 
+  it('reloads a DAG whose file imports another DAG file when that file changes', async () => {
+    const { registry, source, write } = await folder();
+    const imported = (version: string) =>
+      dagFile('demo__local_imported', `'${version}'`, `export const TEXT = '${version}';`);
+    await write('b.ts', imported('From another DAG file, version one.'));
+    await write('a.ts', dagFile('demo__local_importer', 'TEXT', "import { TEXT } from './b.ts';"));
+    await source.refresh();
+    expect(registry.get('demo__local_importer')!.summary.description).toBe('From another DAG file, version one.');
+    await write('b.ts', imported('From another DAG file, version two.'));
+    expect((await source.refresh()).updated.sort()).toEqual(['demo__local_imported', 'demo__local_importer']);
+    expect(registry.get('demo__local_importer')!.summary.description).toBe('From another DAG file, version two.');
+  });
+
   it('rescans by polling, and says so, where the folder cannot be watched', async () => {
     const { registry, source, write, logs, bundles } = await folder({
       watchFolder: () => {

@@ -10,7 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { listDags } from '../runner/cli/dags-commands.ts';
-import { VerifiedBundles } from '../runner/deploy/verified-bundles.ts';
+import { ENTRY_FORMAT, VerifiedBundles, verifiedSummaries } from '../runner/deploy/verified-bundles.ts';
+import { keepVerdicts } from '../runner/deploy/keep-verdicts.ts';
+import { validate } from '../runner/loader/validate.ts';
+import { structuralPolicy } from '../runner/loader/dag-registry.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -168,7 +171,7 @@ describe('verified bundles', () => {
     ]);
   });
 
-  it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {
+  it('an entry of another format (kept by another Runway version, or before summaries were) is not taken', async () => {
     const { root } = await setup();
     const cache = new VerifiedBundles(join(root, 'old-cache'));
     const bundleDir = join(root, 'process');
@@ -180,10 +183,51 @@ describe('verified bundles', () => {
       bundle: 'bundles/demo__verified.0123456789abcdef.mjs',
       sha256: 'f'.repeat(64),
     };
+    const summary = { dagId: 'demo__verified', owner: 'from-the-cache' };
     await writeFile(join(root, 'old-cache', `${key}.mjs`), 'export default 1;\n');
-    await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(entry));
-    expect(await cache.take(key, bundleDir)).toBeUndefined();
-    expect(await cache.summary(key)).toBeUndefined();
+    const kept = async (json: object) => {
+      await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(json));
+      return [await cache.take(key, bundleDir, new Map()), await cache.summary(key, new Map())];
+    };
+    expect(await kept(entry)).toEqual([undefined, undefined]);
+    expect(await kept({ ...entry, summary, dagFiles: {}, format: ENTRY_FORMAT + 1 })).toEqual([undefined, undefined]);
+    // The same entry in this format is taken: what tells them apart is the format alone.
+    expect(await kept({ ...entry, summary, dagFiles: {}, format: ENTRY_FORMAT })).toEqual([
+      expect.objectContaining({ summary }),
+      summary,
+    ]);
+  });
+
+  it('a DAG file that imports another DAG file is validated again when that file changes', async () => {
+    const { root, dags, start, helper } = await setup();
+    await helper("export const DESCRIPTION = 'unused';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile.replace("'./_lib/text.ts'", "'./b.ts'"));
+    const b = (version: string) =>
+      dagFile
+        .replace("'demo__verified'", "'demo__imported'")
+        .replace("import { DESCRIPTION } from './_lib/text.ts';", `export const DESCRIPTION = '${version}';`);
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version one.'));
+    expect((await start()).description).toBe('From another DAG file, version one.');
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version two.'));
+    expect((await start()).description).toBe('From another DAG file, version two.');
+    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version three.'));
+    expect((await list()).find(({ dag }) => dag.dagId === 'demo__verified')?.dag.description).toBe(
+      'From another DAG file, version three.',
+    );
+  });
+
+  it('keeps no verdict for a file edited between its validation and its bundling', async () => {
+    const { root, dags, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    const { scan, cache } = await verifiedSummaries(dags, { cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    const report = await validate([dags], { cwd: REPO_ROOT, policy: structuralPolicy() });
+    expect(report.files.map((f) => f.dag?.description)).toEqual(['Described by a helper, version one.']);
+    // Saved again after the import: the bundle would hold version two under version one's key.
+    await helper("export const DESCRIPTION = 'Described by a helper, version two.';\n");
+    await keepVerdicts(report, scan, dags, cache);
+    expect(await readdir(verified).catch(() => [])).toEqual([]);
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {

@@ -32,6 +32,8 @@ export interface FolderScan {
   dags: Map<string, string>;
   /** One hash over every other file (helpers). */
   helpers: string;
+  /** Every file, DAG file or helper, with its content hash. */
+  hashes: Map<string, string>;
   /** How many files were read and hashed: those new, changed by their stat, or due for a full read. */
   reads: number;
 }
@@ -99,14 +101,16 @@ export class FolderScanner {
     this.known = known;
     if (fullRead) this.lastFullRead = startedAt;
     const dags = new Map<string, string>();
+    const hashes = new Map<string, string>();
     const helpers = createHash('sha256');
     for (const path of paths) {
       const hash = known.get(path)?.hash;
       if (hash === undefined) continue;
+      hashes.set(path, hash);
       if (dagFiles.has(path)) dags.set(path, hash);
       else helpers.update(`${path}\0${hash}\0`);
     }
-    return { dags, helpers: helpers.digest('hex'), reads };
+    return { dags, helpers: helpers.digest('hex'), hashes, reads };
   }
 }
 
