@@ -16,6 +16,7 @@ import { LocalDagSource } from '../runner/deploy/local-dag-source.ts';
 import type { Logger } from '../runner/core/operator.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { until } from './helpers/services.ts';
+import { dagFileSource } from './helpers/dag-file.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,22 +45,8 @@ async function folder(options: { watchFolder?: () => FSWatcher; pollEverySeconds
   return { dags, registry, source, logs, write, shown, bundles: join(root, 'bundles') };
 }
 
-const dagFile = (
-  id: string,
-  description = "'A DAG of a watched local folder.'",
-  header = '',
-) => `import { dag } from 'runway';
-${header}
-export default dag({
-  id: '${id}',
-  description: ${description},
-  owner: 'data-platform',
-  tags: ['demo'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-}).task('one', {}, async () => 1);
-`;
+const dagFile = (id: string, description = "'A DAG of a watched local folder.'", header = '') =>
+  dagFileSource(id, { description, header });
 
 describe('LocalDagSource', () => {
   it('keeps a DAG id with the file that had it, reloads what a helper feeds, and keeps the last good version', async () => {

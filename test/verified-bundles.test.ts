@@ -14,24 +14,17 @@ import { ENTRY_FORMAT, VerifiedBundles, verifiedSummaries } from '../runner/depl
 import { keepVerdicts } from '../runner/deploy/keep-verdicts.ts';
 import { validate } from '../runner/loader/validate.ts';
 import { structuralPolicy } from '../runner/loader/dag-registry.ts';
+import { dagFileSource } from './helpers/dag-file.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const dagFile = `import { dag } from 'runway';
-import { DESCRIPTION } from './_lib/text.ts';
-export default dag({
-  id: 'demo__verified',
-  description: DESCRIPTION,
-  owner: 'data-platform',
-  tags: ['demo'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-}).task('one', {}, async () => 1);
-`;
+const dagFile = dagFileSource('demo__verified', {
+  description: 'DESCRIPTION',
+  header: "import { DESCRIPTION } from './_lib/text.ts';",
+});
 
 /** A DAG that imports but cannot run: validate's structural checks refuse it. */
 const cycleFile = `import { dag } from 'runway';
@@ -88,7 +81,20 @@ async function setup() {
     return JSON.parse(child.stdout.trim().split('\n').pop()!) as Start;
   };
   const helper = (text: string) => writeFile(join(dags, '_lib', 'text.ts'), text);
-  return { root, dags, start, helper, verified: join(root, 'bundles', 'verified') };
+  const verified = join(root, 'bundles', 'verified');
+  const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+  /** The one summary kept, its owner rewritten: only a summary taken from the cache says "from-the-cache". */
+  const ownerFromTheCache = async () => {
+    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    const kept = join(verified, summaries[0]!);
+    await writeFile(
+      kept,
+      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
+    );
+    return kept;
+  };
+  return { root, dags, start, helper, verified, list, ownerFromTheCache };
 }
 
 describe('verified bundles', () => {
@@ -114,19 +120,11 @@ describe('verified bundles', () => {
   });
 
   it('runway dags list shows a verified file from the summary a service kept, and a changed file from its import', async () => {
-    const { root, dags, start, helper, verified } = await setup();
+    const { dags, start, helper, list, ownerFromTheCache } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
     await start();
-    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
-    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
-    expect(summaries).toHaveLength(1);
-    // Only the kept summary can carry this owner: the file itself says data-platform.
-    const kept = join(verified, summaries[0]!);
-    await writeFile(
-      kept,
-      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
-    );
+    await ownerFromTheCache();
     expect((await list()).map(({ file, dag }) => [file, dag.dagId, dag.owner])).toEqual([
       [relative(REPO_ROOT, join(dags, 'a.ts')), 'demo__verified', 'from-the-cache'],
     ]);
@@ -135,20 +133,13 @@ describe('verified bundles', () => {
   });
 
   it('runway dags list keeps its good verdicts: the next listing and a service starting on the folder take them', async () => {
-    const { root, dags, start, helper, verified } = await setup();
+    const { dags, start, helper, list, ownerFromTheCache } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
     await writeFile(join(dags, 'cycle.ts'), cycleFile);
-    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
     expect((await list()).map(({ dag }) => dag.dagId)).toEqual(['demo__verified', 'demo__cycle']);
     // The good file only: a DAG with a cycle is listed but never counts as verified.
-    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
-    expect(summaries).toHaveLength(1);
-    const kept = join(verified, summaries[0]!);
-    await writeFile(
-      kept,
-      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
-    );
+    const kept = await ownerFromTheCache();
     expect((await list()).map(({ dag }) => dag.owner)).toEqual(['from-the-cache', 'data-platform']);
     // A service takes the listing's bundle: only a bundle from the cache can carry this text.
     const bundle = kept.replace(/\.json$/, '.mjs');
@@ -199,18 +190,18 @@ describe('verified bundles', () => {
   });
 
   it('a DAG file that imports another DAG file is validated again when that file changes', async () => {
-    const { root, dags, start, helper } = await setup();
+    const { dags, start, helper, list } = await setup();
     await helper("export const DESCRIPTION = 'unused';\n");
-    await writeFile(join(dags, 'a.ts'), dagFile.replace("'./_lib/text.ts'", "'./b.ts'"));
+    await writeFile(
+      join(dags, 'a.ts'),
+      dagFileSource('demo__verified', { description: 'DESCRIPTION', header: "import { DESCRIPTION } from './b.ts';" }),
+    );
     const b = (version: string) =>
-      dagFile
-        .replace("'demo__verified'", "'demo__imported'")
-        .replace("import { DESCRIPTION } from './_lib/text.ts';", `export const DESCRIPTION = '${version}';`);
+      dagFileSource('demo__imported', { header: `export const DESCRIPTION = '${version}';` });
     await writeFile(join(dags, 'b.ts'), b('From another DAG file, version one.'));
     expect((await start()).description).toBe('From another DAG file, version one.');
     await writeFile(join(dags, 'b.ts'), b('From another DAG file, version two.'));
     expect((await start()).description).toBe('From another DAG file, version two.');
-    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
     await writeFile(join(dags, 'b.ts'), b('From another DAG file, version three.'));
     expect((await list()).find(({ dag }) => dag.dagId === 'demo__verified')?.dag.description).toBe(
       'From another DAG file, version three.',
