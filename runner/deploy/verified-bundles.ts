@@ -132,7 +132,7 @@ export class VerifiedBundles {
   private async changedSince(scan: FolderScan, inputs: readonly string[]): Promise<boolean> {
     for (const input of inputs) {
       const then = scan.hashes.get(input);
-      if (then === undefined) continue; // outside the folder: a package, covered by Runway's package.json
+      if (then === undefined) continue; // not in the scan (a package inlined): not in the key either
       const now = await readFile(input).catch(() => undefined);
       if (now === undefined || createHash('sha256').update(now).digest('hex') !== then) return true;
     }
