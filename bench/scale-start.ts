@@ -180,26 +180,20 @@ async function main(): Promise<void> {
     line('scheduler first start (cold)', `${cold.startS.toFixed(2)} s`);
     line('  its RSS at start / 5 s later', `${cold.rssMiB.toFixed(0)}/${cold.settledRssMiB.toFixed(0)} MiB`);
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET');
-    line(
-      'scheduler restart, folder unchanged',
-      `${scheduler.startS.toFixed(2)} s`,
-      `<= ${TARGET_S} s: ${verdict(scheduler.startS <= TARGET_S)}`,
-    );
-    line(
-      '  its RSS at start / 5 s later',
-      `${scheduler.rssMiB.toFixed(0)}/${scheduler.settledRssMiB.toFixed(0)} MiB`,
-      `<= ${TARGET_MIB} MiB: ${verdict(scheduler.settledRssMiB <= TARGET_MIB)}`,
-    );
-    line(
-      'worker restart, folder unchanged',
-      `${worker.startS.toFixed(2)} s`,
-      `<= ${TARGET_S} s: ${verdict(worker.startS <= TARGET_S)}`,
-    );
-    line(
-      '  its RSS at start / 5 s later',
-      `${worker.rssMiB.toFixed(0)}/${worker.settledRssMiB.toFixed(0)} MiB`,
-      `<= ${TARGET_MIB} MiB: ${verdict(worker.settledRssMiB <= TARGET_MIB)}`,
-    );
+    const restartRows = (service: string, figures: typeof scheduler) => {
+      line(
+        `${service} restart, folder unchanged`,
+        `${figures.startS.toFixed(2)} s`,
+        `<= ${TARGET_S} s: ${verdict(figures.startS <= TARGET_S)}`,
+      );
+      line(
+        '  its RSS at start / 5 s later',
+        `${figures.rssMiB.toFixed(0)}/${figures.settledRssMiB.toFixed(0)} MiB`,
+        `<= ${TARGET_MIB} MiB: ${verdict(figures.settledRssMiB <= TARGET_MIB)}`,
+      );
+    };
+    restartRows('scheduler', scheduler);
+    restartRows('worker', worker);
     line('runway dags list', `${listS.toFixed(2)} s`);
     console.log(`load average (1/5/15 min): ${loadBefore} before, ${load()} after`);
   } finally {

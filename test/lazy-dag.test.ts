@@ -14,6 +14,7 @@ import { summarizeDag } from '../runner/core/dag-summary.ts';
 import { testRunway, type TestRunway } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { summary, task } from './helpers/summary.ts';
+import { dagFileSource } from './helpers/dag-file.ts';
 
 // Inside the repository, so that the bundles resolve `runway`.
 const folder = join(REPO_ROOT, '.runway', `test-lazy-dag-${randomUUID().slice(0, 8)}`);
@@ -27,21 +28,7 @@ afterAll(async () => {
 async function bundle(name: string, id: string, before = ''): Promise<string> {
   await mkdir(folder, { recursive: true });
   const path = join(folder, `${name}.mjs`);
-  await writeFile(
-    path,
-    `import { dag } from 'runway';
-${before}
-export default dag({
-  id: '${id}',
-  description: 'A bundle for the lazy registry test.',
-  owner: 'data-platform',
-  tags: ['demo'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-}).task('one', {}, async () => 1);
-`,
-  );
+  await writeFile(path, dagFileSource(id, { description: "'A bundle for the lazy registry test.'", header: before }));
   return path;
 }
 

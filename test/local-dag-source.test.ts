@@ -16,6 +16,7 @@ import { LocalDagSource } from '../runner/deploy/local-dag-source.ts';
 import type { Logger } from '../runner/core/operator.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { until } from './helpers/services.ts';
+import { dagFileSource } from './helpers/dag-file.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,22 +45,8 @@ async function folder(options: { watchFolder?: () => FSWatcher; pollEverySeconds
   return { dags, registry, source, logs, write, shown, bundles: join(root, 'bundles') };
 }
 
-const dagFile = (
-  id: string,
-  description = "'A DAG of a watched local folder.'",
-  header = '',
-) => `import { dag } from 'runway';
-${header}
-export default dag({
-  id: '${id}',
-  description: ${description},
-  owner: 'data-platform',
-  tags: ['demo'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-}).task('one', {}, async () => 1);
-`;
+const dagFile = (id: string, description = "'A DAG of a watched local folder.'", header = '') =>
+  dagFileSource(id, { description, header });
 
 describe('LocalDagSource', () => {
   it('keeps a DAG id with the file that had it, reloads what a helper feeds, and keeps the last good version', async () => {
@@ -115,6 +102,19 @@ describe('LocalDagSource', () => {
     await unlink(join(dags, 'dup.ts'));
     expect(await source.refresh()).toMatchObject({ removed: ['demo__local_b'] });
     expect(registry.list().map((d) => d.summary.dagId)).toEqual(['demo__local_a']);
+  });
+
+  it('reloads a DAG whose file imports another DAG file when that file changes', async () => {
+    const { registry, source, write } = await folder();
+    const imported = (version: string) =>
+      dagFile('demo__local_imported', `'${version}'`, `export const TEXT = '${version}';`);
+    await write('b.ts', imported('From another DAG file, version one.'));
+    await write('a.ts', dagFile('demo__local_importer', 'TEXT', "import { TEXT } from './b.ts';"));
+    await source.refresh();
+    expect(registry.get('demo__local_importer')!.summary.description).toBe('From another DAG file, version one.');
+    await write('b.ts', imported('From another DAG file, version two.'));
+    expect((await source.refresh()).updated.sort()).toEqual(['demo__local_imported', 'demo__local_importer']);
+    expect(registry.get('demo__local_importer')!.summary.description).toBe('From another DAG file, version two.');
   });
 
   it('rescans by polling, and says so, where the folder cannot be watched', async () => {

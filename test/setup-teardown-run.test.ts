@@ -266,4 +266,33 @@ describe('a run past its dagRunTimeout', () => {
     expect(run.state).toBe('failed');
     expect((await states(run.runId, TIMED)).stop_cluster).toBe('running');
   });
+
+  it('clearing tasks while its teardown still runs starts its clock again: the cleared tasks run, not skipped', async () => {
+    const { runId } = await triggerDag(engine, TIMED, { conf: { hangTeardown: true } });
+    await reached(runId, 'load.wait', 'running');
+    await withScheduler({}, () => reached(runId, 'stop_cluster', 'running'));
+    expect(await engine.store.getRun(TIMED, runId)).toMatchObject({ state: 'running', timedOutAt: expect.any(String) });
+    const clearedAt = Date.now();
+    expect((await clearTasks(engine, TIMED, runId, { task: 'load.wait' })).sort()).toEqual([
+      'create_cluster',
+      'load.wait',
+    ]);
+    const restarted = (await engine.store.getRun(TIMED, runId))!;
+    expect(restarted.timedOutAt).toBeUndefined();
+    expect(Date.parse(restarted.startedAt!)).toBeGreaterThanOrEqual(clearedAt);
+    await reached(runId, 'load.wait', 'running');
+    // A scheduler times the run out again on its new clock, not on the old mark.
+    const again = await withScheduler({}, () =>
+      until(
+        'the run to time out again',
+        async () => {
+          const run = await engine.store.getRun(TIMED, runId);
+          return run?.timedOutAt ? run : undefined;
+        },
+        45_000,
+      ),
+    );
+    expect(Date.parse(again.timedOutAt!)).toBeGreaterThanOrEqual(Date.parse(restarted.startedAt!) + 1_000);
+    expect((await withScheduler({ teardownGraceMs: 1 }, () => ended(runId, 0, TIMED))).state).toBe('failed');
+  });
 });

@@ -10,25 +10,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { listDags } from '../runner/cli/dags-commands.ts';
-import { VerifiedBundles } from '../runner/deploy/verified-bundles.ts';
+import { ENTRY_FORMAT, VerifiedBundles, verifiedSummaries } from '../runner/deploy/verified-bundles.ts';
+import { keepVerdicts } from '../runner/deploy/keep-verdicts.ts';
+import { validate } from '../runner/loader/validate.ts';
+import { structuralPolicy } from '../runner/loader/dag-registry.ts';
+import { dagFileSource } from './helpers/dag-file.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const dagFile = `import { dag } from 'runway';
-import { DESCRIPTION } from './_lib/text.ts';
-export default dag({
-  id: 'demo__verified',
-  description: DESCRIPTION,
-  owner: 'data-platform',
-  tags: ['demo'],
-  schedule: null,
-  timezone: 'UTC',
-  startDate: '2026-01-01',
-}).task('one', {}, async () => 1);
-`;
+const dagFile = dagFileSource('demo__verified', {
+  description: 'DESCRIPTION',
+  header: "import { DESCRIPTION } from './_lib/text.ts';",
+});
 
 /** A DAG that imports but cannot run: validate's structural checks refuse it. */
 const cycleFile = `import { dag } from 'runway';
@@ -85,7 +81,20 @@ async function setup() {
     return JSON.parse(child.stdout.trim().split('\n').pop()!) as Start;
   };
   const helper = (text: string) => writeFile(join(dags, '_lib', 'text.ts'), text);
-  return { root, dags, start, helper, verified: join(root, 'bundles', 'verified') };
+  const verified = join(root, 'bundles', 'verified');
+  const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+  /** The one summary kept, its owner rewritten: only a summary taken from the cache says "from-the-cache". */
+  const ownerFromTheCache = async () => {
+    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    const kept = join(verified, summaries[0]!);
+    await writeFile(
+      kept,
+      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
+    );
+    return kept;
+  };
+  return { root, dags, start, helper, verified, list, ownerFromTheCache };
 }
 
 describe('verified bundles', () => {
@@ -111,19 +120,11 @@ describe('verified bundles', () => {
   });
 
   it('runway dags list shows a verified file from the summary a service kept, and a changed file from its import', async () => {
-    const { root, dags, start, helper, verified } = await setup();
+    const { dags, start, helper, list, ownerFromTheCache } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
     await start();
-    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
-    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
-    expect(summaries).toHaveLength(1);
-    // Only the kept summary can carry this owner: the file itself says data-platform.
-    const kept = join(verified, summaries[0]!);
-    await writeFile(
-      kept,
-      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
-    );
+    await ownerFromTheCache();
     expect((await list()).map(({ file, dag }) => [file, dag.dagId, dag.owner])).toEqual([
       [relative(REPO_ROOT, join(dags, 'a.ts')), 'demo__verified', 'from-the-cache'],
     ]);
@@ -132,20 +133,13 @@ describe('verified bundles', () => {
   });
 
   it('runway dags list keeps its good verdicts: the next listing and a service starting on the folder take them', async () => {
-    const { root, dags, start, helper, verified } = await setup();
+    const { dags, start, helper, list, ownerFromTheCache } = await setup();
     await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
     await writeFile(join(dags, 'a.ts'), dagFile);
     await writeFile(join(dags, 'cycle.ts'), cycleFile);
-    const list = () => listDags({ folder: dags, cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
     expect((await list()).map(({ dag }) => dag.dagId)).toEqual(['demo__verified', 'demo__cycle']);
     // The good file only: a DAG with a cycle is listed but never counts as verified.
-    const summaries = (await readdir(verified)).filter((name) => name.endsWith('.json'));
-    expect(summaries).toHaveLength(1);
-    const kept = join(verified, summaries[0]!);
-    await writeFile(
-      kept,
-      (await readFile(kept, 'utf8')).replace('"owner":"data-platform"', '"owner":"from-the-cache"'),
-    );
+    const kept = await ownerFromTheCache();
     expect((await list()).map(({ dag }) => dag.owner)).toEqual(['from-the-cache', 'data-platform']);
     // A service takes the listing's bundle: only a bundle from the cache can carry this text.
     const bundle = kept.replace(/\.json$/, '.mjs');
@@ -168,7 +162,7 @@ describe('verified bundles', () => {
     ]);
   });
 
-  it('an entry kept before summaries were is not taken: the file is validated again, which keeps one', async () => {
+  it('an entry of another format (kept by another Runway version, or before summaries were) is not taken', async () => {
     const { root } = await setup();
     const cache = new VerifiedBundles(join(root, 'old-cache'));
     const bundleDir = join(root, 'process');
@@ -180,10 +174,51 @@ describe('verified bundles', () => {
       bundle: 'bundles/demo__verified.0123456789abcdef.mjs',
       sha256: 'f'.repeat(64),
     };
+    const summary = { dagId: 'demo__verified', owner: 'from-the-cache' };
     await writeFile(join(root, 'old-cache', `${key}.mjs`), 'export default 1;\n');
-    await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(entry));
-    expect(await cache.take(key, bundleDir)).toBeUndefined();
-    expect(await cache.summary(key)).toBeUndefined();
+    const kept = async (json: object) => {
+      await writeFile(join(root, 'old-cache', `${key}.json`), JSON.stringify(json));
+      return [await cache.take(key, bundleDir, new Map()), await cache.summary(key, new Map())];
+    };
+    expect(await kept(entry)).toEqual([undefined, undefined]);
+    expect(await kept({ ...entry, summary, dagFiles: {}, format: ENTRY_FORMAT + 1 })).toEqual([undefined, undefined]);
+    // The same entry in this format is taken: what tells them apart is the format alone.
+    expect(await kept({ ...entry, summary, dagFiles: {}, format: ENTRY_FORMAT })).toEqual([
+      expect.objectContaining({ summary }),
+      summary,
+    ]);
+  });
+
+  it('a DAG file that imports another DAG file is validated again when that file changes', async () => {
+    const { dags, start, helper, list } = await setup();
+    await helper("export const DESCRIPTION = 'unused';\n");
+    await writeFile(
+      join(dags, 'a.ts'),
+      dagFileSource('demo__verified', { description: 'DESCRIPTION', header: "import { DESCRIPTION } from './b.ts';" }),
+    );
+    const b = (version: string) =>
+      dagFileSource('demo__imported', { header: `export const DESCRIPTION = '${version}';` });
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version one.'));
+    expect((await start()).description).toBe('From another DAG file, version one.');
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version two.'));
+    expect((await start()).description).toBe('From another DAG file, version two.');
+    await writeFile(join(dags, 'b.ts'), b('From another DAG file, version three.'));
+    expect((await list()).find(({ dag }) => dag.dagId === 'demo__verified')?.dag.description).toBe(
+      'From another DAG file, version three.',
+    );
+  });
+
+  it('keeps no verdict for a file edited between its validation and its bundling', async () => {
+    const { root, dags, helper, verified } = await setup();
+    await helper("export const DESCRIPTION = 'Described by a helper, version one.';\n");
+    await writeFile(join(dags, 'a.ts'), dagFile);
+    const { scan, cache } = await verifiedSummaries(dags, { cwd: REPO_ROOT, cacheDir: join(root, 'bundles') });
+    const report = await validate([dags], { cwd: REPO_ROOT, policy: structuralPolicy() });
+    expect(report.files.map((f) => f.dag?.description)).toEqual(['Described by a helper, version one.']);
+    // Saved again after the import: the bundle would hold version two under version one's key.
+    await helper("export const DESCRIPTION = 'Described by a helper, version two.';\n");
+    await keepVerdicts(report, scan, dags, cache);
+    expect(await readdir(verified).catch(() => [])).toEqual([]);
   });
 
   it('a changed helper sends the file through validation again, which reports what broke', async () => {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLES_FOLDER } from './manifest.ts';
 import { RUNWAY_PACKAGE_JSON } from '../package-file.ts';
@@ -19,6 +19,8 @@ export interface DagBundle {
   bundle: string;
   sha256: string;
   bytes: number;
+  /** Every file the bundle was built from, absolute: the DAG file, its helpers, packages inlined. */
+  inputs: string[];
 }
 
 export class BundleError extends Error {
@@ -54,6 +56,7 @@ export async function bundleDags(
   return Promise.all(
     dags.map(async (dag) => {
       let text: Uint8Array;
+      let inputs: string[];
       try {
         const result = await build({
           entryPoints: [dag.absolutePath],
@@ -71,8 +74,10 @@ export async function bundleDags(
           sourcesContent: true,
           logLevel: 'silent',
           legalComments: 'none',
+          metafile: true,
         });
         text = result.outputFiles[0]!.contents;
+        inputs = Object.keys(result.metafile.inputs).map((input) => resolve(root, input));
       } catch (error) {
         const first = (error as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors?.[0];
         const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
@@ -81,7 +86,14 @@ export async function bundleDags(
       const sha256 = createHash('sha256').update(text).digest('hex');
       const name = `${dag.dagId}.${sha256.slice(0, 16)}.mjs`;
       await writeFile(join(outDir, name), text);
-      return { dagId: dag.dagId, source: dag.file, bundle: `${BUNDLES_FOLDER}${name}`, sha256, bytes: text.length };
+      return {
+        dagId: dag.dagId,
+        source: dag.file,
+        bundle: `${BUNDLES_FOLDER}${name}`,
+        sha256,
+        bytes: text.length,
+        inputs,
+      };
     }),
   );
 }

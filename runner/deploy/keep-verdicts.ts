@@ -33,10 +33,10 @@ export async function keepVerdicts(
       root,
     );
     await Promise.all(
-      bundles.map(async ({ dagId, bundle, sha256 }, i) => {
+      bundles.map(async ({ dagId, bundle, sha256, inputs }, i) => {
         const file = clean[i]!;
         const key = await cache.key(scan.dags.get(file.absolutePath)!, scan.helpers);
-        await cache.put(key, { dagId, bundle, sha256, summary: file.dag! }, dir);
+        await cache.put(key, { dagId, bundle, sha256, inputs, summary: file.dag! }, dir, scan);
       }),
     );
   } catch {

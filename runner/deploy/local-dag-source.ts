@@ -32,7 +32,7 @@ import {
 } from './dag-bundle-loader.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { DEFAULT_CACHE_DIR, VerifiedBundles, type VerifiedEntry } from './verified-bundles.ts';
-import { scanFolder, type FolderScan } from './folder-scan.ts';
+import { FolderScanner } from './folder-scan.ts';
 import { isAlive } from '../loader/process-sweep.ts';
 import { eachLimit } from '../core/each-limit.ts';
 
@@ -59,6 +59,8 @@ interface FileState {
   entry?: ManifestEntry;
   /** Why the file's latest content is not what runs. */
   problems: Problem[];
+  /** Other DAG files of the folder its bundle was built from (a DAG file may import another). */
+  dagImports?: string[];
 }
 
 export class LocalDagSource implements DagCatalog {
@@ -69,6 +71,7 @@ export class LocalDagSource implements DagCatalog {
   private readonly root: string;
   private readonly bundleDir: string;
   private readonly verified: VerifiedBundles;
+  private readonly scanner: FolderScanner;
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -86,6 +89,7 @@ export class LocalDagSource implements DagCatalog {
     this.root = resolve(this.cwd, folder);
     this.bundleDir = join(options.cacheDir ?? DEFAULT_CACHE_DIR, `local-${process.pid}`);
     this.verified = new VerifiedBundles(join(options.cacheDir ?? DEFAULT_CACHE_DIR, 'verified'));
+    this.scanner = new FolderScanner(this.root, this.cwd);
     this.loader = new DagBundleLoader(registry, {
       ...this.loadOptions(),
       cacheDir: this.bundleDir,
@@ -132,10 +136,17 @@ export class LocalDagSource implements DagCatalog {
       void this.verified.prune().catch(() => undefined);
     }
     const result = emptyRefresh();
-    const scan = await this.scan();
+    const scan = await this.scanner.scan();
     const helpersChanged = scan.helpers !== this.helpersHash;
     const removed = [...this.files.keys()].filter((path) => !scan.dags.has(path));
-    const edited = [...scan.dags].filter(([path, hash]) => helpersChanged || this.files.get(path)?.hash !== hash);
+    const touched = new Set([
+      ...removed,
+      ...[...scan.dags].filter(([path, hash]) => this.files.get(path)?.hash !== hash).map(([path]) => path),
+    ]);
+    // A DAG file whose bundle inlines a changed DAG file is rebuilt with it, as with a changed helper.
+    const edited = [...scan.dags].filter(
+      ([path]) => helpersChanged || touched.has(path) || this.files.get(path)?.dagImports?.some((f) => touched.has(f)),
+    );
     if (edited.length === 0 && removed.length === 0 && !helpersChanged) return result;
     // A file refused for a duplicate DAG id is looked at again: the other file may be gone or changed.
     const duplicates = [...scan.dags].filter(
@@ -156,7 +167,7 @@ export class LocalDagSource implements DagCatalog {
       await eachLimit(changed, 16, async ([path, hash]) => {
         const key = await this.verified.key(hash, scan.helpers);
         keys.set(path, key);
-        const entry = await this.verified.take(key, this.bundleDir);
+        const entry = await this.verified.take(key, this.bundleDir, scan.dags);
         if (entry) verified.set(path, entry);
       });
       const unverified = changed.filter(([path]) => !verified.has(path)).map(([path]) => path);
@@ -192,16 +203,28 @@ export class LocalDagSource implements DagCatalog {
         }
         if (state.problems.length === 0 && file.dagId && file.summary) {
           const cached = verified.get(file.absolutePath);
-          const bundle = cached
-            ? this.ready({ ...cached, source: file.file }, file.summary, state)
-            : await this.bundle(file.summary, file.file, file.absolutePath, state);
+          let bundle: ReadyBundle | undefined;
+          let inputs: string[];
+          if (cached) {
+            const { dagId, bundle: name, sha256 } = cached;
+            bundle = this.ready({ dagId, bundle: name, sha256, source: file.file }, file.summary, state);
+            inputs = Object.keys(cached.dagFiles);
+          } else {
+            const built = await this.bundle(file.summary, file.file, file.absolutePath, state);
+            bundle = built;
+            inputs = built?.inputs ?? [];
+            if (built) {
+              const { dagId, bundle: name, sha256 } = built.entry;
+              await this.verified.put(
+                keys.get(file.absolutePath)!,
+                { dagId, bundle: name, sha256, summary: file.summary, inputs },
+                this.bundleDir,
+                scan,
+              );
+            }
+          }
+          state.dagImports = inputs.filter((input) => input !== file.absolutePath && scan.dags.has(input));
           if (bundle) ready.push({ path: file.absolutePath, bundle, previous });
-          if (bundle && !cached)
-            await this.verified.put(
-              keys.get(file.absolutePath)!,
-              { ...bundle.entry, summary: file.summary },
-              this.bundleDir,
-            );
         }
         // A file that fails to import does not say its DAG id; its last good version does.
         const dagId = state.entry?.dagId;
@@ -260,11 +283,12 @@ export class LocalDagSource implements DagCatalog {
     file: string,
     path: string,
     state: FileState,
-  ): Promise<ReadyBundle | undefined> {
+  ): Promise<(ReadyBundle & { inputs: string[] }) | undefined> {
     const { dagId } = summary;
     try {
       const [bundle] = await bundleDags([{ dagId, file, absolutePath: path }], this.bundleDir, this.root);
-      return this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, summary, state);
+      const ready = this.ready({ dagId, source: file, bundle: bundle!.bundle, sha256: bundle!.sha256 }, summary, state);
+      return { ...ready, inputs: bundle!.inputs };
     } catch (error) {
       state.problems.push({ file, dagId, rule: 'import-error', message: (error as Error).message });
       return undefined;
@@ -277,14 +301,10 @@ export class LocalDagSource implements DagCatalog {
     return { entry, summary, path: join(this.bundleDir, basename(entry.bundle)) };
   }
 
-  private scan(): Promise<FolderScan> {
-    return scanFolder(this.root, this.cwd);
-  }
-
   /**
    * Watches the folder, and rescans it every `pollEverySeconds` as well: Linux's recursive watch
    * goes deaf to a file once an editor has replaced it by a rename (vim, `sed -i`), and a rescan of
-   * unchanged files costs a read and a hash each, so a missed event is caught within seconds.
+   * unchanged files costs a stat each (see FolderScanner), so a missed event is caught within seconds.
    */
   start(): void {
     this.stopped = false;

@@ -6,7 +6,9 @@
  *
  * An entry is found by a key over everything the verdict depends on: the file's content, every other
  * file of the folder (its helpers), Runway's package.json (its version and dependencies) and Node's
- * version. Change any of them and the file is validated again. Only good verdicts are kept.
+ * version; and it is used only while the other DAG files its bundle was built from (a DAG file may
+ * import another) are unchanged, and if it was written in this entry format. Change any of them and
+ * the file is validated again. Only good verdicts are kept.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -27,8 +29,19 @@ export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('.runway/dag-bundles/', R
 /** Entries not used for this long are removed when a folder is first read. */
 const UNUSED_FOR_MS = 7 * 86_400_000;
 
+/**
+ * The shape of an entry and of the summary in it. Bump it with any change to either (DagSummary's
+ * fields included): an entry of another format is not used, the file is validated again.
+ */
+export const ENTRY_FORMAT = 2;
+
 /** A verified bundle's entry with its DAG's summary: a restarted service registers it without an import. */
-export type VerifiedEntry = Omit<ManifestEntry, 'source'> & { summary: DagSummary };
+export type VerifiedEntry = Omit<ManifestEntry, 'source'> & {
+  format: typeof ENTRY_FORMAT;
+  summary: DagSummary;
+  /** The DAG files of the folder the bundle was built from, its own included, with their content hashes. */
+  dagFiles: Record<string, string>;
+};
 
 export class VerifiedBundles {
   private salt: Promise<string> | undefined;
@@ -45,14 +58,14 @@ export class VerifiedBundles {
       .digest('hex');
   }
 
-  /** The entry kept for `key`, its bundle copied to `bundleDir` under its usual name. */
-  async take(key: string, bundleDir: string): Promise<VerifiedEntry | undefined> {
-    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
-    if (raw === undefined) return undefined;
+  /**
+   * The entry kept for `key`, its bundle copied to `bundleDir` under its usual name; none if a DAG
+   * file it was built from has changed since (`dags`: the folder's DAG files by content hash).
+   */
+  async take(key: string, bundleDir: string, dags: ReadonlyMap<string, string>): Promise<VerifiedEntry | undefined> {
+    const entry = await this.read(key, dags);
+    if (entry === undefined) return undefined;
     try {
-      const entry = JSON.parse(raw) as VerifiedEntry;
-      // An entry kept before summaries were: the file is validated again, which keeps one.
-      if ((entry as Partial<VerifiedEntry>).summary === undefined) return undefined;
       await linkOrCopy(join(this.dir, `${key}.mjs`), join(bundleDir, bundleName(entry)));
       // Marks the entry used for `prune`; a restart does not wait for 2,000 of these.
       const now = new Date();
@@ -63,18 +76,45 @@ export class VerifiedBundles {
     }
   }
 
-  /** The summary kept for `key`, without taking its bundle or marking it used. */
-  async summary(key: string): Promise<DagSummary | undefined> {
-    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
-    try {
-      return raw === undefined ? undefined : (JSON.parse(raw) as Partial<VerifiedEntry>).summary;
-    } catch {
-      return undefined;
-    }
+  /** The summary kept for `key` (as `take`), without taking its bundle or marking it used. */
+  async summary(key: string, dags: ReadonlyMap<string, string>): Promise<DagSummary | undefined> {
+    return (await this.read(key, dags))?.summary;
   }
 
-  /** Keeps a good verdict and its bundle (found in `bundleDir`). The JSON is written last: it is what `take` looks for. */
-  async put(key: string, entry: VerifiedEntry, bundleDir: string): Promise<void> {
+  private async read(key: string, dags: ReadonlyMap<string, string>): Promise<VerifiedEntry | undefined> {
+    const raw = await readFile(join(this.dir, `${key}.json`), 'utf8').catch(() => undefined);
+    if (raw === undefined) return undefined;
+    let entry: Partial<VerifiedEntry>;
+    try {
+      entry = JSON.parse(raw) as Partial<VerifiedEntry>;
+    } catch {
+      return undefined; // half-written: the file is validated again
+    }
+    // Another format (an entry kept by another version of Runway, or before summaries were kept).
+    if (entry.format !== ENTRY_FORMAT) return undefined;
+    const changed = Object.entries(entry.dagFiles ?? {}).some(([path, hash]) => dags.get(path) !== hash);
+    return changed ? undefined : (entry as VerifiedEntry);
+  }
+
+  /**
+   * Keeps a good verdict and its bundle (found in `bundleDir`), unless a file of the folder the bundle
+   * was built from changed since `scan` (which the key and the verdict came from): the bundle may hold
+   * content the verdict never saw. The JSON is written last: it is what `take` looks for.
+   */
+  async put(
+    key: string,
+    verdict: { dagId: string; bundle: string; sha256: string; summary: DagSummary; inputs: readonly string[] },
+    bundleDir: string,
+    scan: FolderScan,
+  ): Promise<void> {
+    const { inputs, ...kept } = verdict;
+    const dagFiles: Record<string, string> = {};
+    for (const input of inputs) {
+      const hash = scan.dags.get(input);
+      if (hash !== undefined) dagFiles[input] = hash;
+    }
+    const entry: VerifiedEntry = { ...kept, format: ENTRY_FORMAT, dagFiles };
+    if (await this.changedSince(scan, inputs)) return;
     try {
       await mkdir(this.dir, { recursive: true });
       // Into place by rename: a process may hold a hard link to the bundle kept under this key, which
@@ -86,6 +126,17 @@ export class VerifiedBundles {
     } catch {
       // A full disk or a read-only folder costs the next restart its speed, never this load.
     }
+  }
+
+  /** Whether one of `inputs` that `scan` hashed reads differently now. */
+  private async changedSince(scan: FolderScan, inputs: readonly string[]): Promise<boolean> {
+    for (const input of inputs) {
+      const then = scan.hashes.get(input);
+      if (then === undefined) continue; // not in the scan (a package inlined): not in the key either
+      const now = await readFile(input).catch(() => undefined);
+      if (now === undefined || createHash('sha256').update(now).digest('hex') !== then) return true;
+    }
+    return false;
   }
 
   /** Removes entries no process used for a week: the folder does not grow with every edit. */
@@ -132,7 +183,7 @@ export async function verifiedSummaries(
   const scan = await scanFolder(resolve(cwd, folder), cwd);
   const verified = new Map<string, DagSummary>();
   await eachLimit([...scan.dags], 16, async ([path, hash]) => {
-    const summary = await cache.summary(await cache.key(hash, scan.helpers));
+    const summary = await cache.summary(await cache.key(hash, scan.helpers), scan.dags);
     if (summary) verified.set(path, summary);
   });
   return { verified, unverified: [...scan.dags.keys()].filter((path) => !verified.has(path)), scan, cache };

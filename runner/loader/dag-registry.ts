@@ -175,52 +175,54 @@ function summarized(summary: DagSummary, file: string | undefined): Summarized {
   };
 }
 
-class ImportedDag implements LoadedDag {
+/** The fields a DAG's summary gives, checked and derived once: an imported DAG's and a lazy one's alike. */
+abstract class SummarizedDag {
   readonly summary: DagSummary;
   readonly taskSummaries: ReadonlyMap<string, TaskSummary>;
   readonly graph: readonly GraphTask[];
   readonly schedule: ScheduleSpec;
   readonly dagRunTimeoutMs: number | undefined;
+
+  constructor(
+    protected readonly derived: Summarized,
+    readonly file: string | undefined,
+  ) {
+    this.summary = derived.summary;
+    this.taskSummaries = derived.taskSummaries;
+    this.graph = derived.graph;
+    this.schedule = derived.schedule;
+    this.dagRunTimeoutMs = derived.dagRunTimeoutMs;
+  }
+}
+
+class ImportedDag extends SummarizedDag implements LoadedDag {
   readonly tasks: ReadonlyMap<string, TaskDefinition>;
   readonly imported = true;
 
   constructor(
     readonly dag: AnyDag,
     derived: Summarized,
-    readonly file: string | undefined,
+    file: string | undefined,
   ) {
-    this.summary = derived.summary;
-    this.taskSummaries = derived.taskSummaries;
-    this.graph = derived.graph;
-    this.schedule = derived.schedule;
-    this.dagRunTimeoutMs = derived.dagRunTimeoutMs;
+    super(derived, file);
     this.tasks = new Map(dag.tasks.map((t) => [t.id, t]));
   }
 
   withFile(file: string): LoadedDag {
-    return new ImportedDag(this.dag, this, file);
+    return new ImportedDag(this.dag, this.derived, file);
   }
 }
 
-class LazyDag implements LoadedDag {
-  readonly summary: DagSummary;
-  readonly taskSummaries: ReadonlyMap<string, TaskSummary>;
-  readonly graph: readonly GraphTask[];
-  readonly schedule: ScheduleSpec;
-  readonly dagRunTimeoutMs: number | undefined;
+class LazyDag extends SummarizedDag implements LoadedDag {
   private module: { dag: AnyDag; tasks: ReadonlyMap<string, TaskDefinition> } | undefined;
   private importing: Promise<void> | undefined;
 
   constructor(
-    private readonly derived: Summarized,
+    derived: Summarized,
     private readonly bundlePath: string,
-    readonly file: string | undefined,
+    file: string | undefined,
   ) {
-    this.summary = derived.summary;
-    this.taskSummaries = derived.taskSummaries;
-    this.graph = derived.graph;
-    this.schedule = derived.schedule;
-    this.dagRunTimeoutMs = derived.dagRunTimeoutMs;
+    super(derived, file);
   }
 
   get imported(): boolean {

@@ -17,6 +17,7 @@ import { TERMINAL_STATES, type TaskInstanceState } from '../core/trigger-rule.ts
 import { describeRedisError, isRedisReplyError } from '../redis/redis-errors.ts';
 import { indexFromKey, reopenedMappedTasks, resolveMapIndex, withMappedIndexes } from './mapped-operations.ts';
 import { settleMappedTask } from './mapped-instances.ts';
+import { restartRunClock } from './run-clock.ts';
 
 /** A request that cannot be carried out as asked; the CLI exits 2 with this message. */
 export class OperationError extends Error {
@@ -197,7 +198,11 @@ export interface ClearOptions {
   mapIndex?: number;
 }
 
-/** Resets finished task instances to run again (a fresh queue job each), and reopens the run. */
+/**
+ * Resets finished task instances to run again (a fresh queue job each), and reopens the run with
+ * its `dagRunTimeout` clock started again and its timeout mark gone, as Airflow's clear resets a
+ * run's start date: finished, or still running its teardowns after a timeout.
+ */
 export async function clearTasks(
   engine: Engine,
   dagId: string,
@@ -246,6 +251,8 @@ export async function clearTasks(
           },
     );
   if (changes.length === 0) return [];
+  // Before the tasks reopen: a scheduler pass between the two would skip them for the old timeout.
+  if (run.state === 'running') await restartRunClock(engine.redis, engine.store, dagId, runId);
   const outcome = await engine.store.transition(dagId, runId, changes);
   const cleared = changes.filter((_, i) => outcome.results[i] === 'ok').map((c) => c.task);
   await engine.store.clearOutputs(dagId, runId, cleared);
