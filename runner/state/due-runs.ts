@@ -18,6 +18,7 @@ import type { LoadedDag } from '../loader/dag-registry.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import type { Engine } from './engine.ts';
 import { ScheduleIndex } from './schedule-index.ts';
+import { encodeRunRecord } from './run-record-json.ts';
 
 // KEYS: change counter, busy DAGs, due set, last scheduled start, last scheduled end, run counts
 // by state (the metrics' counters, kept as the run-store scripts keep them); then for each
@@ -193,7 +194,7 @@ export class DueRuns {
           roots,
           runs: runs.map(({ interval, record }) => ({
             id: record.runId,
-            record: JSON.stringify(record),
+            record: encodeRunRecord(record),
             at: String(interval.start.getTime()),
             start: String(interval.start.getTime()),
             end: String(interval.end.getTime()),

@@ -8,6 +8,7 @@ import type { RedisClient } from '../redis/connect.ts';
 import type { DagRunRecord, DagRunState, TaskInstanceRecord } from '../core/model.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
 import { capOutputJson, MAX_OUTPUT_BYTES } from '../core/output-cap.ts';
+import { decodeRunRecord, encodeRunRecord } from './run-record-json.ts';
 
 /** Exported for scripts that create a run as one step of a larger change (`asset-events.ts`). */
 export const CREATE_RUN = `
@@ -359,7 +360,7 @@ export class RunStore {
         this.runCountsKey,
       ],
       args: [
-        JSON.stringify(run),
+        encodeRunRecord(run),
         run.state,
         Date.parse(run.logicalDate),
         run.runId,
@@ -372,7 +373,7 @@ export class RunStore {
 
   async getRun(dagId: string, runId: string): Promise<DagRunRecord | undefined> {
     const raw = await this.redis.hget(this.runKey(dagId, runId), 'record');
-    return raw ? (JSON.parse(raw) as DagRunRecord) : undefined;
+    return raw ? decodeRunRecord(raw) : undefined;
   }
 
   /** Runs of a DAG, newest logical date first. */
@@ -382,7 +383,7 @@ export class RunStore {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hget(this.runKey(dagId, id), 'record');
     const rows = (await pipeline.exec()) ?? [];
-    return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [JSON.parse(raw) as DagRunRecord] : []));
+    return rows.flatMap(([, raw]) => (typeof raw === 'string' ? [decodeRunRecord(raw)] : []));
   }
 
   /** How many runs each DAG has in each state, from the counts the run scripts keep: one read. */
@@ -409,7 +410,7 @@ export class RunStore {
     for (const id of ids) pipeline.hmget(this.runKey(dagId, id), 'state', 'record');
     for (const [, value] of (await pipeline.exec()) ?? []) {
       const [s, raw] = value as [string | null, string | null];
-      if (s === state && raw) out.push(JSON.parse(raw) as DagRunRecord);
+      if (s === state && raw) out.push(decodeRunRecord(raw));
       if (out.length >= limit) break;
     }
     return out;
@@ -717,7 +718,7 @@ export class RunStore {
     return ids.filter((_, i) => {
       const [state, raw] = (rows[i]?.[1] ?? [null, null]) as [string | null, string | null];
       if ((state !== 'success' && state !== 'failed') || !raw) return false;
-      const run = JSON.parse(raw) as DagRunRecord;
+      const run = decodeRunRecord(raw);
       return Date.parse(run.endedAt ?? run.createdAt) < before;
     });
   }

@@ -8,6 +8,7 @@
 import type { DagRunRecord, TaskInstanceRecord } from '../core/model.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import type { RunStore } from './run-store.ts';
+import { decodeRunRecord } from './run-record-json.ts';
 
 // KEYS: dag settings, due set, active set, queued index, busy DAGs.
 // ARGV: dagId, paused when the DAG has no setting ('1' / '0'), next due time ('' = never).
@@ -180,7 +181,7 @@ export class ScheduleIndex {
           JSON.parse(ti) as TaskInstanceRecord,
         ]),
       );
-      return [{ dagId, run: JSON.parse(raw) as DagRunRecord, snapshot }];
+      return [{ dagId, run: decodeRunRecord(raw), snapshot }];
     });
   }
 

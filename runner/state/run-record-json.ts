@@ -1,0 +1,20 @@
+/**
+ * A run's record as the run store keeps it in Redis. The run scripts decode and re-encode the
+ * record to change its state and dates, and Redis's cjson turns an empty array into `{}` and keeps
+ * 14 significant digits of a number: a run's conf (`{"ids": []}`, a timestamp in microseconds)
+ * reached its tasks changed. So the conf is kept as JSON text inside the record: a string goes
+ * through cjson unchanged. Records written before (`conf` as an object) are still read.
+ */
+import type { DagRunRecord } from '../core/model.ts';
+
+type StoredRunRecord = Omit<DagRunRecord, 'conf'> & { confJson?: string; conf?: Record<string, unknown> };
+
+export function encodeRunRecord(run: DagRunRecord): string {
+  const { conf, ...rest } = run;
+  return JSON.stringify({ ...rest, confJson: JSON.stringify(conf) });
+}
+
+export function decodeRunRecord(raw: string): DagRunRecord {
+  const { confJson, conf, ...rest } = JSON.parse(raw) as StoredRunRecord;
+  return { ...rest, conf: confJson === undefined ? (conf ?? {}) : (JSON.parse(confJson) as Record<string, unknown>) };
+}
