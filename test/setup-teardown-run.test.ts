@@ -267,6 +267,17 @@ describe('a run past its dagRunTimeout', () => {
     expect((await states(run.runId, TIMED)).stop_cluster).toBe('running');
   });
 
+  it('clearing tasks of a running run that has not timed out keeps its clock, as Airflow does', async () => {
+    const { runId } = await triggerDag(engine, TIMED);
+    await reached(runId, 'load.wait', 'running');
+    const before = (await engine.store.getRun(TIMED, runId))!;
+    expect(before.timedOutAt).toBeUndefined();
+    await clearTasks(engine, TIMED, runId, { task: 'load.wait' });
+    expect((await engine.store.getRun(TIMED, runId))?.startedAt).toBe(before.startedAt);
+    // The scheduler times it out on the clock it started with, and the run ends.
+    expect((await withScheduler({}, () => ended(runId, 0, TIMED))).state).toBe('failed');
+  });
+
   it('clearing tasks while its teardown still runs starts its clock again: the cleared tasks run, not skipped', async () => {
     const { runId } = await triggerDag(engine, TIMED, { conf: { hangTeardown: true } });
     await reached(runId, 'load.wait', 'running');

@@ -251,7 +251,8 @@ export async function clearTasks(
           },
     );
   if (changes.length === 0) return [];
-  // Before the tasks reopen: a scheduler pass between the two would skip them for the old timeout.
+  // Before the tasks reopen: a scheduler pass between the two would skip them for the old timeout
+  // (a run that has not timed out keeps its clock).
   if (run.state === 'running') await restartRunClock(engine.redis, engine.store, dagId, runId);
   const outcome = await engine.store.transition(dagId, runId, changes);
   const cleared = changes.filter((_, i) => outcome.results[i] === 'ok').map((c) => c.task);
