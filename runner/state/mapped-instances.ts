@@ -182,6 +182,7 @@ async function writeAndQueueIndexes(
   loaded: LoadedDag,
   run: DagRunRecord,
   taskId: string,
+  mapLength: number,
   items: readonly unknown[],
   indexes: readonly number[],
   headStartMs = 0,
@@ -191,7 +192,7 @@ async function writeAndQueueIndexes(
   const fresh = { generation: 0, try: 0 };
   if (headStartMs > 0) await new Promise((resolve) => setTimeout(resolve, headStartMs));
   await inSlices(indexes, async (slice) => {
-    const written = await scripted(engine).runwayExpandSlice(...keys, taskId, items.length, Date.now(), ...slice);
+    const written = await scripted(engine).runwayExpandSlice(...keys, taskId, mapLength, Date.now(), ...slice);
     if (written.length === 0) return;
     await engine.enqueueMany(
       loaded,
@@ -263,7 +264,7 @@ export async function expandMappedTask(
       items.slice(0, FIRST).map((value, i) => ({ taskId: instanceKey(taskId, i), ti: fresh, item: { value } })),
     );
     const rest = Array.from({ length: Math.max(0, items.length - FIRST) }, (_, i) => FIRST + i);
-    await writeAndQueueIndexes(engine, loaded, run, taskId, items, rest, HEAD_START_MS);
+    await writeAndQueueIndexes(engine, loaded, run, taskId, items.length, items, rest, HEAD_START_MS);
     return false;
   }
   const generations = JSON.parse(verdict!) as [number, number][];
@@ -387,8 +388,9 @@ export async function settleMappedTask(
 
 /**
  * The indexes a worker that died in the middle of a first expansion left without a record (and
- * job): written and queued now, from the list as it is stored. Once they have ended, the last of
- * them settles the task.
+ * job): written and queued now. Their elements come from the list as it is stored now, as for any
+ * index whose job is queued again (`itemsOf`). Once they have ended, the last of them settles the
+ * task.
  */
 async function writeUnwrittenIndexes(
   engine: Engine,
@@ -398,17 +400,11 @@ async function writeUnwrittenIndexes(
   mapLength: number,
   unwritten: readonly number[],
 ): Promise<void> {
-  const list = await mapSource(engine, loaded, run, taskId);
-  const where = `task ${run.dagId} ${run.runId} ${taskId}`;
-  if (!Array.isArray(list) || list.length !== mapLength) {
-    // Its source ran again since (cleared alone): the task is cleared to be expanded from the new list.
-    engine.log.warn(`${where}: ${unwritten.length} indexes were never made, and its list changed since; clear it`);
-    return;
-  }
   engine.log.warn(
-    `${where}: its expansion was cut short (its worker died?); making its last ${unwritten.length} indexes`,
+    `task ${run.dagId} ${run.runId} ${taskId}: its expansion was cut short (its worker died?); making its last ${unwritten.length} indexes`,
   );
-  await writeAndQueueIndexes(engine, loaded, run, taskId, list, unwritten);
+  const list = await mapSource(engine, loaded, run, taskId);
+  await writeAndQueueIndexes(engine, loaded, run, taskId, mapLength, Array.isArray(list) ? list : [], unwritten);
 }
 
 /**
