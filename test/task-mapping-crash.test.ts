@@ -1,7 +1,8 @@
 /**
  * A real `runway worker` process is SIGKILLed in the middle of a mapping: the indexes it had
  * finished stay done, the ones it was running run again elsewhere, and the run completes with
- * every index completed exactly once.
+ * every index completed exactly once. And one killed while it is still expanding the list: the
+ * scheduler's repair makes the indexes it never made.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Scheduler } from '../runner/services/scheduler.ts';
 import { triggerDag } from '../runner/state/operations.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
@@ -19,9 +21,9 @@ const DAG_ID = 'data_lake__mapped_crash';
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-function startWorkerProcess(prefix: string, env: Record<string, string>): Promise<ChildProcess> {
+function startWorkerProcess(prefix: string, env: Record<string, string>, concurrency = 2): Promise<ChildProcess> {
   const args = ['bin/runway.js', 'worker', '--dags', DAGS, '--redis-url', redisUrl(), '--prefix', prefix];
-  const child = spawn(process.execPath, [...args, '--concurrency', '2'], {
+  const child = spawn(process.execPath, [...args, '--concurrency', String(concurrency)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,4 +89,41 @@ describe('a worker killed in the middle of a mapping', () => {
     expect([0, 1, 2].map((i) => snapshot[`load_part[${i}]`]?.try)).toEqual([1, 1, 1]);
     expect(snapshot.load_part?.state).toBe('success');
   }, 120_000);
+
+  it('makes the indexes a worker killed while expanding the list never made, and runs each once', async () => {
+    const dagId = 'data_lake__mapped_expand_crash';
+    const prefix = `{mapexpand-${randomUUID().slice(0, 8)}}`;
+    const { engine, close } = await engineOver(DAGS, prefix);
+    cleanups.push(close);
+    const doneFile = join(mkdtempSync(join(tmpdir(), 'runway-mapped-')), 'done.txt');
+    const doomed = await startWorkerProcess(prefix, { RUNWAY_TEST_DIE_IN_INDEX: '1', RUNWAY_TEST_DONE_FILE: doneFile });
+    const died = new Promise((resolve) => doomed.once('exit', resolve));
+    const run = await triggerDag(engine, dagId);
+    await died;
+    // It died in the middle of the expansion: the task is expanded, some of its indexes never made.
+    const left = await engine.store.snapshot(dagId, run.runId);
+    expect(left.copy_key).toMatchObject({ state: 'running', mapLength: 1_000 });
+    const made = Object.keys(left).filter((id) => id.startsWith('copy_key[')).length;
+    expect(made).toBeGreaterThan(0);
+    expect(made).toBeLessThan(1_000);
+
+    await startWorkerProcess(prefix, { RUNWAY_TEST_DONE_FILE: doneFile }, 8);
+    const scheduler = new Scheduler(engine, { reconcileAfterMs: 0 });
+    const ended = await until(
+      'the run to finish',
+      async () => {
+        await scheduler.tick();
+        const r = await engine.store.getRun(dagId, run.runId);
+        return r?.state === 'success' || r?.state === 'failed' ? r : undefined;
+      },
+      90_000,
+    );
+    expect(ended.state).toBe('success');
+    const lines = readFileSync(doneFile, 'utf8').trim().split('\n');
+    expect(lines.sort()).toEqual(Array.from({ length: 1_000 }, (_, i) => `k${i}`).sort());
+    const snapshot = await engine.store.snapshot(dagId, run.runId);
+    const indexes = Array.from({ length: 1_000 }, (_, i) => snapshot[`copy_key[${i}]`]?.state);
+    expect(indexes.every((state) => state === 'success')).toBe(true);
+    expect(snapshot.copy_key?.state).toBe('success');
+  }, 150_000);
 });

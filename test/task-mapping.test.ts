@@ -338,4 +338,21 @@ describe('dynamic task mapping', () => {
     expect((await runway.waitForRun('data_lake__mapped_repair', run.runId)).state).toBe('success');
     expect(await store.outputs('data_lake__mapped_repair', run.runId, ['report'])).toEqual({ report: 'a+b' });
   });
+
+  it('maps over a list nested deeper than Redis can decode', async () => {
+    const dagId = 'data_lake__mapped_deep';
+    // Deeper than the 1,000 levels Redis's cjson decodes: the expansion script cannot count it.
+    const deep: unknown = JSON.parse('['.repeat(1_100) + ']'.repeat(1_100));
+    const d = dag({ ...base, id: dagId })
+      .task('list_trees', {}, async () => [deep, 'leaf'])
+      .expand('measure', { over: 'list_trees' }, (tree) => async () => JSON.stringify(tree).length);
+    runway = testRunway([d]);
+    runway.worker();
+    const run = await runway.trigger(dagId);
+    expect((await runway.waitForRun(dagId, run.runId)).state).toBe('success');
+    expect(await runway.engine.store.outputs(dagId, run.runId, ['measure[0]', 'measure[1]'])).toEqual({
+      'measure[0]': 2_200,
+      'measure[1]': 6,
+    });
+  });
 });
