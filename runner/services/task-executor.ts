@@ -132,6 +132,11 @@ export class TaskExecutor {
     const claims = await this.slotClaims(loaded, task, job);
     const leaseMs = this.options.slotLeaseMs ?? 30_000;
     const store = this.engine.store;
+    // The upstream outputs are read alongside the claim, not after it: they were written before
+    // this instance was scheduled, and a claim that fails leaves them unused. (Caught here so that
+    // a try that ends before using them leaves no unhandled rejection; awaited in `context`.)
+    const upstream = this.upstreamOutputs(loaded, data, declaredUpstream(task));
+    upstream.catch(() => undefined);
 
     const startedAt = Date.now();
     const begin = await store
@@ -211,7 +216,8 @@ export class TaskExecutor {
         );
       const candidates = new Set(early ? downstream : []);
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
-      const watch = withUpstream(loaded.graph, candidates);
+      const watch =
+        loaded.graph.length <= WATCH_ALL_UP_TO ? allTaskIds(loaded.graph) : withUpstream(loaded.graph, candidates);
       // Logs first: a worker killed between the two leaves a try with its log and no result (it
       // runs again), never a result without its log.
       clearInterval(logFlush);
@@ -253,7 +259,7 @@ export class TaskExecutor {
     const timer =
       timeoutMs === undefined ? undefined : setTimeout(() => abort(`timed out after ${timeoutMs} ms`), timeoutMs);
     const extras = new Map<string, string>();
-    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras);
+    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras, upstream);
 
     try {
       const operator = task.mapping ? buildIndex(task, data) : task.operator;
@@ -354,7 +360,12 @@ export class TaskExecutor {
   }
 
   /** Outputs of the upstream tasks; a mapped one's is the list of its indexes' outputs. */
-  private async upstreamOutputs(loaded: LoadedDag, data: TaskJobData, upstream: readonly string[]) {
+  private async upstreamOutputs(
+    loaded: LoadedDag,
+    data: TaskJobData,
+    upstream: readonly string[],
+  ): Promise<Record<string, unknown>> {
+    if (upstream.length === 0) return {};
     const mapped = mappedTaskIds(loaded);
     const plain = upstream.filter((id) => !mapped.includes(id));
     const outputs = await this.engine.store.outputs(data.dagId, data.runId, plain);
@@ -364,7 +375,7 @@ export class TaskExecutor {
     return outputs;
   }
 
-  /** The task context: run values, the declared upstream outputs (one read), clients and logger. */
+  /** The task context: run values, the declared upstream outputs (read with the claim), clients and logger. */
   private async context(
     loaded: LoadedDag,
     data: TaskJobData,
@@ -372,11 +383,9 @@ export class TaskExecutor {
     signal: AbortSignal,
     log: Logger,
     extras: Map<string, string>,
+    upstream: Promise<Record<string, unknown>>,
   ): Promise<TaskContext> {
     const task = loaded.tasks.get(data.taskId)!;
-    // An index has its element in the job: the list it came from is read only when asked for.
-    const over = task.mapping && !task.mapping.listInUpstream ? task.mapping.over : undefined;
-    const upstream = (task.spec.upstream ?? []).filter((id) => id !== over);
     const triggering = loaded.summary.assetSchedule ? await this.assets.events.runEvents(data.dagId, data.runId) : [];
     const logicalDate = new Date(data.run.logicalDate);
     const { ds, dsNodash } = dsOf(logicalDate, loaded.summary.timezone);
@@ -391,7 +400,7 @@ export class TaskExecutor {
       ds,
       dsNodash,
       params: parseParams(loaded, data.run.conf),
-      upstream: upstream.length === 0 ? {} : await this.upstreamOutputs(loaded, data, upstream),
+      upstream: await upstream,
       log,
       signal,
       aws: this.options.aws,
@@ -412,6 +421,25 @@ export class TaskExecutor {
     const attempt = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, generation: data.generation };
     await this.assets.produced({ ...attempt, tryNumber: ti.try }, outlets);
   }
+}
+
+/** The upstream tasks whose outputs a try gets. An index has its element in the job: the list it came from is read only when asked for. */
+function declaredUpstream(task: TaskDefinition): string[] {
+  const over = task.mapping && !task.mapping.listInUpstream ? task.mapping.over : undefined;
+  return (task.spec.upstream ?? []).filter((id) => id !== over);
+}
+
+/**
+ * Up to this many tasks, a finishing try reads every state of the run with its outcome, instead of
+ * only its downstream tasks and their upstream: as cheap for a small DAG, and the try that ends the
+ * run then needs no second read to decide its state.
+ */
+const WATCH_ALL_UP_TO = 32;
+const allTaskIdsCache = new WeakMap<readonly { id: string }[], string[]>();
+function allTaskIds(graph: readonly { id: string }[]): string[] {
+  let ids = allTaskIdsCache.get(graph);
+  if (!ids) allTaskIdsCache.set(graph, (ids = graph.map((t) => t.id)));
+  return ids;
 }
 
 function outletsOf(task: TaskDefinition): string[] {

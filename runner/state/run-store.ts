@@ -40,8 +40,9 @@ return 1`;
 
 // KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
 // ARGV: runId, new state, endedAt, allowed current states (json), dagId, now (ISO).
-// Returns the state written ('' if the run was not in an allowed state) and the run's timeout mark
-// ('' if none): a run marked timed out ends failed, whatever its tasks say. Reopening a finished
+// Returns the state written ('' if the run was not in an allowed state), the run's timeout mark
+// ('' if none): a run marked timed out ends failed, whatever its tasks say; and how many runs of
+// the DAG are queued, so that a caller ending a run reads nothing more when none waits. Reopening a finished
 // run starts its clock again and drops the mark, as Airflow's clear resets a run's start date.
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -68,7 +69,7 @@ elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 t
   redis.call('SREM', KEYS[5], ARGV[5])
 end
 redis.call('INCR', KEYS[3])
-return {state, record.timedOutAt or ''}`;
+return {state, record.timedOutAt or '', redis.call('ZCARD', KEYS[4])}`;
 
 // KEYS: run, change counter. ARGV: timedOutAt (ISO). Marks a running run timed out, once: 1 if
 // this call marked it, 2 if it was marked already, 0 if it is not running.
@@ -492,10 +493,10 @@ export class RunStore {
     runId: string,
     state: DagRunState,
     from: readonly DagRunState[],
-  ): Promise<{ state: DagRunState; timedOutAt?: string } | false> {
+  ): Promise<{ state: DagRunState; timedOutAt?: string; queued: number } | false> {
     const now = new Date().toISOString();
     const endedAt = state === 'success' || state === 'failed' ? now : '';
-    const [written, timedOutAt] = (await this.redis.runwayFinishRun(
+    const [written, timedOutAt, queued] = (await this.redis.runwayFinishRun(
       this.runKey(dagId, runId),
       this.activeKey(dagId),
       this.changesKey,
@@ -508,9 +509,9 @@ export class RunStore {
       JSON.stringify(from),
       dagId,
       now,
-    )) as [string, string];
+    )) as [string, string, number];
     if (written === '') return false;
-    return { state: written as DagRunState, ...(timedOutAt ? { timedOutAt } : {}) };
+    return { state: written as DagRunState, ...(timedOutAt ? { timedOutAt } : {}), queued };
   }
 
   /**
