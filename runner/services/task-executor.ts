@@ -19,7 +19,7 @@ import {
   type SensorContext,
   type TaskContext,
 } from '../core/operator.ts';
-import { downstreamOf, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
+import { downstreamOf, scheduledByAlone, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
 import type { SlotClaim, TaskTransition } from '../state/run-store.ts';
 import { isTaskError, TaskError } from '../core/task-error.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
@@ -218,6 +218,15 @@ export class TaskExecutor {
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
       const watch =
         loaded.graph.length <= WATCH_ALL_UP_TO ? allTaskIds(loaded.graph) : withUpstream(loaded.graph, candidates);
+      // Downstream tasks this outcome alone schedules are scheduled by the script that records it
+      // (compare-and-set from none, only if the outcome is written and the run still running):
+      // one round trip less per hop. `advance` then finds them scheduled and decides the rest.
+      const skippedNow = new Set(more.map((m) => m.task));
+      const scheduledNow = isIndex
+        ? []
+        : scheduledByAlone(loaded.graph, data.taskId, state).filter(
+            (id) => !skippedNow.has(id) && !mappedTaskIds(loaded).includes(id),
+          );
       // Logs first: a worker killed between the two leaves a try with its log and no result (it
       // runs again), never a result without its log.
       clearInterval(logFlush);
@@ -236,10 +245,26 @@ export class TaskExecutor {
             ...(result.output === undefined ? {} : { output: result.output }),
           },
           ...more,
+          ...scheduledNow.map((id): TaskTransition => ({
+            task: id,
+            from: ['none'],
+            set: { state: 'scheduled', queuedAt: now },
+            withFirst: true,
+            ifRun: 'running',
+          })),
         ],
         { watch },
       );
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
+        const first = 1 + more.length;
+        const queued = scheduledNow.filter((_, i) => outcome.results[first + i] === 'ok');
+        if (queued.length > 0) {
+          await this.engine.enqueueMany(
+            loaded,
+            run,
+            queued.map((id) => ({ taskId: id, ti: outcome.snapshot[id]! })),
+          );
+        }
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
         if (isIndex && outcome.allIndexesEnded.includes(data.taskId)) {
           await settleMappedTask(this.engine, loaded, run, data.taskId);

@@ -108,7 +108,8 @@ return 1`;
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
 // task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
-//           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n }
+//           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n,
+//           withFirst?: only if the first change applied, ifRun?: only if the run is in this state }
 const TRANSITION = `
 local now = tonumber(ARGV[2])
 local terminal = { success = true, failed = true, skipped = true, upstream_failed = true }
@@ -146,6 +147,8 @@ for i, c in ipairs(changes) do
     for _, s in ipairs(c.from) do if cur.state == s then ok = true end end
     if ok and c.try ~= nil and cur.try ~= c.try then ok = false end
     if ok and c.generation ~= nil and cur.generation ~= c.generation then ok = false end
+    if ok and c.withFirst and applied[1] ~= 'ok' then ok = false end
+    if ok and c.ifRun and redis.call('HGET', KEYS[3], 'state') ~= c.ifRun then ok = false end
   end
   if ok and c.acquire then
     for _, slot in ipairs(c.acquire) do
@@ -222,6 +225,10 @@ export interface TaskTransition {
   acquire?: SlotClaim[];
   leaseMs?: number;
   release?: { key: string; member: string }[];
+  /** Only if the first change of the call applied: a downstream task scheduled with its upstream's outcome. */
+  withFirst?: boolean;
+  /** Only if the run is in this state (the call's other changes apply whatever it is). */
+  ifRun?: DagRunState;
 }
 
 export type TransitionResult = 'ok' | 'conflict' | 'no_slot';
