@@ -132,11 +132,16 @@ export class TaskExecutor {
     const claims = await this.slotClaims(loaded, task, job);
     const leaseMs = this.options.slotLeaseMs ?? 30_000;
     const store = this.engine.store;
-    // The upstream outputs are read alongside the claim, not after it: they were written before
-    // this instance was scheduled, and a claim that fails leaves them unused. (Caught here so that
-    // a try that ends before using them leaves no unhandled rejection; awaited in `context`.)
-    const upstream = this.upstreamOutputs(loaded, data, declaredUpstream(task));
-    upstream.catch(() => undefined);
+    // The outputs of the upstream tasks come back with the claim, not in a read of their own; a
+    // mapped one's list of index outputs is read alongside it (caught here so that a try that
+    // ends before using it leaves no unhandled rejection; awaited in `context`).
+    const declared = declaredUpstream(task);
+    const mapped = mappedTaskIds(loaded);
+    const mappedRead = this.mappedUpstreamOutputs(
+      data,
+      declared.filter((id) => mapped.includes(id)),
+    );
+    mappedRead.catch(() => undefined);
 
     const startedAt = Date.now();
     const begin = await store
@@ -154,7 +159,7 @@ export class TaskExecutor {
             leaseMs,
           },
         ],
-        { requireRunState: 'running', watch: [] },
+        { requireRunState: 'running', watch: [], outputs: declared.filter((id) => !mapped.includes(id)) },
       )
       .catch(notRecorded);
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
@@ -284,6 +289,7 @@ export class TaskExecutor {
     const timer =
       timeoutMs === undefined ? undefined : setTimeout(() => abort(`timed out after ${timeoutMs} ms`), timeoutMs);
     const extras = new Map<string, string>();
+    const upstream = mappedRead.then((lists) => ({ ...begin.outputs, ...lists }));
     const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras, upstream);
 
     try {
@@ -384,19 +390,10 @@ export class TaskExecutor {
     return claims;
   }
 
-  /** Outputs of the upstream tasks; a mapped one's is the list of its indexes' outputs. */
-  private async upstreamOutputs(
-    loaded: LoadedDag,
-    data: TaskJobData,
-    upstream: readonly string[],
-  ): Promise<Record<string, unknown>> {
-    if (upstream.length === 0) return {};
-    const mapped = mappedTaskIds(loaded);
-    const plain = upstream.filter((id) => !mapped.includes(id));
-    const outputs = await this.engine.store.outputs(data.dagId, data.runId, plain);
-    for (const id of upstream) {
-      if (mapped.includes(id)) outputs[id] = await mappedOutputs(this.engine, data, id);
-    }
+  /** Outputs of mapped upstream tasks: each one's is the list of its indexes' outputs. */
+  private async mappedUpstreamOutputs(data: TaskJobData, upstream: readonly string[]) {
+    const outputs: Record<string, unknown> = {};
+    for (const id of upstream) outputs[id] = await mappedOutputs(this.engine, data, id);
     return outputs;
   }
 

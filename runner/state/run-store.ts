@@ -106,7 +106,8 @@ for state, n in pairs(counts) do redis.call('HSET', KEYS[2], ARGV[2] .. '|' .. s
 return 1`;
 
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
-// task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
+// task ids whose states to return (json array; '' = all), task ids whose outputs to return (json
+// array; '' = none: a claim reads its upstream outputs with it). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
 //           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n,
 //           withFirst?: only if the first change applied, ifRun?: only if the run is in this state }
@@ -191,7 +192,12 @@ end
 for _, result in pairs(applied) do
   if result == 'ok' then redis.call('INCR', KEYS[4]) break end
 end
-return {cjson.encode(applied), states(), counters(), allEnded}`;
+local outputs = {}
+if ARGV[5] ~= '' then
+  local ids = cjson.decode(ARGV[5])
+  if #ids > 0 then outputs = redis.call('HMGET', KEYS[2], unpack(ids)) end
+end
+return {cjson.encode(applied), states(), counters(), allEnded, outputs}`;
 
 export interface SlotClaim {
   key: string;
@@ -244,6 +250,8 @@ export interface TransitionOutcome {
   total: number;
   /** Mapped tasks whose last index to end ended with this change: the caller settles them. */
   allIndexesEnded: string[];
+  /** The outputs asked for with `outputs` (null for a task without one), read after the changes. */
+  outputs: Record<string, unknown>;
 }
 
 export interface TransitionOptions {
@@ -533,7 +541,7 @@ export class RunStore {
     dagId: string,
     runId: string,
     changes: readonly TaskTransition[],
-    options: { requireRunState?: DagRunState; watch?: readonly string[] } = {},
+    options: { requireRunState?: DagRunState; watch?: readonly string[]; outputs?: readonly string[] } = {},
   ): Promise<TransitionOutcome> {
     const payload = changes.map((c) => ({
       ...c,
@@ -542,7 +550,7 @@ export class RunStore {
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
     }));
-    const [status, flat, [terminal, total], allIndexesEnded = []] = (await this.redis.runwayTransition(
+    const [status, flat, [terminal, total], allIndexesEnded = [], rawOutputs = []] = (await this.redis.runwayTransition(
       this.tiKey(dagId, runId),
       this.outKey(dagId, runId),
       this.runKey(dagId, runId),
@@ -551,8 +559,11 @@ export class RunStore {
       Date.now(),
       options.requireRunState ?? '',
       options.watch ? JSON.stringify(options.watch) : '',
-    )) as [string, string[], [number, number], string[]?];
+      options.outputs && options.outputs.length > 0 ? JSON.stringify(options.outputs) : '',
+    )) as [string, string[], [number, number], string[]?, (string | null)[]?];
     const snapshot = parseSnapshot(flat);
+    const outputs: Record<string, unknown> = {};
+    options.outputs?.forEach((id, i) => (outputs[id] = rawOutputs[i] == null ? null : JSON.parse(rawOutputs[i]!)));
     if (status.startsWith('run_not_')) {
       return {
         runNotInState: status,
@@ -561,11 +572,12 @@ export class RunStore {
         terminal,
         total,
         allIndexesEnded,
+        outputs,
       };
     }
     // cjson encodes an empty array as {}; there are no results then.
     const results = changes.length === 0 ? [] : (JSON.parse(status) as TransitionResult[]);
-    return { results, snapshot, terminal, total, allIndexesEnded };
+    return { results, snapshot, terminal, total, allIndexesEnded, outputs };
   }
 
   /** The states of some task instances, in one read. */
