@@ -76,6 +76,19 @@ describe('the finish script', () => {
     expect((await store.getRun('data_lake__hop_ended', run.runId))!.state).toBe('failed');
   });
 
+  it("starts the DAG's queued run when the worker ends the running one, with no scheduler", async () => {
+    const oneAtATime = dag({ ...manualDag, id: 'data_lake__hop_queued', maxActiveRuns: 1 })
+      .task('extract', {}, async () => 1)
+      .task('load', { upstream: ['extract'] }, async () => 2);
+    runway = testRunway([oneAtATime]);
+    const first = await runway.trigger('data_lake__hop_queued', {}, new Date('2026-03-01T00:00:00Z'));
+    const second = await runway.trigger('data_lake__hop_queued', {}, new Date('2026-03-02T00:00:00Z'));
+    expect([first.state, second.state]).toEqual(['running', 'queued']);
+    runway.worker();
+    // The run-ending script counts one queued run: the worker that ends the first starts it.
+    expect((await runway.waitForRun('data_lake__hop_queued', second.runId)).state).toBe('success');
+  });
+
   it("does not schedule the next task when the try's own outcome is refused", async () => {
     const chain = dag({ ...manualDag, id: 'data_lake__hop_refused' })
       .task('extract', {}, async () => 1)
