@@ -83,6 +83,33 @@ export function downstreamOf(tasks: readonly GraphTask[], taskId: string): strin
   return index.get(taskId) ?? [];
 }
 
+/**
+ * Direct downstream tasks of `taskId` that it alone decides (it is their only upstream task) and
+ * that its new `state` schedules, whatever else the run holds: what `decideTransitions` would
+ * schedule once that state is written. A worker schedules them in the script that writes it.
+ */
+export function scheduledByAlone(tasks: readonly GraphTask[], taskId: string, state: TaskInstanceState): string[] {
+  if (!isTerminal(state)) return [];
+  const byId = taskIndex(tasks);
+  const states = { [taskId]: state };
+  return downstreamOf(tasks, taskId).filter((id) => {
+    const task = byId.get(id)!;
+    if (task.upstream.length !== 1) return false;
+    const counts = withSetupCounts(tasks, task, states, countUpstream([state]));
+    return evaluateTriggerRule(task.triggerRule, counts) === 'run';
+  });
+}
+
+const taskIndexCache = new WeakMap<readonly GraphTask[], Map<string, GraphTask>>();
+function taskIndex(tasks: readonly GraphTask[]): Map<string, GraphTask> {
+  let index = taskIndexCache.get(tasks);
+  if (!index) {
+    index = new Map(tasks.map((t) => [t.id, t]));
+    taskIndexCache.set(tasks, index);
+  }
+  return index;
+}
+
 /** `ids` with the upstream tasks of each: what deciding them needs to know. */
 export function withUpstream(tasks: readonly GraphTask[], ids: Iterable<string>): string[] {
   const byId = upstreamIndex(tasks);

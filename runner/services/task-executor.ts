@@ -19,7 +19,7 @@ import {
   type SensorContext,
   type TaskContext,
 } from '../core/operator.ts';
-import { downstreamOf, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
+import { downstreamOf, scheduledByAlone, skippedByControlFlow, withUpstream } from '../core/run-advance.ts';
 import type { SlotClaim, TaskTransition } from '../state/run-store.ts';
 import { isTaskError, TaskError } from '../core/task-error.ts';
 import type { TaskInstanceState } from '../core/trigger-rule.ts';
@@ -132,6 +132,16 @@ export class TaskExecutor {
     const claims = await this.slotClaims(loaded, task, job);
     const leaseMs = this.options.slotLeaseMs ?? 30_000;
     const store = this.engine.store;
+    // The outputs of the upstream tasks come back with the claim, not in a read of their own; a
+    // mapped one's list of index outputs is read alongside it (caught here so that a try that
+    // ends before using it leaves no unhandled rejection; awaited in `context`).
+    const declared = declaredUpstream(task);
+    const mapped = mappedTaskIds(loaded);
+    const mappedRead = this.mappedUpstreamOutputs(
+      data,
+      declared.filter((id) => mapped.includes(id)),
+    );
+    mappedRead.catch(() => undefined);
 
     const startedAt = Date.now();
     const begin = await store
@@ -149,7 +159,7 @@ export class TaskExecutor {
             leaseMs,
           },
         ],
-        { requireRunState: 'running', watch: [] },
+        { requireRunState: 'running', watch: [], outputs: declared.filter((id) => !mapped.includes(id)) },
       )
       .catch(notRecorded);
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
@@ -211,7 +221,17 @@ export class TaskExecutor {
         );
       const candidates = new Set(early ? downstream : []);
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
-      const watch = withUpstream(loaded.graph, candidates);
+      const watch =
+        loaded.graph.length <= WATCH_ALL_UP_TO ? allTaskIds(loaded.graph) : withUpstream(loaded.graph, candidates);
+      // Downstream tasks this outcome alone schedules are scheduled by the script that records it
+      // (compare-and-set from none, only if the outcome is written and the run still running):
+      // one round trip less per hop. `advance` then finds them scheduled and decides the rest.
+      const skippedNow = new Set(more.map((m) => m.task));
+      const scheduledNow = isIndex
+        ? []
+        : scheduledByAlone(loaded.graph, data.taskId, state).filter(
+            (id) => !skippedNow.has(id) && !mappedTaskIds(loaded).includes(id),
+          );
       // Logs first: a worker killed between the two leaves a try with its log and no result (it
       // runs again), never a result without its log.
       clearInterval(logFlush);
@@ -230,10 +250,26 @@ export class TaskExecutor {
             ...(result.output === undefined ? {} : { output: result.output }),
           },
           ...more,
+          ...scheduledNow.map((id): TaskTransition => ({
+            task: id,
+            from: ['none'],
+            set: { state: 'scheduled', queuedAt: now },
+            withFirst: true,
+            ifRun: 'running',
+          })),
         ],
         { watch },
       );
       if (outcome.results[0] === 'ok' && state !== 'up_for_retry' && state !== 'up_for_reschedule') {
+        const first = 1 + more.length;
+        const queued = scheduledNow.filter((_, i) => outcome.results[first + i] === 'ok');
+        if (queued.length > 0) {
+          await this.engine.enqueueMany(
+            loaded,
+            run,
+            queued.map((id) => ({ taskId: id, ti: outcome.snapshot[id]! })),
+          );
+        }
         await this.engine.advance(loaded, run, { candidates, states: outcome.snapshot, progress: outcome });
         if (isIndex && outcome.allIndexesEnded.includes(data.taskId)) {
           await settleMappedTask(this.engine, loaded, run, data.taskId);
@@ -253,7 +289,8 @@ export class TaskExecutor {
     const timer =
       timeoutMs === undefined ? undefined : setTimeout(() => abort(`timed out after ${timeoutMs} ms`), timeoutMs);
     const extras = new Map<string, string>();
-    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras);
+    const upstream = mappedRead.then((lists) => ({ ...begin.outputs, ...lists }));
+    const ctx = await this.context(loaded, data, tryNumber, controller.signal, logs.logger, extras, upstream);
 
     try {
       const operator = task.mapping ? buildIndex(task, data) : task.operator;
@@ -353,18 +390,14 @@ export class TaskExecutor {
     return claims;
   }
 
-  /** Outputs of the upstream tasks; a mapped one's is the list of its indexes' outputs. */
-  private async upstreamOutputs(loaded: LoadedDag, data: TaskJobData, upstream: readonly string[]) {
-    const mapped = mappedTaskIds(loaded);
-    const plain = upstream.filter((id) => !mapped.includes(id));
-    const outputs = await this.engine.store.outputs(data.dagId, data.runId, plain);
-    for (const id of upstream) {
-      if (mapped.includes(id)) outputs[id] = await mappedOutputs(this.engine, data, id);
-    }
+  /** Outputs of mapped upstream tasks: each one's is the list of its indexes' outputs. */
+  private async mappedUpstreamOutputs(data: TaskJobData, upstream: readonly string[]) {
+    const outputs: Record<string, unknown> = {};
+    for (const id of upstream) outputs[id] = await mappedOutputs(this.engine, data, id);
     return outputs;
   }
 
-  /** The task context: run values, the declared upstream outputs (one read), clients and logger. */
+  /** The task context: run values, the declared upstream outputs (read with the claim), clients and logger. */
   private async context(
     loaded: LoadedDag,
     data: TaskJobData,
@@ -372,11 +405,9 @@ export class TaskExecutor {
     signal: AbortSignal,
     log: Logger,
     extras: Map<string, string>,
+    upstream: Promise<Record<string, unknown>>,
   ): Promise<TaskContext> {
     const task = loaded.tasks.get(data.taskId)!;
-    // An index has its element in the job: the list it came from is read only when asked for.
-    const over = task.mapping && !task.mapping.listInUpstream ? task.mapping.over : undefined;
-    const upstream = (task.spec.upstream ?? []).filter((id) => id !== over);
     const triggering = loaded.summary.assetSchedule ? await this.assets.events.runEvents(data.dagId, data.runId) : [];
     const logicalDate = new Date(data.run.logicalDate);
     const { ds, dsNodash } = dsOf(logicalDate, loaded.summary.timezone);
@@ -391,7 +422,7 @@ export class TaskExecutor {
       ds,
       dsNodash,
       params: parseParams(loaded, data.run.conf),
-      upstream: upstream.length === 0 ? {} : await this.upstreamOutputs(loaded, data, upstream),
+      upstream: await upstream,
       log,
       signal,
       aws: this.options.aws,
@@ -412,6 +443,25 @@ export class TaskExecutor {
     const attempt = { dagId: data.dagId, runId: data.runId, taskId: data.taskId, generation: data.generation };
     await this.assets.produced({ ...attempt, tryNumber: ti.try }, outlets);
   }
+}
+
+/** The upstream tasks whose outputs a try gets. An index has its element in the job: the list it came from is read only when asked for. */
+function declaredUpstream(task: TaskDefinition): string[] {
+  const over = task.mapping && !task.mapping.listInUpstream ? task.mapping.over : undefined;
+  return (task.spec.upstream ?? []).filter((id) => id !== over);
+}
+
+/**
+ * Up to this many tasks, a finishing try reads every state of the run with its outcome, instead of
+ * only its downstream tasks and their upstream: as cheap for a small DAG, and the try that ends the
+ * run then needs no second read to decide its state.
+ */
+const WATCH_ALL_UP_TO = 32;
+const allTaskIdsCache = new WeakMap<readonly { id: string }[], string[]>();
+function allTaskIds(graph: readonly { id: string }[]): string[] {
+  let ids = allTaskIdsCache.get(graph);
+  if (!ids) allTaskIdsCache.set(graph, (ids = graph.map((t) => t.id)));
+  return ids;
 }
 
 function outletsOf(task: TaskDefinition): string[] {

@@ -191,6 +191,8 @@ export class Engine {
     let candidates = new Set(hint ? hint.candidates : loaded.graph.map((t) => t.id));
     let known = hint?.states;
     let progress = hint?.progress;
+    // Whether the hint's states are still the run's: nothing was changed here since they were read.
+    let untouched = true;
     const mapped = mappedTaskIds(loaded);
     for (let round = 0; round < 1_000 && candidates.size > 0; round++) {
       // Trigger rules see an expanded mapped task as all its indexes (task-mapping.ts).
@@ -210,10 +212,12 @@ export class Engine {
       for (const [taskId, to] of transitions) {
         if (to !== 'scheduled' || !mapped.includes(taskId)) continue;
         transitions.delete(taskId);
+        untouched = false;
         if (await expandMappedTask(this, loaded, run, taskId)) ended.add(taskId);
         progress = undefined; // the run's instance counts moved outside this loop's transitions
       }
       if (transitions.size === 0 && ended.size === 0) break;
+      untouched = false;
       const now = Date.now();
       const changes: TaskTransition[] = [...transitions].map(([task, to]) => ({
         task,
@@ -254,7 +258,13 @@ export class Engine {
     }
     progress ??= await this.store.progress(dagId, runId);
     if (progress.total > 0 && progress.terminal >= progress.total) {
-      const finalState = runOutcome(loaded.graph, statesOf(await this.store.snapshot(dagId, runId)));
+      // A worker that finished a small DAG's task read every state with it (`watch`): no read.
+      const given = hint?.states;
+      const all =
+        untouched && given && loaded.graph.every((t) => t.id in given)
+          ? given
+          : await this.store.snapshot(dagId, runId);
+      const finalState = runOutcome(loaded.graph, statesOf(all));
       if (finalState) await this.finishRun(loaded, run, finalState);
     }
   }
@@ -293,7 +303,7 @@ export class Engine {
       jobs.push({ name: taskId, data: job.data, opts: job.opts });
       byQueue.set(job.queue, jobs);
     }
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
+    await Promise.all([...byQueue].map(([queue, jobs]) => addJobs(this.queue(queue), jobs)));
   }
 
   /** Adds the queue jobs of scheduled task instances of many runs: one bulk add per queue in all. */
@@ -346,7 +356,8 @@ export class Engine {
       `Runway: DAG ${run.dagId} run ${run.runId} ${state}${reason ? `: ${reason}` : ''}`,
       { env: this.env, fetch: this.fetch, log: this.log },
     );
-    await this.startQueuedRuns(loaded);
+    // The script counted the DAG's queued runs: none, nothing to start (and no read).
+    if (ended.queued > 0) await this.startQueuedRuns(loaded);
   }
 
   /**
@@ -444,6 +455,20 @@ export class Engine {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+  }
+}
+
+/**
+ * One job is added alone: `addBulk` builds an ioredis pipeline, whose constructor copies every
+ * script command defined on the connection (BullMQ's and ours, about seventy), which cost more CPU
+ * than the add itself on a worker's hop.
+ */
+async function addJobs(queue: Queue<TaskJobData>, jobs: Parameters<Queue<TaskJobData>['addBulk']>[0]): Promise<void> {
+  if (jobs.length === 1) {
+    const [job] = jobs;
+    await queue.add(job!.name, job!.data, job!.opts);
+  } else if (jobs.length > 1) {
+    await queue.addBulk(jobs);
   }
 }
 

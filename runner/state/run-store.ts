@@ -41,8 +41,9 @@ return 1`;
 
 // KEYS: run, active set, change counter, queued index, busy DAGs, run counts.
 // ARGV: runId, new state, endedAt, allowed current states (json), dagId, now (ISO).
-// Returns the state written ('' if the run was not in an allowed state) and the run's timeout mark
-// ('' if none): a run marked timed out ends failed, whatever its tasks say. Reopening a finished
+// Returns the state written ('' if the run was not in an allowed state), the run's timeout mark
+// ('' if none): a run marked timed out ends failed, whatever its tasks say; and how many runs of
+// the DAG are queued, so that a caller ending a run reads nothing more when none waits. Reopening a finished
 // run starts its clock again and drops the mark, as Airflow's clear resets a run's start date.
 const FINISH_RUN = `
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -69,7 +70,7 @@ elseif redis.call('SCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 t
   redis.call('SREM', KEYS[5], ARGV[5])
 end
 redis.call('INCR', KEYS[3])
-return {state, record.timedOutAt or ''}`;
+return {state, record.timedOutAt or '', redis.call('ZCARD', KEYS[4])}`;
 
 // KEYS: run, change counter. ARGV: timedOutAt (ISO). Marks a running run timed out, once: 1 if
 // this call marked it, 2 if it was marked already, 0 if it is not running.
@@ -106,9 +107,11 @@ for state, n in pairs(counts) do redis.call('HSET', KEYS[2], ARGV[2] .. '|' .. s
 return 1`;
 
 // KEYS: ti hash, output hash, run, change counter. ARGV: changes (json), now (ms), required run state ('' = any),
-// task ids whose states to return (json array; '' = all). Keeps the run's count of terminal instances.
+// task ids whose states to return (json array; '' = all), task ids whose outputs to return (json
+// array; '' = none: a claim reads its upstream outputs with it). Keeps the run's count of terminal instances.
 // change: { task, from: [states], try?: n, set: {...}, output?: json string,
-//           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n }
+//           acquire?: [{key, limit, member}], release?: [{key, member}], leaseMs?: n,
+//           withFirst?: only if the first change applied, ifRun?: only if the run is in this state }
 const TRANSITION = `
 local now = tonumber(ARGV[2])
 local terminal = { success = true, failed = true, skipped = true, upstream_failed = true }
@@ -146,6 +149,8 @@ for i, c in ipairs(changes) do
     for _, s in ipairs(c.from) do if cur.state == s then ok = true end end
     if ok and c.try ~= nil and cur.try ~= c.try then ok = false end
     if ok and c.generation ~= nil and cur.generation ~= c.generation then ok = false end
+    if ok and c.withFirst and applied[1] ~= 'ok' then ok = false end
+    if ok and c.ifRun and redis.call('HGET', KEYS[3], 'state') ~= c.ifRun then ok = false end
   end
   if ok and c.acquire then
     for _, slot in ipairs(c.acquire) do
@@ -188,7 +193,12 @@ end
 for _, result in pairs(applied) do
   if result == 'ok' then redis.call('INCR', KEYS[4]) break end
 end
-return {cjson.encode(applied), states(), counters(), allEnded}`;
+local outputs = {}
+if ARGV[5] ~= '' then
+  local ids = cjson.decode(ARGV[5])
+  if #ids > 0 then outputs = redis.call('HMGET', KEYS[2], unpack(ids)) end
+end
+return {cjson.encode(applied), states(), counters(), allEnded, outputs}`;
 
 export interface SlotClaim {
   key: string;
@@ -222,6 +232,10 @@ export interface TaskTransition {
   acquire?: SlotClaim[];
   leaseMs?: number;
   release?: { key: string; member: string }[];
+  /** Only if the first change of the call applied: a downstream task scheduled with its upstream's outcome. */
+  withFirst?: boolean;
+  /** Only if the run is in this state (the call's other changes apply whatever it is). */
+  ifRun?: DagRunState;
 }
 
 export type TransitionResult = 'ok' | 'conflict' | 'no_slot';
@@ -237,6 +251,8 @@ export interface TransitionOutcome {
   total: number;
   /** Mapped tasks whose last index to end ended with this change: the caller settles them. */
   allIndexesEnded: string[];
+  /** The outputs asked for with `outputs` (null for a task without one), read after the changes. */
+  outputs: Record<string, unknown>;
 }
 
 export interface TransitionOptions {
@@ -493,10 +509,10 @@ export class RunStore {
     runId: string,
     state: DagRunState,
     from: readonly DagRunState[],
-  ): Promise<{ state: DagRunState; timedOutAt?: string } | false> {
+  ): Promise<{ state: DagRunState; timedOutAt?: string; queued: number } | false> {
     const now = new Date().toISOString();
     const endedAt = state === 'success' || state === 'failed' ? now : '';
-    const [written, timedOutAt] = (await this.redis.runwayFinishRun(
+    const [written, timedOutAt, queued] = (await this.redis.runwayFinishRun(
       this.runKey(dagId, runId),
       this.activeKey(dagId),
       this.changesKey,
@@ -509,9 +525,9 @@ export class RunStore {
       JSON.stringify(from),
       dagId,
       now,
-    )) as [string, string];
+    )) as [string, string, number];
     if (written === '') return false;
-    return { state: written as DagRunState, ...(timedOutAt ? { timedOutAt } : {}) };
+    return { state: written as DagRunState, ...(timedOutAt ? { timedOutAt } : {}), queued };
   }
 
   /**
@@ -526,7 +542,7 @@ export class RunStore {
     dagId: string,
     runId: string,
     changes: readonly TaskTransition[],
-    options: { requireRunState?: DagRunState; watch?: readonly string[] } = {},
+    options: { requireRunState?: DagRunState; watch?: readonly string[]; outputs?: readonly string[] } = {},
   ): Promise<TransitionOutcome> {
     const payload = changes.map((c) => ({
       ...c,
@@ -535,7 +551,7 @@ export class RunStore {
       acquire: c.acquire && c.acquire.length > 0 ? c.acquire : undefined,
       release: c.release && c.release.length > 0 ? c.release : undefined,
     }));
-    const [status, flat, [terminal, total], allIndexesEnded = []] = (await this.redis.runwayTransition(
+    const [status, flat, [terminal, total], allIndexesEnded = [], rawOutputs = []] = (await this.redis.runwayTransition(
       this.tiKey(dagId, runId),
       this.outKey(dagId, runId),
       this.runKey(dagId, runId),
@@ -544,8 +560,11 @@ export class RunStore {
       Date.now(),
       options.requireRunState ?? '',
       options.watch ? JSON.stringify(options.watch) : '',
-    )) as [string, string[], [number, number], string[]?];
+      options.outputs && options.outputs.length > 0 ? JSON.stringify(options.outputs) : '',
+    )) as [string, string[], [number, number], string[]?, (string | null)[]?];
     const snapshot = parseSnapshot(flat);
+    const outputs: Record<string, unknown> = {};
+    options.outputs?.forEach((id, i) => (outputs[id] = rawOutputs[i] == null ? null : JSON.parse(rawOutputs[i]!)));
     if (status.startsWith('run_not_')) {
       return {
         runNotInState: status,
@@ -554,11 +573,12 @@ export class RunStore {
         terminal,
         total,
         allIndexesEnded,
+        outputs,
       };
     }
     // cjson encodes an empty array as {}; there are no results then.
     const results = changes.length === 0 ? [] : (JSON.parse(status) as TransitionResult[]);
-    return { results, snapshot, terminal, total, allIndexesEnded };
+    return { results, snapshot, terminal, total, allIndexesEnded, outputs };
   }
 
   /** The states of some task instances, in one read. */
