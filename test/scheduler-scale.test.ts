@@ -147,6 +147,35 @@ describe('what puts a DAG in front of a pass', () => {
     ]);
   });
 
+  it('a DAG that falls due while a pass runs gets the next pass at once, not a tick later', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__straddled')]);
+    // The first pass reads what is due at 10:04:59.990 and creates the 09:55 run; the clock then
+    // reads 10:05:00.100, so the 10:00 run fell due during that pass. The tick is ten minutes.
+    let now = new Date('2026-01-01T10:04:59.990Z');
+    // Its scripts are defined when the scheduler is made.
+    const scheduler = new Scheduler(runway.engine, { now: () => now, tickMs: 600_000, quietMs: 0 });
+    const redis = runway.redis as typeof runway.redis & {
+      runwayCreateDueRuns: (...args: unknown[]) => Promise<unknown>;
+    };
+    const create = redis.runwayCreateDueRuns.bind(redis);
+    vi.spyOn(redis, 'runwayCreateDueRuns').mockImplementation(async (...args: unknown[]) => {
+      const created = await create(...args);
+      now = new Date('2026-01-01T10:05:00.100Z');
+      return created;
+    });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    await until(
+      'the 10:00 run, created by the pass right after',
+      async () => ((await runIds('data_lake__straddled')).length === 2 ? true : undefined),
+      300_000,
+    );
+    expect(await runIds('data_lake__straddled')).toEqual([
+      'scheduled__2026-01-01T09:55:00.000Z',
+      'scheduled__2026-01-01T10:00:00.000Z',
+    ]);
+  });
+
   it('a pass that cannot read the next due time says so, and the one after passes in a tick', async () => {
     const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__unsure')]);

@@ -163,8 +163,12 @@ export class Scheduler {
       this.engine.log.error(`scheduler: recording the DAGs' due times: ${describeRedisError(error)}`);
       return 0;
     }
+    // Due times are read after this instant: a DAG that falls due while the pass runs (after it
+    // read what was due) gets the next pass at once; one due before, that this pass leaves (another
+    // scheduler's), does not make passes back to back.
+    const passStart = this.now().getTime();
     try {
-      pending = await this.index.pending(this.now().getTime());
+      pending = await this.index.pending(passStart);
       this.nextDueAt = pending.nextDueAt;
     } catch (error) {
       this.engine.log.error(`scheduler: reading the due and busy DAGs: ${describeRedisError(error)}`);
@@ -259,7 +263,7 @@ export class Scheduler {
     // once): the next due time read before it is stale. A pass that only read keeps it.
     if (batched.length > 0 || single.size > 0) {
       try {
-        this.nextDueAt = await this.index.nextDueAfter(this.now().getTime());
+        this.nextDueAt = await this.index.nextDueAfter(passStart);
       } catch (error) {
         this.nextDueAt = undefined;
         this.engine.log.error(
