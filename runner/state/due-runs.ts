@@ -132,10 +132,8 @@ export class DueRuns {
   /**
    * Creates the due runs of `dags` (at most `DUE_BATCH` of them), starts them when they may, with
    * their root task instances scheduled, and records each DAG's next due time. Returns the root
-   * tasks' queue jobs for the caller to add once every batch of the pass is created: added at once,
-   * the first batches' tasks would take the CPU and Redis from the last batches' creation, even with
-   * the workers in other processes (measured: creation lag p99 at 2,000 DAGs 8.5 s against 3-4.6 s).
-   * (A job lost to a crash meanwhile is added again by reconciliation, as for any scheduled task.)
+   * tasks' queue jobs for the caller to add (a job lost to a crash before it is added is added again
+   * by reconciliation, as for any scheduled task).
    */
   async createAndStart(dags: readonly LoadedDag[], now: Date): Promise<{ outcomes: DueDagOutcome[]; jobs: RootJob[] }> {
     const { store } = this.engine;
