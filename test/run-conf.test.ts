@@ -6,7 +6,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { dag } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
-import { decodeRunRecord } from '../runner/state/run-record-json.ts';
+import { decodeRunRecord, encodeRunRecord } from '../runner/state/run-record-json.ts';
 
 let runway: TestRunway;
 afterEach(async () => {
@@ -31,4 +31,20 @@ it("a run's conf with empty lists and a 16-digit number reaches a downstream tas
 it('a record kept before the conf was stored as text is still read with its conf', () => {
   const stored = JSON.stringify({ dagId: 'data_lake__old', runId: 'manual__1', conf: { day: '2026-01-01' } });
   expect(decodeRunRecord(stored).conf).toEqual({ day: '2026-01-01' });
+});
+
+it('a record also keeps conf as an object, for a service of the previous version in a rolling update', () => {
+  const run = {
+    dagId: 'data_lake__rolling',
+    runId: 'manual__1',
+    state: 'queued' as const,
+    runType: 'manual' as const,
+    logicalDate: '2026-01-01T00:00:00.000Z',
+    dataIntervalStart: '2026-01-01T00:00:00.000Z',
+    dataIntervalEnd: '2026-01-01T00:00:00.000Z',
+    conf: { day: '2026-01-01' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+  expect((JSON.parse(encodeRunRecord(run)) as { conf: unknown }).conf).toEqual({ day: '2026-01-01' });
+  expect(decodeRunRecord(encodeRunRecord(run))).toEqual(run);
 });

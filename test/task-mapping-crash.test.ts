@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../runner/services/scheduler.ts';
-import { triggerDag } from '../runner/state/operations.ts';
+import { markTask, triggerDag } from '../runner/state/operations.ts';
 import { redisUrl } from './helpers/runway.ts';
 import { REPO_ROOT } from './helpers/run-cli.ts';
 import { engineOver, until } from './helpers/services.ts';
@@ -106,6 +106,10 @@ describe('a worker killed in the middle of a mapping', () => {
     const made = Object.keys(left).filter((id) => id.startsWith('copy_key[')).length;
     expect(made).toBeGreaterThan(0);
     expect(made).toBeLessThan(1_000);
+    // Marked now, its unwritten indexes would never be made and the run would wait for them.
+    await expect(markTask(engine, dagId, run.runId, 'copy_key', 'success')).rejects.toThrow(
+      new RegExp(`task "copy_key" is still expanding \\(${made} of 1000 indexes written\\)`),
+    );
 
     await startWorkerProcess(prefix, { RUNWAY_TEST_DONE_FILE: doneFile }, 8);
     const scheduler = new Scheduler(engine, { reconcileAfterMs: 0 });

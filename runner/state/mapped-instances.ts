@@ -125,13 +125,14 @@ return finish(cjson.encode(generations))`;
 
 /**
  * Writes the records of these indexes of a mapped task that do not exist yet, as `scheduled`
- * (generation and try 0), while the task is still `running` with this `mapLength`: the rest of a
- * first expansion, or what a worker that died in the middle of one left unwritten. Returns the
+ * (generation and try 0), while the task is still `running` with this `mapLength` in a running
+ * run (an ended run gets no new scheduled index): the rest of a first expansion, or what a worker that died in the middle of one left unwritten. Returns the
  * indexes written; their jobs are the caller's to queue.
  *
  * KEYS: ti hash, run hash, change counter. ARGV: task id, length, now (ms), indexes...
  */
 const EXPAND_SLICE = `
+if redis.call('HGET', KEYS[2], 'state') ~= 'running' then return {} end
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return {} end
 local parent = cjson.decode(raw)

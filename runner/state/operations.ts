@@ -278,6 +278,16 @@ export async function markTask(
   const key = index?.key ?? taskId;
   const ti = snapshot[key];
   if (!ti) throw new OperationError(`DAG "${dagId}" run "${runId}" has no task "${taskId}"`);
+  if (!index && ti.mapLength !== undefined) {
+    // Its indexes are written slice by slice: marked now, the ones not yet written never would be,
+    // and the tasks after it would wait for them for good.
+    const written = Object.keys(snapshot).filter((id) => id.startsWith(`${taskId}[`)).length;
+    if (written < ti.mapLength) {
+      throw new OperationError(
+        `DAG "${dagId}" run "${runId}": task "${taskId}" is still expanding (${written} of ${ti.mapLength} indexes written); mark it again in a moment, or mark one index with --map-index`,
+      );
+    }
+  }
   await engine.store.transition(dagId, runId, [
     { task: key, from: [ti.state], set: { state, endedAt: Date.now(), error: `marked ${state} by hand` } },
   ]);

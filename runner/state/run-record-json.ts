@@ -10,8 +10,9 @@ import type { DagRunRecord } from '../core/model.ts';
 type StoredRunRecord = Omit<DagRunRecord, 'conf'> & { confJson?: string; conf?: Record<string, unknown> };
 
 export function encodeRunRecord(run: DagRunRecord): string {
-  const { conf, ...rest } = run;
-  return JSON.stringify({ ...rest, confJson: JSON.stringify(conf) });
+  // `conf` stays as well, for a service of the previous version during a rolling update: it reads
+  // what it always read (and the scripts may change), where `confJson` is what this version reads.
+  return JSON.stringify({ ...run, confJson: JSON.stringify(run.conf) });
 }
 
 export function decodeRunRecord(raw: string): DagRunRecord {
