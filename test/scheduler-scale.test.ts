@@ -45,6 +45,19 @@ afterEach(async () => {
   for (const close of cleanups.splice(0)) await close();
 });
 
+/** An engine over the test Runway's Redis and DAGs whose error lines are kept, for the error paths. */
+function engineKeepingErrors(runway: TestRunway): { engine: Engine; errors: string[] } {
+  const errors: string[] = [];
+  const engine = new Engine({
+    redis: runway.redis,
+    registry: runway.engine.registry,
+    prefix: runway.prefix,
+    env: {},
+    log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+  });
+  return { engine, errors };
+}
+
 /** Commands the server executed since the last reset, leaving out the observer's own. */
 async function commandsSinceReset(): Promise<Record<string, number>> {
   const info = await observer.info('commandstats');
@@ -177,15 +190,8 @@ describe('what puts a DAG in front of a pass', () => {
   });
 
   it('a pass that cannot read the next due time says so, and the one after passes in a tick', async () => {
-    const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__unsure')]);
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     let now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     // The pass's own reads go through pipelines; the lone read of the next due time is refused.
@@ -230,15 +236,8 @@ describe('what puts a DAG in front of a pass', () => {
   });
 
   it('a pass that cannot read the due set logs, creates nothing, and the next one catches up', async () => {
-    const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__blocked')]);
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     const now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     // A key of the wrong type makes every command on the due set fail, as an outage would.
@@ -311,15 +310,8 @@ describe('a boundary where many DAGs are due', () => {
   });
 
   it('root tasks Redis refuses to queue are logged, and added again by reconciliation', async () => {
-    const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__unqueued')]);
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     closers.push(() => engine.close());
     const scheduler = new Scheduler(engine, {
       now: () => new Date('2026-01-01T10:00:30Z'),
@@ -341,15 +333,8 @@ describe('a boundary where many DAGs are due', () => {
   });
 
   it('a batch Redis refuses is logged with its DAGs, and the next pass creates their runs', async () => {
-    const errors: string[] = [];
     runway = testRunway([everyFiveMinutes('data_lake__refused')]);
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     closers.push(() => engine.close());
     const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
     // A queued index of the wrong type makes the batch's script fail, as a refusal would.
@@ -373,14 +358,7 @@ describe('reconciling running runs in batches', () => {
   /** A retired DAG with one running run, and a scheduler whose errors are kept. */
   async function retiredWithRunningRun(dagId: string, extra: object = {}) {
     runway = testRunway([everyFiveMinutes(dagId, extra)]);
-    const errors: string[] = [];
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
     expect(await scheduler.tick()).toBe(1);
     engine.registry.retire(dagId);
@@ -478,14 +456,7 @@ describe('busy DAGs that are not due', () => {
 
   it('a pass that cannot read their counts says which DAGs, and the next pass reconciles them', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__uncounted', { dagRunTimeout: '1ms' })]);
-    const errors: string[] = [];
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    });
+    const { engine, errors } = engineKeepingErrors(runway);
     let now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     expect(await scheduler.tick()).toBe(1);

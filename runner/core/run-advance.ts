@@ -112,23 +112,13 @@ function taskIndex(tasks: readonly GraphTask[]): Map<string, GraphTask> {
 
 /** `ids` with the upstream tasks of each: what deciding them needs to know. */
 export function withUpstream(tasks: readonly GraphTask[], ids: Iterable<string>): string[] {
-  const byId = upstreamIndex(tasks);
+  const byId = taskIndex(tasks);
   const out = new Set<string>();
   for (const id of ids) {
     out.add(id);
-    for (const up of byId.get(id) ?? []) out.add(up);
+    for (const up of byId.get(id)?.upstream ?? []) out.add(up);
   }
   return [...out];
-}
-
-const upstreamCache = new WeakMap<readonly GraphTask[], Map<string, readonly string[]>>();
-function upstreamIndex(tasks: readonly GraphTask[]): Map<string, readonly string[]> {
-  let index = upstreamCache.get(tasks);
-  if (!index) {
-    index = new Map(tasks.map((t) => [t.id, t.upstream]));
-    upstreamCache.set(tasks, index);
-  }
-  return index;
 }
 
 /** `taskId`'s downstream tasks, transitively, in dependency order. */

@@ -222,7 +222,7 @@ export class TaskExecutor {
       const candidates = new Set(early ? downstream : []);
       for (const skipped of more) for (const d of downstreamOf(loaded.graph, skipped.task)) candidates.add(d);
       const watch =
-        loaded.graph.length <= WATCH_ALL_UP_TO ? allTaskIds(loaded.graph) : withUpstream(loaded.graph, candidates);
+        loaded.graph.length <= WATCH_ALL_UP_TO ? loaded.graph.map((t) => t.id) : withUpstream(loaded.graph, candidates);
       // Downstream tasks this outcome alone schedules are scheduled by the script that records it
       // (compare-and-set from none, only if the outcome is written and the run still running):
       // one round trip less per hop. `advance` then finds them scheduled and decides the rest.
@@ -457,12 +457,6 @@ function declaredUpstream(task: TaskDefinition): string[] {
  * run then needs no second read to decide its state.
  */
 const WATCH_ALL_UP_TO = 32;
-const allTaskIdsCache = new WeakMap<readonly { id: string }[], string[]>();
-function allTaskIds(graph: readonly { id: string }[]): string[] {
-  let ids = allTaskIdsCache.get(graph);
-  if (!ids) allTaskIdsCache.set(graph, (ids = graph.map((t) => t.id)));
-  return ids;
-}
 
 function outletsOf(task: TaskDefinition): string[] {
   return (task.spec.outlets ?? []).map((outlet) => outlet.uri);
