@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from 'runway';
-import { Engine } from '../runner/state/engine.ts';
 import { SchedulerMembership } from '../runner/state/scheduler-membership.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
 import { until } from './helpers/services.ts';
-import { testRunway, type TestRunway } from './helpers/runway.ts';
+import { engineKeepingLog, testRunway, type TestRunway } from './helpers/runway.ts';
 
 let runway: TestRunway;
 const stops: (() => Promise<void>)[] = [];
@@ -56,14 +55,7 @@ describe('live schedulers', () => {
 
   it('a scheduler whose heartbeat Redis refuses says so, and works as if alone meanwhile', async () => {
     runway = testRunway([daily]);
-    const warnings: string[] = [];
-    const engine = new Engine({
-      redis: runway.redis,
-      registry: runway.engine.registry,
-      prefix: runway.prefix,
-      env: {},
-      log: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
-    });
+    const { engine, lines: warnings } = engineKeepingLog(runway, ['warn']);
     // A key of the wrong type makes every heartbeat fail, as a refusal would.
     await runway.redis.set(engine.store.key('schedulers'), 'not a sorted set');
     const scheduler = new Scheduler(engine, { tickMs: 60_000, membershipTtlMs: 400 });

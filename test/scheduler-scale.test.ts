@@ -11,7 +11,7 @@ import { DagRegistry, prepareDag } from '../runner/loader/dag-registry.ts';
 import { connectRedis, type RedisClient } from '../runner/redis/connect.ts';
 import { startRedisServer, type RedisServer } from '../runner/redis/redis-server.ts';
 import { Scheduler } from '../runner/services/scheduler.ts';
-import { redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
+import { engineKeepingLog, redisUrl, testRunway, type TestRunway } from './helpers/runway.ts';
 import { until } from './helpers/services.ts';
 
 const everyFiveMinutes = (id: string, extra: object = {}) =>
@@ -44,19 +44,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of cleanups.splice(0)) await close();
 });
-
-/** An engine over the test Runway's Redis and DAGs whose error lines are kept, for the error paths. */
-function engineKeepingErrors(runway: TestRunway): { engine: Engine; errors: string[] } {
-  const errors: string[] = [];
-  const engine = new Engine({
-    redis: runway.redis,
-    registry: runway.engine.registry,
-    prefix: runway.prefix,
-    env: {},
-    log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-  });
-  return { engine, errors };
-}
 
 /** Commands the server executed since the last reset, leaving out the observer's own. */
 async function commandsSinceReset(): Promise<Record<string, number>> {
@@ -191,7 +178,7 @@ describe('what puts a DAG in front of a pass', () => {
 
   it('a pass that cannot read the next due time says so, and the one after passes in a tick', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__unsure')]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     let now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     // The pass's own reads go through pipelines; the lone read of the next due time is refused.
@@ -237,7 +224,7 @@ describe('what puts a DAG in front of a pass', () => {
 
   it('a pass that cannot read the due set logs, creates nothing, and the next one catches up', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__blocked')]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     const now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     // A key of the wrong type makes every command on the due set fail, as an outage would.
@@ -311,7 +298,7 @@ describe('a boundary where many DAGs are due', () => {
 
   it('root tasks Redis refuses to queue are logged, and added again by reconciliation', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__unqueued')]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     closers.push(() => engine.close());
     const scheduler = new Scheduler(engine, {
       now: () => new Date('2026-01-01T10:00:30Z'),
@@ -334,7 +321,7 @@ describe('a boundary where many DAGs are due', () => {
 
   it('a batch Redis refuses is logged with its DAGs, and the next pass creates their runs', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__refused')]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     closers.push(() => engine.close());
     const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
     // A queued index of the wrong type makes the batch's script fail, as a refusal would.
@@ -358,7 +345,7 @@ describe('reconciling running runs in batches', () => {
   /** A retired DAG with one running run, and a scheduler whose errors are kept. */
   async function retiredWithRunningRun(dagId: string, extra: object = {}) {
     runway = testRunway([everyFiveMinutes(dagId, extra)]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     const scheduler = new Scheduler(engine, { now: () => new Date('2026-01-01T10:00:30Z'), quietMs: 0 });
     expect(await scheduler.tick()).toBe(1);
     engine.registry.retire(dagId);
@@ -456,7 +443,7 @@ describe('busy DAGs that are not due', () => {
 
   it('a pass that cannot read their counts says which DAGs, and the next pass reconciles them', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__uncounted', { dagRunTimeout: '1ms' })]);
-    const { engine, errors } = engineKeepingErrors(runway);
+    const { engine, lines: errors } = engineKeepingLog(runway);
     let now = new Date('2026-01-01T10:00:30Z');
     const scheduler = new Scheduler(engine, { now: () => now, quietMs: 0 });
     expect(await scheduler.tick()).toBe(1);

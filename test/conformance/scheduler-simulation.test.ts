@@ -15,9 +15,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { dag } from 'runway';
-import { Engine } from '../../runner/state/engine.ts';
 import { Scheduler } from '../../runner/services/scheduler.ts';
-import { testRunway, type TestRunway } from '../helpers/runway.ts';
+import { engineKeepingLog, testRunway, type TestRunway } from '../helpers/runway.ts';
 
 interface Week {
   name: string;
@@ -226,14 +225,7 @@ async function simulate(week: Week): Promise<{ created: Created[]; errors: strin
     ),
   );
   runway = testRunway(dags);
-  const errors: string[] = [];
-  const engine = new Engine({
-    redis: runway.redis,
-    registry: runway.engine.registry,
-    prefix: runway.prefix,
-    env: {},
-    log: { info: () => {}, warn: (m) => errors.push(m), error: (m) => errors.push(m) },
-  });
+  const { engine, lines: errors } = engineKeepingLog(runway, ['warn', 'error']);
   let now = Date.parse(week.from);
   const scheduler = new Scheduler(engine, { now: () => new Date(now) });
   const created: Created[] = [];

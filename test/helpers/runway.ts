@@ -81,3 +81,23 @@ export function testRunway(dags: readonly (AnyDag | LoadedDag)[]): TestRunway {
     },
   };
 }
+
+/**
+ * An engine over a test Runway's Redis, DAGs and prefix whose log lines of the given levels are
+ * kept (in order, whatever their level), for tests of what a service says when Redis refuses.
+ */
+export function engineKeepingLog(
+  runway: TestRunway,
+  levels: readonly ('warn' | 'error')[] = ['error'],
+): { engine: Engine; lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: 'warn' | 'error') => (levels.includes(level) ? (m: string) => void lines.push(m) : () => {});
+  const engine = new Engine({
+    redis: runway.redis,
+    registry: runway.engine.registry,
+    prefix: runway.prefix,
+    env: {},
+    log: { info: () => {}, warn: keep('warn'), error: keep('error') },
+  });
+  return { engine, lines };
+}
