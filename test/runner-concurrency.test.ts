@@ -205,4 +205,29 @@ describe('max active tasks and priority', () => {
     expect((await runway.waitForRun('data_lake__priorities', run.runId)).state).toBe('success');
     expect(order).toEqual(['urgent', 'normal', 'low']);
   });
+
+  it("starts every run's first task before any run's later tasks", async () => {
+    // 2,000 DAGs due at one boundary: first in, first out would run the first runs' second tasks
+    // between the last runs' first ones, so those start seconds late.
+    const order: string[] = [];
+    const chain = (id: string) =>
+      dag({ ...base, id })
+        .task('first', {}, async () => void order.push(`${id}.first`))
+        // `always` queues it with the run's first task, as a backlog would.
+        .task('later', { upstream: ['first'], triggerRule: 'always' }, async () => void order.push(`${id}.later`));
+    runway = testRunway([chain('data_lake__one'), chain('data_lake__two')]);
+    const one = await runway.trigger('data_lake__one');
+    const two = await runway.trigger('data_lake__two');
+    // Everything is queued before the one-slot worker starts: data_lake__one's later task before
+    // data_lake__two's first.
+    runway.worker({ concurrency: 1 });
+    expect((await runway.waitForRun('data_lake__one', one.runId)).state).toBe('success');
+    expect((await runway.waitForRun('data_lake__two', two.runId)).state).toBe('success');
+    expect(order).toEqual([
+      'data_lake__one.first',
+      'data_lake__two.first',
+      'data_lake__one.later',
+      'data_lake__two.later',
+    ]);
+  });
 });

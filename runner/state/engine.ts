@@ -168,7 +168,7 @@ export class Engine {
         jobId: Engine.jobId(run.dagId, run.runId, instance, ti.generation),
         attempts: retry.retries + 1,
         backoff: { type: 'runway' },
-        ...bullmqPriority(args.priority ?? 0),
+        ...bullmqPriority(args.priority ?? 0, task.upstream.length > 0),
         // A try's outcome is kept in the run store; BullMQ's copy of a failed job is only for
         // looking into BullMQ itself, so a day's worth (at most a thousand) is kept.
         removeOnComplete: true,
@@ -473,15 +473,22 @@ async function addJobs(queue: Queue<TaskJobData>, jobs: Parameters<Queue<TaskJob
 }
 
 /**
- * BullMQ's plain wait list is much faster than its prioritized set (about 0.4 ms a job here), and
- * it runs before it. So priority 0 stays on the wait list, a positive priority goes to its front,
- * and a negative one to the prioritized set, which runs after everything else, most negative last.
+ * Where a task waits in BullMQ, which decides the order workers take tasks in: a positive priority
+ * at the front of the wait list, a task without upstream tasks (a run's first tasks) on the wait
+ * list in the order queued, every other task behind them in BullMQ's prioritized set (which a
+ * worker reads only when the wait list is empty), a negative priority behind those, most negative
+ * last. So when many runs start at once (a boundary where every DAG is due), each run's first task
+ * starts before any run's second, as Airflow's default weight rule (`downstream`) orders them;
+ * first in, first out alone put the first runs' later tasks between the other runs' first ones.
  */
-export function bullmqPriority(priority: number): Pick<JobsOptions, 'priority' | 'lifo'> {
+function bullmqPriority(priority: number, hasUpstream: boolean): Pick<JobsOptions, 'priority' | 'lifo'> {
   if (priority > 0) return { lifo: true };
-  if (priority < 0) return { priority: Math.min(2_097_152, -priority) };
-  return {};
+  if (priority < 0) return { priority: Math.min(BULLMQ_MAX_PRIORITY, 1 - priority) };
+  return hasUpstream ? { priority: 1 } : {};
 }
+
+/** BullMQ's largest priority (2^21). */
+const BULLMQ_MAX_PRIORITY = 2_097_152;
 
 function timeoutReason(loaded: LoadedDag): string {
   return `dagRunTimeout of ${loaded.dagRunTimeoutMs ?? '?'} ms exceeded`;
