@@ -147,6 +147,31 @@ describe('what puts a DAG in front of a pass', () => {
     ]);
   });
 
+  it('a due time just over a tick away is waited for, not met by a pass just before it', async () => {
+    runway = testRunway([everyFiveMinutes('data_lake__near')]);
+    // 1.2 s before 10:05 with a 1 s tick: a pass at the tick would come 0.2 s early, find nothing
+    // due, and with many running runs to reconcile hold up the pass at 10:05.
+    const offset = Date.parse('2026-01-01T10:04:58.800Z') - Date.now();
+    const now = () => new Date(Date.now() + offset);
+    const scheduler = new Scheduler(runway.engine, { now, tickMs: 1_000, quietMs: 0 });
+    const passes: number[] = [];
+    const tick = scheduler.tick.bind(scheduler);
+    scheduler.tick = () => {
+      passes.push(now().getTime());
+      return tick();
+    };
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    await until(
+      'the 10:00 run',
+      async () =>
+        (await runIds('data_lake__near')).includes('scheduled__2026-01-01T10:00:00.000Z') ? true : undefined,
+      300_000,
+    );
+    const early = passes.slice(1).filter((at) => at < Date.parse('2026-01-01T10:05:00Z'));
+    expect(early.map((at) => new Date(at).toISOString())).toEqual([]);
+  });
+
   it('a DAG that falls due while a pass runs gets the next pass at once, not a tick later', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__straddled')]);
     // The first pass reads what is due at 10:04:59.990 and creates the 09:55 run; the clock then

@@ -220,7 +220,7 @@ export function addRunCommands(program: Command, dags: Command, io: CliIo, setEx
   )
     .option(
       '--tick <ms>',
-      'longest time between passes (a pass also starts when the next DAG falls due)',
+      'time between passes (a pass also starts when the next DAG falls due; up to 1.5 ticks to meet it)',
       positiveInt('--tick'),
       2_000,
     )

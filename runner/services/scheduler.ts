@@ -558,12 +558,15 @@ export class Scheduler {
 
   /**
    * A tick, or less when a DAG falls due sooner: a pass then starts just after its due time (timers
-   * may fire a millisecond early, and a pass at that instant would find nothing due yet).
+   * may fire a millisecond early, and a pass at that instant would find nothing due yet). A due time
+   * less than half a tick after the tick is waited for instead: a pass a few milliseconds before it
+   * would find nothing due, and its reconciling of running runs would hold up the due pass.
    */
   private untilNextPass(): number {
     const tickMs = this.options.tickMs ?? 2_000;
     if (this.nextDueAt === undefined) return tickMs;
-    return Math.min(tickMs, Math.max(0, this.nextDueAt - this.now().getTime() + DUE_MARGIN_MS));
+    const untilDue = Math.max(0, this.nextDueAt - this.now().getTime() + DUE_MARGIN_MS);
+    return untilDue < tickMs * 1.5 ? untilDue : tickMs;
   }
 
   /** Retention's own loop: once at start, then every `retentionEveryMs`, after the previous one ended. */
