@@ -296,9 +296,11 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         async () => (await scheduler.tick()) >= 0 && (await idle()),
         300_000,
       );
-      // Jump the clock to 3 s before the next boundary, then let the timed loop meet it.
+      // Jump the clock to 3 s before the next boundary, then let the timed loop meet it. Not the
+      // one after: the interval ending at the next boundary would be due at once, 2,000 more runs
+      // made 3 s before the boundary and still running at it.
       const clock = now().getTime();
-      const boundary = Math.ceil(clock / FIVE_MINUTES) * FIVE_MINUTES + FIVE_MINUTES;
+      const boundary = Math.ceil((clock + 3_000) / FIVE_MINUTES) * FIVE_MINUTES;
       offset += boundary - 3_000 - clock;
       const boundaryReal = boundary - offset;
       let boundaryPassMs = 0;
@@ -316,10 +318,11 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
       const creation: number[] = [];
       const firstStart: number[] = [];
       try {
-        await sleep(3_000);
-        // Only the runs not seen started yet are read again, once a second: the watching runs in
-        // the scheduler's process and must not take its CPU or Redis (the lags are the recorded
-        // timestamps, not the time this loop notices them).
+        // First read 2 s after the boundary, then only the runs not seen started yet, once a
+        // second: the watching runs in the scheduler's process and must not take its CPU or Redis
+        // while the boundary's runs are made and started (the lags are the recorded timestamps, not
+        // the time this loop notices them).
+        await sleep(5_000);
         let waiting = dagIds;
         await until(
           'every run of the boundary to start its first task',
