@@ -52,7 +52,7 @@ interface SizeResult {
   creation: { p50: number; p99: number };
   start: { p50: number; p99: number };
   /** CPU seconds from 3 s before the boundary until every first task started (NaN where unknown). */
-  boundaryCpu: { scheduler: number; worker: number };
+  boundaryCpu: { scheduler: number; worker: number; redis: number };
   boundaryAlone: BoundaryCost;
 }
 
@@ -311,7 +311,11 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
         if (created > 0) boundaryPassMs = Math.max(boundaryPassMs, performance.now() - t);
         return created;
       };
-      const cpuBefore = { scheduler: process.cpuUsage(), worker: await cpuSecondsOf(worker.pid!) };
+      const cpuBefore = {
+        scheduler: process.cpuUsage(),
+        worker: await cpuSecondsOf(worker.pid!),
+        redis: await cpuSecondsOf(server.process.pid!),
+      };
       scheduler.start();
       const runId = `scheduled__${new Date(boundary - FIVE_MINUTES).toISOString()}`;
       const dagIds = registry.list().map((d) => d.summary.dagId);
@@ -346,6 +350,7 @@ async function measure(size: number): Promise<Omit<SizeResult, 'cold'>> {
       const boundaryCpu = {
         scheduler: (user + system) / 1e6,
         worker: (await cpuSecondsOf(worker.pid!)) - cpuBefore.worker,
+        redis: (await cpuSecondsOf(server.process.pid!)) - cpuBefore.redis,
       };
       for (const dagId of dagIds) {
         const run = await engine.store.getRun(dagId, runId);
@@ -462,8 +467,11 @@ async function main(): Promise<void> {
     'p50 <= 1 s, p99 <= 3 s',
   );
   row(
-    '  CPU meanwhile: sched/worker',
-    results.map((r) => `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)} s`),
+    '  CPU: sched/worker/redis',
+    results.map(
+      (r) =>
+        `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)}/${r.boundaryCpu.redis.toFixed(1)} s`,
+    ),
   );
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
 }
