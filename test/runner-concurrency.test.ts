@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag, type Sensor } from 'runway';
 import { manualDag, testRunway, type TestRunway } from './helpers/runway.ts';
+import { until } from './helpers/services.ts';
 
 const base = manualDag;
 
@@ -130,6 +131,38 @@ describe('concurrency', () => {
     expect((await runway.waitForRun('redshift_demo__a', a.runId, 30_000)).state).toBe('success');
     expect((await runway.waitForRun('redshift_demo__b', b.runId, 30_000)).state).toBe('success');
     expect(peak).toBe(3);
+  });
+
+  it('puts a first task back from a slot wait behind the later tasks queued meanwhile', async () => {
+    // First tasks go ahead of later ones; one that keeps coming back for a slot must not, or a DAG
+    // of a thousand first tasks in a full pool would hold every other run's later tasks.
+    const order: string[] = [];
+    const pooled = dag({ ...base, id: 'data_lake__pooled' }).task(
+      'load',
+      { pool: 'warehouse' },
+      async () => void order.push('pooled.load'),
+    );
+    const chain = dag({ ...base, id: 'data_lake__chain' })
+      .task('first', {}, async () => void order.push('chain.first'))
+      .task('later', { upstream: ['first'], triggerRule: 'always' }, async () => void order.push('chain.later'));
+    runway = testRunway([pooled, chain]);
+    const queue = runway.engine.queue('default');
+    await runway.engine.store.setPool('warehouse', 0);
+    const waiting = await runway.trigger('data_lake__pooled');
+    const refusing = runway.worker({ concurrency: 1 });
+    await until('the pooled task to wait for a slot', async () =>
+      (await queue.getDelayedCount()) === 1 ? true : undefined,
+    );
+    await refusing.close(5_000);
+    // Queued while it waits: the chain's first task, and its later one (`always`: at once).
+    const chainRun = await runway.trigger('data_lake__chain');
+    await runway.engine.store.setPool('warehouse', 1);
+    const [delayed] = await queue.getDelayed();
+    await delayed!.promote();
+    runway.worker({ concurrency: 1 });
+    expect((await runway.waitForRun('data_lake__pooled', waiting.runId)).state).toBe('success');
+    expect((await runway.waitForRun('data_lake__chain', chainRun.runId)).state).toBe('success');
+    expect(order).toEqual(['chain.first', 'chain.later', 'pooled.load']);
   });
 });
 

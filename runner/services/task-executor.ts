@@ -43,6 +43,18 @@ export interface ExecutorOptions {
   echo?: Logger;
 }
 
+/**
+ * Puts back a task that cannot run yet (no slot under its pool or `maxActiveTasks`, or no worker
+ * here has its DAG) for `delayMs`, behind the tasks further down of every run when it comes back.
+ * A run's first task goes on the wait list, which workers empty before the prioritized set
+ * (engine.ts, `bullmqPriority`): first tasks that keep coming back for a slot would otherwise keep
+ * every run's later tasks waiting, however free their own pools are.
+ */
+async function waitBehind(job: Job<TaskJobData>, delayMs: number, token: string | undefined): Promise<void> {
+  if (!job.priority && !job.opts.lifo) await job.changePriority({ priority: 1 });
+  await job.moveToDelayed(Date.now() + delayMs, token);
+}
+
 /** A write of a try's claim or outcome to Redis failed for now; the try is run again, not failed. */
 class NotRecordedError extends Error {
   override readonly name = 'NotRecordedError';
@@ -120,7 +132,7 @@ export class TaskExecutor {
           `DAG "${data.dagId}" is not loaded on this worker: its tasks wait for a worker that has it (see \`runway dags list-import-errors\`)`,
         );
       }
-      await job.moveToDelayed(Date.now() + NOT_LOADED_RETRY_MS, token);
+      await waitBehind(job, NOT_LOADED_RETRY_MS, token);
       throw new DelayedError();
     }
     this.waitingFor.delete(data.dagId);
@@ -164,7 +176,7 @@ export class TaskExecutor {
       .catch(notRecorded);
     if (begin.runNotInState) return null; // the run ended (timeout, marked): nothing to do
     if (begin.results[0] === 'no_slot') {
-      await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
+      await waitBehind(job, (this.options.slotRetryMs ?? 1_000) * (0.5 + Math.random()), token);
       throw new DelayedError();
     }
     // The job carries what the run record holds that a try needs: no read. (Literals, not
