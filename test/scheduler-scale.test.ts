@@ -149,9 +149,9 @@ describe('what puts a DAG in front of a pass', () => {
 
   it('a due time just over a tick away is waited for, not met by a pass just before it', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__near')]);
-    // 1.2 s before 10:05 with a 1 s tick: a pass at the tick would come 0.2 s early, find nothing
+    // 1.45 s before 10:05 with a 1 s tick: a pass at the tick would come 0.45 s early, find nothing
     // due, and with many running runs to reconcile hold up the pass at 10:05.
-    const offset = Date.parse('2026-01-01T10:04:58.800Z') - Date.now();
+    const offset = Date.parse('2026-01-01T10:04:58.550Z') - Date.now();
     const now = () => new Date(Date.now() + offset);
     const scheduler = new Scheduler(runway.engine, { now, tickMs: 1_000, quietMs: 0 });
     const passes: number[] = [];

@@ -55,7 +55,8 @@ export interface TaskArgs {
   pool?: string;
   /**
    * When tasks wait for workers: a positive priority is taken before priority 0 (the latest first),
-   * a negative one after every other task (most negative last). @defaultValue 0
+   * a negative one after every other task (most negative last). Among priority 0, runs' first tasks
+   * (no upstream) go before the tasks further down. @defaultValue 0
    */
   priority?: number;
 }

@@ -38,13 +38,17 @@ import { fireDueDeadlines } from './deadline-alerts.ts';
 /** How long after a DAG's due time its pass starts: a timer can fire a little early. */
 const DUE_MARGIN_MS = 2;
 
+/** A due time this many ticks away or less is waited for rather than met by a pass just before it. */
+const DUE_WAIT_TICKS = 1.5;
+
 /** How long a DAG this scheduler does not load stays out of its passes. */
 const UNKNOWN_DAG_RETRY_MS = 60_000;
 
 export interface SchedulerOptions {
   /**
-   * Longest time between passes; a pass also starts as soon as the next DAG is due (so a run is
-   * created at its interval's end, not up to a tick later). @defaultValue 2_000
+   * Time between passes; a pass also starts as soon as the next DAG is due (so a run is created at
+   * its interval's end, not up to a tick later), and a due time less than half a tick after the tick
+   * is waited for (so at most 1.5 ticks between passes). @defaultValue 2_000
    */
   tickMs?: number;
   /** A task instance scheduled or running this long without a live queue job is repaired. @defaultValue 15_000 */
@@ -73,7 +77,7 @@ export interface SchedulerOptions {
   concurrency?: number;
   /**
    * A scheduler unheard of this long is taken for gone, and the others take its DAGs: a DAG of a
-   * scheduler that dies waits at most this, one heartbeat (a quarter of it) and one tick.
+   * scheduler that dies waits at most this, one heartbeat (a quarter of it) and 1.5 ticks.
    * @defaultValue 10_000
    */
   membershipTtlMs?: number;
@@ -557,7 +561,7 @@ export class Scheduler {
   }
 
   /**
-   * A tick, or less when a DAG falls due sooner: a pass then starts just after its due time (timers
+   * A tick, or until a DAG falls due if sooner: a pass then starts just after its due time (timers
    * may fire a millisecond early, and a pass at that instant would find nothing due yet). A due time
    * less than half a tick after the tick is waited for instead: a pass a few milliseconds before it
    * would find nothing due, and its reconciling of running runs would hold up the due pass.
@@ -566,7 +570,7 @@ export class Scheduler {
     const tickMs = this.options.tickMs ?? 2_000;
     if (this.nextDueAt === undefined) return tickMs;
     const untilDue = Math.max(0, this.nextDueAt - this.now().getTime() + DUE_MARGIN_MS);
-    return untilDue < tickMs * 1.5 ? untilDue : tickMs;
+    return untilDue < tickMs * DUE_WAIT_TICKS ? untilDue : tickMs;
   }
 
   /** Retention's own loop: once at start, then every `retentionEveryMs`, after the previous one ended. */
