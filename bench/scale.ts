@@ -471,10 +471,10 @@ async function main(): Promise<void> {
     'p50 <= 1 s, p99 <= 3 s',
   );
   row(
-    '  CPU: sched/worker/redis',
+    '  CPU (s): sched/worker/redis',
     results.map(
       (r) =>
-        `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)}/${r.boundaryCpu.redis.toFixed(1)} s`,
+        `${r.boundaryCpu.scheduler.toFixed(1)}/${r.boundaryCpu.worker.toFixed(1)}/${r.boundaryCpu.redis.toFixed(1)}`,
     ),
   );
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
