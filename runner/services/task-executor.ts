@@ -8,7 +8,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { dsOf } from '../core/data-interval.ts';
 import { durationMs } from '../core/duration.ts';
 import { sendNotifications } from '../core/notify.ts';
-import type { Engine, TaskJobData } from '../state/engine.ts';
+import { LATER_TASKS_PRIORITY, type Engine, type TaskJobData } from '../state/engine.ts';
 import type { LoadedDag } from '../loader/dag-registry.ts';
 import { sensorPokes, taskDuration } from './metrics.ts';
 import {
@@ -51,7 +51,7 @@ export interface ExecutorOptions {
  * every run's later tasks waiting, however free their own pools are.
  */
 async function waitBehind(job: Job<TaskJobData>, delayMs: number, token: string | undefined): Promise<void> {
-  if (!job.priority && !job.opts.lifo) await job.changePriority({ priority: 1 });
+  if (!job.priority && !job.opts.lifo) await job.changePriority({ priority: LATER_TASKS_PRIORITY });
   await job.moveToDelayed(Date.now() + delayMs, token);
 }
 

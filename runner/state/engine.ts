@@ -483,9 +483,12 @@ async function addJobs(queue: Queue<TaskJobData>, jobs: Parameters<Queue<TaskJob
  */
 function bullmqPriority(priority: number, hasUpstream: boolean): Pick<JobsOptions, 'priority' | 'lifo'> {
   if (priority > 0) return { lifo: true };
-  if (priority < 0) return { priority: Math.min(BULLMQ_MAX_PRIORITY, 1 - priority) };
-  return hasUpstream ? { priority: 1 } : {};
+  if (priority < 0) return { priority: Math.min(BULLMQ_MAX_PRIORITY, LATER_TASKS_PRIORITY - priority) };
+  return hasUpstream ? { priority: LATER_TASKS_PRIORITY } : {};
 }
+
+/** BullMQ priority of tasks with upstream tasks at `priority` 0: behind runs' first tasks. */
+export const LATER_TASKS_PRIORITY = 1;
 
 /** BullMQ's largest priority (2^21). */
 const BULLMQ_MAX_PRIORITY = 2_097_152;
