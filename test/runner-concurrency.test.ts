@@ -5,6 +5,16 @@ import { until } from './helpers/services.ts';
 
 const base = manualDag;
 
+/**
+ * A two-task DAG whose tasks write `name.first` and `name.later` to `order` as they run. `later`
+ * is `always`, so it is queued with the run's first task, as a backlog would have it.
+ */
+function recordedChain(id: string, order: string[], name = id) {
+  return dag({ ...base, id })
+    .task('first', {}, async () => void order.push(`${name}.first`))
+    .task('later', { upstream: ['first'], triggerRule: 'always' }, async () => void order.push(`${name}.later`));
+}
+
 let runway: TestRunway;
 afterEach(async () => runway?.close());
 
@@ -132,38 +142,6 @@ describe('concurrency', () => {
     expect((await runway.waitForRun('redshift_demo__b', b.runId, 30_000)).state).toBe('success');
     expect(peak).toBe(3);
   });
-
-  it('puts a first task back from a slot wait behind the later tasks queued meanwhile', async () => {
-    // First tasks go ahead of later ones; one that keeps coming back for a slot must not, or a DAG
-    // of a thousand first tasks in a full pool would hold every other run's later tasks.
-    const order: string[] = [];
-    const pooled = dag({ ...base, id: 'data_lake__pooled' }).task(
-      'load',
-      { pool: 'warehouse' },
-      async () => void order.push('pooled.load'),
-    );
-    const chain = dag({ ...base, id: 'data_lake__chain' })
-      .task('first', {}, async () => void order.push('chain.first'))
-      .task('later', { upstream: ['first'], triggerRule: 'always' }, async () => void order.push('chain.later'));
-    runway = testRunway([pooled, chain]);
-    const queue = runway.engine.queue('default');
-    await runway.engine.store.setPool('warehouse', 0);
-    const waiting = await runway.trigger('data_lake__pooled');
-    const refusing = runway.worker({ concurrency: 1 });
-    await until('the pooled task to wait for a slot', async () =>
-      (await queue.getDelayedCount()) === 1 ? true : undefined,
-    );
-    await refusing.close(5_000);
-    // Queued while it waits: the chain's first task, and its later one (`always`: at once).
-    const chainRun = await runway.trigger('data_lake__chain');
-    await runway.engine.store.setPool('warehouse', 1);
-    const [delayed] = await queue.getDelayed();
-    await delayed!.promote();
-    runway.worker({ concurrency: 1 });
-    expect((await runway.waitForRun('data_lake__pooled', waiting.runId)).state).toBe('success');
-    expect((await runway.waitForRun('data_lake__chain', chainRun.runId)).state).toBe('success');
-    expect(order).toEqual(['chain.first', 'chain.later', 'pooled.load']);
-  });
 });
 
 describe('sensor state across a worker restart', () => {
@@ -243,12 +221,7 @@ describe('max active tasks and priority', () => {
     // 2,000 DAGs due at one boundary: first in, first out would run the first runs' second tasks
     // between the last runs' first ones, so those start seconds late.
     const order: string[] = [];
-    const chain = (id: string) =>
-      dag({ ...base, id })
-        .task('first', {}, async () => void order.push(`${id}.first`))
-        // `always` queues it with the run's first task, as a backlog would.
-        .task('later', { upstream: ['first'], triggerRule: 'always' }, async () => void order.push(`${id}.later`));
-    runway = testRunway([chain('data_lake__one'), chain('data_lake__two')]);
+    runway = testRunway([recordedChain('data_lake__one', order), recordedChain('data_lake__two', order)]);
     const one = await runway.trigger('data_lake__one');
     const two = await runway.trigger('data_lake__two');
     // Everything is queued before the one-slot worker starts: data_lake__one's later task before
@@ -262,5 +235,34 @@ describe('max active tasks and priority', () => {
       'data_lake__one.later',
       'data_lake__two.later',
     ]);
+  });
+
+  it('puts a first task back from a slot wait behind the later tasks queued meanwhile', async () => {
+    // First tasks go ahead of later ones; one that keeps coming back for a slot must not, or a DAG
+    // of a thousand first tasks in a full pool would hold every other run's later tasks.
+    const order: string[] = [];
+    const pooled = dag({ ...base, id: 'data_lake__pooled' }).task(
+      'load',
+      { pool: 'warehouse' },
+      async () => void order.push('pooled.load'),
+    );
+    runway = testRunway([pooled, recordedChain('data_lake__chain', order, 'chain')]);
+    const queue = runway.engine.queue('default');
+    await runway.engine.store.setPool('warehouse', 0);
+    const waiting = await runway.trigger('data_lake__pooled');
+    const refusing = runway.worker({ concurrency: 1 });
+    await until('the pooled task to wait for a slot', async () =>
+      (await queue.getDelayedCount()) === 1 ? true : undefined,
+    );
+    await refusing.close(5_000);
+    // Queued while it waits: the chain's first task, and its later one (`always`: at once).
+    const chainRun = await runway.trigger('data_lake__chain');
+    await runway.engine.store.setPool('warehouse', 1);
+    const [delayed] = await queue.getDelayed();
+    await delayed!.promote();
+    runway.worker({ concurrency: 1 });
+    expect((await runway.waitForRun('data_lake__pooled', waiting.runId)).state).toBe('success');
+    expect((await runway.waitForRun('data_lake__chain', chainRun.runId)).state).toBe('success');
+    expect(order).toEqual(['chain.first', 'chain.later', 'pooled.load']);
   });
 });

@@ -104,6 +104,21 @@ describe('what puts a DAG in front of a pass', () => {
     await runway?.close();
   });
   const runIds = async (dagId: string) => (await runway.engine.store.listRuns(dagId, 100)).map((r) => r.runId).sort();
+  /** A real clock shifted to read `at` now. */
+  const clockFrom = (at: string) => {
+    const offset = Date.parse(at) - Date.now();
+    return () => new Date(Date.now() + offset);
+  };
+  /** Starts the scheduler and waits until it has created the DAG's 10:00 run. */
+  const startUntilTenOClockRun = async (scheduler: Scheduler, dagId: string) => {
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    await until(
+      `${dagId}'s 10:00 run`,
+      async () => ((await runIds(dagId)).includes('scheduled__2026-01-01T10:00:00.000Z') ? true : undefined),
+      300_000,
+    );
+  };
 
   it('a DAG added to or changed in the registry is handled by the next pass', async () => {
     runway = testRunway([everyFiveMinutes('data_lake__moved', { startDate: '2026-02-01T00:00:00Z' })]);
@@ -127,20 +142,9 @@ describe('what puts a DAG in front of a pass', () => {
     runway = testRunway([everyFiveMinutes('data_lake__on_time')]);
     // A real clock shifted to 1.5 s before 10:05, and a ten-minute tick: only a pass started for
     // the due time can create the 10:00 run within the wait below.
-    const offset = Date.parse('2026-01-01T10:04:58.500Z') - Date.now();
-    const scheduler = new Scheduler(runway.engine, {
-      now: () => new Date(Date.now() + offset),
-      tickMs: 600_000,
-      quietMs: 0,
-    });
-    scheduler.start();
-    cleanups.push(() => scheduler.stop());
-    await until(
-      'the 10:00 run, created when its interval ends',
-      async () =>
-        (await runIds('data_lake__on_time')).includes('scheduled__2026-01-01T10:00:00.000Z') ? true : undefined,
-      300_000,
-    );
+    const now = clockFrom('2026-01-01T10:04:58.500Z');
+    const scheduler = new Scheduler(runway.engine, { now, tickMs: 600_000, quietMs: 0 });
+    await startUntilTenOClockRun(scheduler, 'data_lake__on_time');
     expect(await runIds('data_lake__on_time')).toEqual([
       'scheduled__2026-01-01T09:55:00.000Z',
       'scheduled__2026-01-01T10:00:00.000Z',
@@ -151,8 +155,7 @@ describe('what puts a DAG in front of a pass', () => {
     runway = testRunway([everyFiveMinutes('data_lake__near')]);
     // 1.45 s before 10:05 with a 1 s tick: a pass at the tick would come 0.45 s early, find nothing
     // due, and with many running runs to reconcile hold up the pass at 10:05.
-    const offset = Date.parse('2026-01-01T10:04:58.550Z') - Date.now();
-    const now = () => new Date(Date.now() + offset);
+    const now = clockFrom('2026-01-01T10:04:58.550Z');
     const scheduler = new Scheduler(runway.engine, { now, tickMs: 1_000, quietMs: 0 });
     const passes: number[] = [];
     const tick = scheduler.tick.bind(scheduler);
@@ -160,14 +163,7 @@ describe('what puts a DAG in front of a pass', () => {
       passes.push(now().getTime());
       return tick();
     };
-    scheduler.start();
-    cleanups.push(() => scheduler.stop());
-    await until(
-      'the 10:00 run',
-      async () =>
-        (await runIds('data_lake__near')).includes('scheduled__2026-01-01T10:00:00.000Z') ? true : undefined,
-      300_000,
-    );
+    await startUntilTenOClockRun(scheduler, 'data_lake__near');
     const early = passes.slice(1).filter((at) => at < Date.parse('2026-01-01T10:05:00Z'));
     expect(early.map((at) => new Date(at).toISOString())).toEqual([]);
   });
@@ -188,13 +184,7 @@ describe('what puts a DAG in front of a pass', () => {
       now = new Date('2026-01-01T10:05:00.100Z');
       return created;
     });
-    scheduler.start();
-    cleanups.push(() => scheduler.stop());
-    await until(
-      'the 10:00 run, created by the pass right after',
-      async () => ((await runIds('data_lake__straddled')).length === 2 ? true : undefined),
-      300_000,
-    );
+    await startUntilTenOClockRun(scheduler, 'data_lake__straddled');
     expect(await runIds('data_lake__straddled')).toEqual([
       'scheduled__2026-01-01T09:55:00.000Z',
       'scheduled__2026-01-01T10:00:00.000Z',
